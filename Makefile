@@ -1,0 +1,119 @@
+# shmring: one non-recursive GNU Makefile. Each directory contributes a
+# fragment (<dir>/*.mk) that only appends to the variables below; nothing
+# here recurses into sub-makes.
+#
+#   make                 build/lib/libshm.{a,so} and every program in build/bin
+#   make test            unit tests (Criterion), stress programs, corpus replays
+#   make SAN=asan test   the same under ASan+UBSan, in build-asan/
+#   make SAN=tsan stress the plain stress programs under TSan, in build-tsan/
+#   make bench           benchmarks, a report on stdout (not a test)
+#   make demo            ringd on a demo feed + ringbridge on 127.0.0.1:8080
+#   make install         PREFIX=/usr/local DESTDIR=
+#   V=1                  print the commands
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+SAN ?=
+ifeq ($(SAN),)
+B := build
+else
+B := build-$(SAN)
+endif
+
+WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wformat=2
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -MMD -MP
+LDFLAGS ?=
+ifeq ($(SAN),asan)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),tsan)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -DSHMR_TSAN
+LDFLAGS += -fsanitize=thread
+endif
+
+# Install missing Debian packages (as root) or say what to install, before
+# pkg-config is asked anything. Skipped for clean/lint.
+ifeq ($(filter-out clean lint,$(or $(MAKECMDGOALS),all)),)
+else
+DEPS_STATUS := $(shell sh .ci/deps >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error missing build dependencies, see above)
+endif
+endif
+
+pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
+BSD_CFLAGS := $(call pc,--cflags,libbsd-overlay)
+BSD_LIBS := $(call pc,--libs,libbsd-overlay)
+MHD_CFLAGS := $(call pc,--cflags,libmicrohttpd)
+MHD_LIBS := $(call pc,--libs,libmicrohttpd)
+CRITERION_LIBS := $(call pc,--libs,criterion)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIBSHM_A := $(B)/lib/libshm.a
+LIBSHM_SO := $(B)/lib/libshm.so.$(VERSION)
+
+# Fragments append to these.
+PROGRAMS :=
+TEST_RUNS :=
+STRESS_RUNS :=
+BENCH_RUNS :=
+MAN_PAGES :=
+INSTALL_HOOKS :=
+UNINSTALL_HOOKS :=
+CLEAN_FILES :=
+
+.PHONY: all test stress bench demo install uninstall clean lint deps fuzz
+.DELETE_ON_ERROR:
+
+include libshm/libshm.mk
+include $(sort $(filter-out libshm/libshm.mk,$(wildcard */*.mk)))
+
+all: $(LIBSHM_A) $(LIBSHM_SO) $(PROGRAMS)
+
+deps:
+	$(Q)sh .ci/deps
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
+
+test: $(TEST_RUNS) $(STRESS_RUNS)
+	@echo "all tests passed"
+
+stress: $(STRESS_RUNS)
+
+bench: $(BENCH_RUNS)
+
+lint:
+	$(Q)for m in $(MAN_PAGES); do mandoc -Tlint -W warning $$m || exit 1; done
+
+install: all $(INSTALL_HOOKS)
+uninstall: $(UNINSTALL_HOOKS)
+
+clean:
+	rm -rf build build-asan build-tsan $(CLEAN_FILES)
+
+-include $(shell find build build-asan build-tsan -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+build/common/enc.o: common/enc.c common/enc.h
+common/enc.h:

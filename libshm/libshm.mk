@@ -1,0 +1,64 @@
+# libshm: static and shared library, header, pkg-config file, man page.
+LIBSHM_SRCS := libshm/writer.c libshm/reader.c libshm/ring.c libshm/wait.c \
+	libshm/util.c
+LIBSHM_OBJS := $(LIBSHM_SRCS:%.c=$(B)/static/%.o)
+LIBSHM_PIC := $(LIBSHM_SRCS:%.c=$(B)/pic/%.o)
+LIBSHM_CFLAGS := -fvisibility=hidden -Ilibshm
+
+$(B)/static/libshm/%.o: libshm/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(LIBSHM_CFLAGS) -c -o $@ $<
+
+$(B)/pic/libshm/%.o: libshm/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (pic)")
+	$(Q)$(CC) $(CFLAGS) $(LIBSHM_CFLAGS) -fPIC -c -o $@ $<
+
+$(LIBSHM_A): $(LIBSHM_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The newest node of the version script must match the Makefile version.
+$(LIBSHM_SO): $(LIBSHM_PIC) libshm/libshm.map
+	@mkdir -p $(@D)
+	@grep -q 'SHMR_$(VERSION)' libshm/libshm.map || \
+	    { echo "libshm.map has no SHMR_$(VERSION) node" >&2; exit 1; }
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libshm.so.$(VERSION_MAJOR) \
+	    -Wl,--version-script=libshm/libshm.map -Wl,-z,defs \
+	    $(LDFLAGS) -o $@ $(LIBSHM_PIC)
+	$(Q)ln -sf libshm.so.$(VERSION) $(B)/lib/libshm.so.$(VERSION_MAJOR)
+	$(Q)ln -sf libshm.so.$(VERSION_MAJOR) $(B)/lib/libshm.so
+
+$(B)/libshm.pc: libshm/libshm.pc.in Makefile
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    $< > $@
+
+all: $(B)/libshm.pc
+MAN_PAGES += libshm/libshm.3
+
+install-libshm: $(LIBSHM_A) $(LIBSHM_SO) $(B)/libshm.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(LIBSHM_A) $(DESTDIR)$(LIBDIR)/libshm.a
+	install -m 755 $(LIBSHM_SO) $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION)
+	ln -sf libshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION_MAJOR)
+	ln -sf libshm.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libshm.so
+	install -m 644 include/shmring.h $(DESTDIR)$(INCLUDEDIR)/shmring.h
+	install -m 644 $(B)/libshm.pc $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc
+	install -m 644 libshm/libshm.3 $(DESTDIR)$(MANDIR)/man3/libshm.3
+
+uninstall-libshm:
+	rm -f $(DESTDIR)$(LIBDIR)/libshm.a \
+	    $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION_MAJOR) \
+	    $(DESTDIR)$(LIBDIR)/libshm.so $(DESTDIR)$(INCLUDEDIR)/shmring.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc $(DESTDIR)$(MANDIR)/man3/libshm.3
+
+INSTALL_HOOKS += install-libshm
+UNINSTALL_HOOKS += uninstall-libshm
+.PHONY: install-libshm uninstall-libshm
