@@ -1,0 +1,28 @@
+# daemon/: ringd, the producer daemon (stdin, files, sockets, demo feeds).
+RINGD_SRCS := daemon/ringd.c daemon/ingest_stream.c daemon/ingest_sock.c \
+	daemon/ingest_demo.c
+RINGD_OBJS := $(RINGD_SRCS:%.c=$(B)/%.o)
+RINGD := $(B)/bin/ringd
+
+$(RINGD_OBJS): EXTRA_CFLAGS = -Icommon $(BSD_CFLAGS)
+
+$(RINGD): $(RINGD_OBJS) $(LIBSHM_A) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGD_OBJS) $(LIBSHM_A) $(LIBCOMMON) \
+	    $(BSD_LIBS) -lm
+
+PROGRAMS += $(RINGD)
+MAN_PAGES += daemon/ringd.8
+
+install-ringd: $(RINGD)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(RINGD) $(DESTDIR)$(SBINDIR)/ringd
+	install -m 644 daemon/ringd.8 $(DESTDIR)$(MANDIR)/man8/ringd.8
+
+uninstall-ringd:
+	rm -f $(DESTDIR)$(SBINDIR)/ringd $(DESTDIR)$(MANDIR)/man8/ringd.8
+
+INSTALL_HOOKS += install-ringd
+UNINSTALL_HOOKS += uninstall-ringd
+.PHONY: install-ringd uninstall-ringd
