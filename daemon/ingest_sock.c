@@ -116,7 +116,7 @@ bind_path(int fd, int type, const struct sockaddr_un *sa, mode_t mode)
 	int probe, rc, e;
 
 	for (int tries = 0; tries < 2; tries++) {
-		/* Create the file with the right bits: no window of looser ones. */
+		/* Create the file with its final bits: no looser window. */
 		old = umask((mode_t)(~mode & 0777));
 		rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
 		e = errno;

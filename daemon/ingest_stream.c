@@ -229,11 +229,11 @@ parse(struct ringd *rd, struct input *in, bool *corrupt)
 			if (l > max) {
 				if (l > LEN32_ABSURD) {
 					*corrupt = true;
-					ringd_malformed(rd, in, "len32 length "
-					    "%lu is absurd (max message %zu): "
-					    "stream corrupt or not len32, "
-					    "closing input", (unsigned long)l,
-					    max);
+					ringd_malformed(rd, in, true, "len32 "
+					    "length %lu is absurd (max message "
+					    "%zu): stream corrupt or not "
+					    "len32, closing input",
+					    (unsigned long)l, max);
 					break;
 				}
 				ringd_reject_oversize(rd, in, l);
@@ -281,13 +281,14 @@ finish(struct ringd *rd, struct input *in)
 		break;
 	case FRAME_LEN32:
 		if (s->skip_left > 0 || s->len > 0)
-			ringd_malformed(rd, in, "input ended inside a len32 "
-			    "record (%zu bytes buffered, %llu to skip)",
+			ringd_malformed(rd, in, false, "input ended inside "
+			    "a len32 record (%zu bytes buffered, %llu to "
+			    "skip)",
 			    s->len, (unsigned long long)s->skip_left);
 		break;
 	case FRAME_FIXED:
 		if (s->len > 0)
-			ringd_malformed(rd, in, "input ended inside a "
+			ringd_malformed(rd, in, false, "input ended inside a "
 			    "record: %zu of %zu bytes dropped", s->len,
 			    conf->fixed_len);
 		break;

@@ -171,22 +171,27 @@ ringd_reject_oversize(struct ringd *rd, struct input *in, uint64_t len)
 }
 
 void
-ringd_malformed(struct ringd *rd, struct input *in, const char *fmt, ...)
+ringd_malformed(struct ringd *rd, struct input *in, bool fatal,
+    const char *fmt, ...)
 {
 	char msg[256];
-	unsigned long sup;
+	unsigned long sup = 0;
 	va_list ap;
 
 	in->st.malformed++;
 	rd->tot.malformed++;
 	rd->title_dirty = true;
-	if (!log_ratelimit(&rd->rl, &sup))
+	/* An input being closed is logged once, never rate-limited. */
+	if (!fatal && !log_ratelimit(&rd->rl, &sup))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("input %s: %s (%lu warnings suppressed)", in->name, msg,
-	    sup);
+	if (fatal)
+		log_err("input %s: %s", in->name, msg);
+	else
+		log_warn("input %s: %s (%lu warnings suppressed)", in->name,
+		    msg, sup);
 }
 
 int
@@ -758,8 +763,8 @@ main(int argc, char *argv[])
 	cli_human(hsize, sizeof(hsize), info.capacity);
 	cli_human(hmax, sizeof(hmax), info.max_msg);
 	if (info.epoch > 1)
-		log_notice("ring %s: took over from a dead producer, epoch %llu",
-		    rd.ring, (unsigned long long)info.epoch);
+		log_notice("ring %s: took over from a dead producer, "
+		    "epoch %llu", rd.ring, (unsigned long long)info.epoch);
 	log_notice("ring %s ready (%s, max message %s, epoch %llu)", rd.ring,
 	    hsize, hmax, (unsigned long long)info.epoch);
 	rd.title_dirty = true;
@@ -775,7 +780,8 @@ out:
 		input_free(rd.in[--rd.nin]);
 	free(rd.in);
 	free(o.inputs);
-	if ((rc = shmr_writer_close(rd.w, o.keep ? 0 : SHMR_CLOSE_UNLINK)) < 0) {
+	rc = shmr_writer_close(rd.w, o.keep ? 0 : SHMR_CLOSE_UNLINK);
+	if (rc < 0) {
 		log_err("ring %s: close: %s", rd.ring, shmr_strerror(rc));
 		status = RINGD_EXIT_SYSTEM;
 	} else

@@ -84,8 +84,12 @@ int	ringd_publish(struct ringd *rd, struct input *in,
 /* Count a rejected message and log it, rate-limited. */
 void	ringd_reject_oversize(struct ringd *rd, struct input *in,
 	    uint64_t len);
-void	ringd_malformed(struct ringd *rd, struct input *in,
-	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Count bad framing and log it: rate-limited as a warning, or as an error
+ * every time when fatal (the input is being closed because of it).
+ */
+void	ringd_malformed(struct ringd *rd, struct input *in, bool fatal,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Add an input to the loop (accepted seqpacket connections). */
 int	ringd_add_input(struct ringd *rd, struct input *in);
 
