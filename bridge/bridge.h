@@ -1,0 +1,148 @@
+/*
+ * bridge.h - ringbridge internals shared by its sources: the served rings,
+ * the per-client stream state and the request parsing helpers.
+ *
+ * Threads: libmicrohttpd's event loop runs every content reader; one pump
+ * thread per ring sleeps in shmr_cursor_wait() and resumes the suspended
+ * clients of its ring; the main thread handles signals, heartbeats, rates
+ * and (with --all) the ring scan. Each ring's lock protects its waiter
+ * list, its current mapping and the clients' "waiting" flags; the lock is
+ * always taken before libmicrohttpd's own mutex (suspend and resume).
+ */
+#ifndef RINGBRIDGE_BRIDGE_H
+#define RINGBRIDGE_BRIDGE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmring.h"
+
+struct MHD_Connection;
+
+/* One read-only mapping of a ring, shared by the clients of one epoch. */
+struct mapref {
+	struct shmr_ring	*ring;
+	uint64_t		 epoch;
+	atomic_int		 refs;
+};
+
+struct client;
+
+/* A served ring. Entries live until exit. */
+struct ring_ent {
+	char			 name[SHMR_NAME_MAX + 1];
+	pthread_mutex_t		 lock;
+	struct mapref		*map;		/* NULL while absent; lock */
+	struct client		*waiters;	/* suspended clients; lock */
+	pthread_t		 pump;
+	bool			 pump_started;
+	bool			 absent_logged;
+	struct ring_ent		*next;
+	/* statistics */
+	atomic_uint_least64_t	 clients;
+	atomic_uint_least64_t	 clients_total;
+	atomic_uint_least64_t	 events;
+	atomic_uint_least64_t	 bytes;
+	atomic_uint_least64_t	 gaps;
+	atomic_uint_least64_t	 lost;
+	atomic_uint_least64_t	 overruns;
+	atomic_uint_least64_t	 evictions;
+	atomic_uint_least64_t	 eofs;
+	atomic_uint_least64_t	 restarts;
+	atomic_uint_least64_t	 wakeups;
+	/* message rate, maintained by the main thread once per second */
+	uint64_t		 rate_seq;
+	uint64_t		 rate_epoch;
+	_Atomic double		 rate;
+};
+
+enum stream_fmt { FMT_SSE, FMT_NDJSON, FMT_RAW };
+enum stream_enc { ENC_AUTO, ENC_BASE64 };
+
+/* How a payload is written in the body of an event. */
+enum body_enc { BODY_TEXT, BODY_B64, BODY_JSON };
+
+/* Raw frame types (format=raw). */
+enum raw_type { RAW_MSG = 0, RAW_GAP = 1, RAW_OVERRUN = 2, RAW_EOF = 3,
+    RAW_RESTART = 4, RAW_HEARTBEAT = 5 };
+#define RAW_HDR_LEN	16
+
+/* Per-client state: a cursor and a few small fixed buffers. */
+struct client {
+	struct ring_ent		*ent;
+	struct mapref		*map;
+	struct MHD_Connection	*conn;
+	struct shmr_cursor	 cur;
+	struct client		*wnext, *wprev;	/* waiter list; ent lock */
+	bool			 waiting;	/* suspended; ent lock */
+	uint8_t			 fmt;		/* enum stream_fmt */
+	uint8_t			 enc;		/* enum stream_enc */
+	bool			 skip;		/* on_overrun=skip */
+	bool			 final;		/* end after ctl drains */
+	bool			 fail;		/* end with an error */
+	bool			 done;
+	bool			 delivered;	/* a message was sent */
+	unsigned		 hb_gen;
+	/* a control event or comment waiting to be written */
+	uint16_t		 ctl_len, ctl_off;
+	char			 ctl[192];
+	/* the message being written (may span several reader calls) */
+	bool			 m_active;
+	uint8_t			 m_body;	/* enum body_enc */
+	uint8_t			 m_phase;	/* 0 prefix, 1 body, 2 suffix */
+	uint8_t			 m_pre_len, m_suf_len;
+	uint8_t			 m_stage_len, m_stage_off;
+	bool			 m_here;	/* begun in this reader call */
+	uint16_t		 m_off;		/* offset in prefix/suffix */
+	size_t			 m_start;	/* output offset where it began */
+	size_t			 m_in;		/* payload bytes consumed */
+	struct shmr_msg		 m_msg;		/* view into the mapping */
+	char			 m_pre[96];
+	char			 m_suf[8];
+	char			 m_stage[8];
+};
+
+/* ---- ringbridge.c ---------------------------------------------------- */
+
+extern atomic_bool g_stopping;
+extern atomic_uint g_hb_gen;
+extern atomic_uint_least64_t g_streams;
+
+void	mapref_put(struct mapref *m);
+struct mapref *ring_current_map(struct ring_ent *e);
+
+/* ---- stream.c -------------------------------------------------------- */
+
+/* libmicrohttpd content reader for a stream; cls is the struct client. */
+ssize_t	stream_reader(void *cls, uint64_t pos, char *buf, size_t max);
+/* Queue the first bytes of a stream (SSE retry hint, a gap event...). */
+void	stream_start(struct client *c);
+/* Queue a control event; returns false if it does not fit. */
+bool	stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next);
+bool	stream_ctl_restart(struct client *c, uint64_t old_epoch,
+	    uint64_t new_epoch);
+
+/* ---- http_parse.c ---------------------------------------------------- */
+
+enum route { ROUTE_NONE, ROUTE_RINGS, ROUTE_RING, ROUTE_STREAM,
+    ROUTE_METRICS, ROUTE_HEALTHZ };
+
+/*
+ * Split a request path. For ROUTE_RING and ROUTE_STREAM the ring name is
+ * copied to name. Returns 0, -ENOENT (no such resource), -EINVAL (bad ring
+ * name) or -ENAMETOOLONG.
+ */
+int	route_parse(const char *url, enum route *rt, char *name,
+	    size_t namelen);
+/* "oldest", "latest", "end" or a decimal sequence number. */
+int	parse_from(const char *s, enum shmr_from *from, uint64_t *seq);
+/* "EPOCH:SEQ" as written in SSE ids. */
+int	parse_event_id(const char *s, uint64_t *epoch, uint64_t *seq);
+/* Constant-time comparison of two byte strings (lengths may differ). */
+bool	ct_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif /* RINGBRIDGE_BRIDGE_H */

@@ -1,0 +1,1362 @@
+/*
+ * ringbridge - serve shmring rings to HTTP clients as long-lived streams
+ * (Server-Sent Events, NDJSON or length-prefixed raw frames).
+ *
+ * Every ring is mapped once, read-only; an HTTP client is a cursor into
+ * that mapping plus small fixed buffers (stream.c). Idle streams are
+ * suspended connections; one pump thread per ring blocks in
+ * shmr_cursor_wait() and resumes the waiting clients of its ring once per
+ * wake-up, however many messages arrived. The main thread handles
+ * signals and, once a second, heartbeats, message rates and the --all
+ * scan. See ringbridge(8).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "bridge.h"
+#include "cli.h"
+#include "enc.h"
+#include "log.h"
+
+#define EXIT_USAGE	100
+#define EXIT_SYSTEM	111
+
+atomic_bool g_stopping;
+atomic_uint g_hb_gen;
+atomic_uint_least64_t g_streams;
+
+static struct {
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	const char		*listen;
+	bool			 all;
+	unsigned		 max_clients;
+	unsigned		 per_ip;
+	unsigned		 heartbeat;
+	unsigned		 write_timeout;
+	unsigned		 sndbuf;
+	unsigned		 conn_memory;
+	unsigned		 threads;
+	bool			 reuseport;
+	bool			 trust_any_owner;
+	char			*token;
+	char			*tls_cert;
+	char			*tls_key;
+	const char		*cors;
+} opt = {
+	.listen = "127.0.0.1:8080",
+	.max_clients = 10000,
+	.heartbeat = 15,
+	.write_timeout = 30,
+	.sndbuf = 65536,
+	.conn_memory = 8192,
+	.threads = 1,
+};
+
+static _Atomic(struct ring_ent *) g_rings;
+static atomic_uint_least64_t g_rejected_limit, g_rejected_auth,
+    g_requests;
+static struct MHD_Daemon *g_daemon;
+static int g_marker;		/* *req_cls of requests that are not streams */
+
+/* ---- rings ------------------------------------------------------------- */
+
+void
+mapref_put(struct mapref *m)
+{
+	if (m != NULL && atomic_fetch_sub(&m->refs, 1) == 1) {
+		shmr_ring_close(m->ring);
+		free(m);
+	}
+}
+
+/* The current mapping with a reference taken, or NULL. */
+struct mapref *
+ring_current_map(struct ring_ent *e)
+{
+	struct mapref *m;
+
+	pthread_mutex_lock(&e->lock);
+	m = e->map;
+	if (m != NULL)
+		atomic_fetch_add(&m->refs, 1);
+	pthread_mutex_unlock(&e->lock);
+	return m;
+}
+
+/* Resume every suspended client of e; the caller holds e->lock. */
+static void
+wake_locked(struct ring_ent *e)
+{
+	struct client *c, *next;
+
+	for (c = e->waiters; c != NULL; c = next) {
+		next = c->wnext;
+		c->wnext = c->wprev = NULL;
+		c->waiting = false;
+		MHD_resume_connection(c->conn);
+	}
+	e->waiters = NULL;
+}
+
+static void
+wake(struct ring_ent *e)
+{
+	pthread_mutex_lock(&e->lock);
+	if (e->waiters != NULL) {
+		wake_locked(e);
+		atomic_fetch_add(&e->wakeups, 1);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Map ring e (again). 0 if a new mapping is installed. */
+static int
+ring_reopen(struct ring_ent *e)
+{
+	struct shmr_open_opts oo = { .trust_any_owner = opt.trust_any_owner };
+	struct shmr_ring *r;
+	struct mapref *m, *old;
+	int rc;
+
+	if ((rc = shmr_ring_open(e->name, &oo, &r)) != 0) {
+		if (!e->absent_logged && rc != -ENOENT && rc != -EAGAIN)
+			log_warn("ring %s: cannot open: %s", e->name,
+			    shmr_strerror(rc));
+		e->absent_logged = true;
+		return rc;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		shmr_ring_close(r);
+		return -ENOMEM;
+	}
+	m->ring = r;
+	m->epoch = shmr_ring_epoch(r);
+	atomic_init(&m->refs, 1);
+	pthread_mutex_lock(&e->lock);
+	old = e->map;
+	e->map = m;
+	wake_locked(e);
+	pthread_mutex_unlock(&e->lock);
+	if (old != NULL)
+		log_notice("ring %s: now serving epoch %" PRIu64
+		    " (was %" PRIu64 ")", e->name, m->epoch, old->epoch);
+	else
+		log_info("ring %s: serving epoch %" PRIu64, e->name,
+		    m->epoch);
+	e->absent_logged = false;
+	mapref_put(old);
+	return 0;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * One pump per ring: sleep on the ring's futex until it moves, then resume
+ * its waiting clients in one pass. A closed or replaced ring is polled
+ * until a new producer maps the name again.
+ */
+static void *
+pump_main(void *arg)
+{
+	struct ring_ent *e = arg;
+	struct shmr_cursor pc;
+	struct shmr_info info;
+	struct mapref *m, *cur = NULL;
+	int rc;
+
+	while (!atomic_load(&g_stopping)) {
+		m = ring_current_map(e);
+		if (m == NULL) {
+			if (ring_reopen(e) != 0)
+				nap_ms(500);
+			continue;
+		}
+		if (m != cur) {
+			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+			cur = m;
+		}
+		if (shmr_ring_info(m->ring, &info) != 0 ||
+		    info.state != SHMR_STATE_LIVE) {
+			/* Readers drain it and see EOF or RESTART. */
+			wake(e);
+			if (shmr_ring_stale(m->ring) == 1 &&
+			    ring_reopen(e) == 0) {
+				mapref_put(m);
+				continue;
+			}
+			mapref_put(m);
+			nap_ms(200);
+			continue;
+		}
+		rc = shmr_cursor_wait(m->ring, &pc, 1000, 0);
+		if (rc == 0) {
+			/*
+			 * Re-arm at the end before waking: anything published
+			 * from here on wakes the next wait, anything before
+			 * is seen by the clients we resume (or by their
+			 * re-check under the lock in try_suspend()).
+			 */
+			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+			wake(e);
+		} else if (rc == -ETIMEDOUT) {
+			if (shmr_ring_stale(m->ring) == 1)
+				ring_reopen(e);
+		} else if (rc != -EINTR) {
+			log_warn("ring %s: wait: %s", e->name,
+			    shmr_strerror(rc));
+			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+			nap_ms(200);
+		}
+		mapref_put(m);
+	}
+	return NULL;
+}
+
+static struct ring_ent *
+ring_find(const char *name)
+{
+	struct ring_ent *e;
+
+	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+/* Add a ring to the served set (main thread only). */
+static int
+ring_add(const char *name, bool start)
+{
+	struct ring_ent *e;
+	int rc;
+
+	if (ring_find(name) != NULL)
+		return 0;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -ENOMEM;
+	strlcpy(e->name, name, sizeof(e->name));
+	pthread_mutex_init(&e->lock, NULL);
+	ring_reopen(e);
+	if (start) {
+		if ((rc = pthread_create(&e->pump, NULL, pump_main, e)) != 0) {
+			log_err("ring %s: cannot start its pump thread: %s",
+			    name, strerror(rc));
+			mapref_put(e->map);
+			free(e);
+			return -rc;
+		}
+		e->pump_started = true;
+	}
+	/* release: the entry is complete before readers can see it. */
+	e->next = atomic_load(&g_rings);
+	atomic_store_explicit(&g_rings, e, memory_order_release);
+	return 0;
+}
+
+static int
+scan_one(const char *name, void *arg)
+{
+	(void)arg;
+	if (shmr_name_valid(name) == 0 && ring_find(name) == NULL)
+		ring_add(name, true);
+	return 0;
+}
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+update_rates(double dt)
+{
+	struct ring_ent *e;
+	struct shmr_info info;
+	struct mapref *m;
+
+	for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
+		if ((m = ring_current_map(e)) == NULL)
+			continue;
+		if (shmr_ring_info(m->ring, &info) == 0) {
+			if (info.epoch == e->rate_epoch && dt > 0)
+				atomic_store(&e->rate,
+				    (double)(info.next_seq - e->rate_seq) / dt);
+			e->rate_epoch = info.epoch;
+			e->rate_seq = info.next_seq;
+		}
+		mapref_put(m);
+	}
+}
+
+/* ---- response helpers -------------------------------------------------- */
+
+struct sbuf {
+	char	*p;
+	size_t	 len, cap;
+	bool	 oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL,
+		    b->p != NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p != NULL && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 4096;
+		while (ncap < b->len + (size_t)n + 1)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (np == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static void
+add_common_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	if (opt.cors != NULL)
+		MHD_add_response_header(r, "Access-Control-Allow-Origin",
+		    opt.cors);
+}
+
+static enum MHD_Result
+send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    char *body, size_t len, bool must_free)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, must_free ?
+	    MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+	if (r == NULL) {
+		if (must_free)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", ctype);
+	add_common_headers(r);
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, "Retry-After", "2");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate",
+		    "Bearer realm=\"ringbridge\"");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn,
+    unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
+    ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	msg[n] = '\0';
+	return send_text(conn, status, "text/plain; charset=utf-8", msg,
+	    (size_t)n, false);
+}
+
+static const char *
+state_name(uint32_t s)
+{
+	switch (s) {
+	case SHMR_STATE_INIT: return "init";
+	case SHMR_STATE_LIVE: return "live";
+	case SHMR_STATE_CLOSED: return "closed";
+	case SHMR_STATE_REPLACED: return "replaced";
+	default: return "unknown";
+	}
+}
+
+static void
+ring_json(struct sbuf *b, struct ring_ent *e)
+{
+	struct shmr_info in;
+	struct mapref *m = ring_current_map(e);
+
+	sb_printf(b, "{\"name\":\"%s\",", e->name);
+	if (m == NULL || shmr_ring_info(m->ring, &in) != 0) {
+		sb_printf(b, "\"state\":\"absent\",\"clients\":%" PRIu64 "}",
+		    (uint64_t)atomic_load(&e->clients));
+		mapref_put(m);
+		return;
+	}
+	sb_printf(b, "\"state\":\"%s\",\"alive\":%s,\"epoch\":%" PRIu64
+	    ",\"next_seq\":%" PRIu64 ",\"oldest_seq\":%" PRIu64
+	    ",\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu32
+	    ",\"used\":%" PRIu64 ",\"messages\":%" PRIu64
+	    ",\"bytes\":%" PRIu64 ",\"rate\":%.2f,\"producer_pid\":%ld"
+	    ",\"created_ns\":%" PRIu64 ",\"last_publish_ns\":%" PRIu64
+	    ",\"clients\":%" PRIu64 ",\"events_sent\":%" PRIu64 "}",
+	    state_name(in.state), shmr_ring_alive(m->ring) == 1 ?
+	    "true" : "false", in.epoch, in.next_seq, in.oldest_seq,
+	    in.capacity, in.max_msg, in.used, in.messages, in.bytes,
+	    atomic_load(&e->rate), (long)in.pid, in.created_ns,
+	    in.last_publish_ns, (uint64_t)atomic_load(&e->clients),
+	    (uint64_t)atomic_load(&e->events));
+	mapref_put(m);
+}
+
+/* In --all mode a ring whose name disappeared is no longer listed. */
+static bool
+ring_listed(struct ring_ent *e)
+{
+	struct mapref *m;
+	bool gone;
+
+	if (!opt.all)
+		return true;
+	if ((m = ring_current_map(e)) == NULL)
+		return false;
+	gone = shmr_ring_stale(m->ring) == 1 && !shmr_ring_alive(m->ring);
+	mapref_put(m);
+	return !gone || atomic_load(&e->clients) > 0;
+}
+
+static enum MHD_Result
+serve_rings(struct MHD_Connection *conn)
+{
+	struct sbuf b = { 0 };
+	struct ring_ent *e;
+	bool first = true;
+
+	sb_printf(&b, "[");
+	for (e = atomic_load_explicit(&g_rings, memory_order_acquire);
+	    e != NULL; e = e->next) {
+		if (!ring_listed(e))
+			continue;
+		sb_printf(&b, "%s", first ? "" : ",");
+		ring_json(&b, e);
+		first = false;
+	}
+	sb_printf(&b, "]\n");
+	if (b.oom) {
+		free(b.p);
+		return send_error(conn, 500, "out of memory");
+	}
+	return send_text(conn, 200, "application/json", b.p, b.len, true);
+}
+
+#define METRIC(b, name, type, help) \
+	sb_printf(b, "# HELP ringbridge_%s %s\n# TYPE ringbridge_%s %s\n", \
+	    name, help, name, type)
+
+static enum MHD_Result
+serve_metrics(struct MHD_Connection *conn)
+{
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} per[] = {
+		{ "clients", "gauge", "Streams connected.",
+		    offsetof(struct ring_ent, clients) },
+		{ "clients_total", "counter", "Streams accepted.",
+		    offsetof(struct ring_ent, clients_total) },
+		{ "events_total", "counter", "Messages sent to clients.",
+		    offsetof(struct ring_ent, events) },
+		{ "bytes_total", "counter", "Stream body bytes produced.",
+		    offsetof(struct ring_ent, bytes) },
+		{ "gaps_total", "counter", "Gap events sent.",
+		    offsetof(struct ring_ent, gaps) },
+		{ "lost_messages_total", "counter",
+		    "Messages clients lost to overruns.",
+		    offsetof(struct ring_ent, lost) },
+		{ "overruns_total", "counter",
+		    "Streams ended because the client was lapped.",
+		    offsetof(struct ring_ent, overruns) },
+		{ "evictions_total", "counter",
+		    "Streams closed by the write timeout.",
+		    offsetof(struct ring_ent, evictions) },
+		{ "eofs_total", "counter", "Streams ended by end of ring.",
+		    offsetof(struct ring_ent, eofs) },
+		{ "restarts_total", "counter", "Restart events sent.",
+		    offsetof(struct ring_ent, restarts) },
+		{ "wakeups_total", "counter", "Pump passes resuming clients.",
+		    offsetof(struct ring_ent, wakeups) },
+	};
+	struct sbuf b = { 0 };
+	struct ring_ent *e, *head;
+	struct shmr_info in;
+	struct mapref *m;
+
+	head = atomic_load_explicit(&g_rings, memory_order_acquire);
+	for (size_t i = 0; i < sizeof(per) / sizeof(per[0]); i++) {
+		METRIC(&b, per[i].name, per[i].type, per[i].help);
+		for (e = head; e != NULL; e = e->next) {
+			atomic_uint_least64_t *v = (atomic_uint_least64_t *)
+			    (void *)((char *)e + per[i].off);
+
+			sb_printf(&b, "ringbridge_%s{ring=\"%s\"} %" PRIu64
+			    "\n", per[i].name, e->name,
+			    (uint64_t)atomic_load(v));
+		}
+	}
+	METRIC(&b, "ring_next_seq", "gauge", "Next sequence number.");
+	for (e = head; e != NULL; e = e->next) {
+		if ((m = ring_current_map(e)) == NULL)
+			continue;
+		if (shmr_ring_info(m->ring, &in) == 0)
+			sb_printf(&b, "ringbridge_ring_next_seq{ring=\"%s\"} %"
+			    PRIu64 "\n", e->name, in.next_seq);
+		mapref_put(m);
+	}
+	METRIC(&b, "ring_rate", "gauge", "Messages per second published.");
+	for (e = head; e != NULL; e = e->next)
+		sb_printf(&b, "ringbridge_ring_rate{ring=\"%s\"} %.2f\n",
+		    e->name, atomic_load(&e->rate));
+	METRIC(&b, "streams", "gauge", "Streams connected, all rings.");
+	sb_printf(&b, "ringbridge_streams %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&g_streams));
+	METRIC(&b, "max_streams", "gauge", "Configured stream limit.");
+	sb_printf(&b, "ringbridge_max_streams %u\n", opt.max_clients);
+	METRIC(&b, "rejected_total", "counter", "Requests refused.");
+	sb_printf(&b, "ringbridge_rejected_total{reason=\"limit\"} %" PRIu64
+	    "\n", (uint64_t)atomic_load(&g_rejected_limit));
+	sb_printf(&b, "ringbridge_rejected_total{reason=\"auth\"} %" PRIu64
+	    "\n", (uint64_t)atomic_load(&g_rejected_auth));
+	METRIC(&b, "requests_total", "counter", "HTTP requests handled.");
+	sb_printf(&b, "ringbridge_requests_total %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&g_requests));
+	if (b.oom) {
+		free(b.p);
+		return send_error(conn, 500, "out of memory");
+	}
+	return send_text(conn, 200, "text/plain; version=0.0.4", b.p, b.len,
+	    true);
+}
+
+/* ---- streams ----------------------------------------------------------- */
+
+static void
+client_free(void *cls)
+{
+	struct client *c = cls;
+	struct ring_ent *e = c->ent;
+
+	pthread_mutex_lock(&e->lock);
+	if (c->waiting) {
+		/* Only reachable if the daemon closed it while suspended. */
+		if (c->wprev != NULL)
+			c->wprev->wnext = c->wnext;
+		else
+			e->waiters = c->wnext;
+		if (c->wnext != NULL)
+			c->wnext->wprev = c->wprev;
+	}
+	pthread_mutex_unlock(&e->lock);
+	mapref_put(c->map);
+	atomic_fetch_sub(&e->clients, 1);
+	atomic_fetch_sub(&g_streams, 1);
+	free(c);
+}
+
+static enum MHD_Result
+serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
+{
+	const char *fmt, *encs, *ovr, *from_s, *lei;
+	struct MHD_Response *r;
+	struct client *c;
+	struct mapref *m;
+	enum shmr_from from = SHMR_FROM_END;
+	uint64_t seq = 0, epoch = 0, restart_from = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	fmt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "format");
+	encs = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "encoding");
+	ovr = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "on_overrun");
+	from_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "from");
+	lei = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Last-Event-ID");
+	if (lei == NULL || *lei == '\0')
+		lei = MHD_lookup_connection_value(conn,
+		    MHD_GET_ARGUMENT_KIND, "last_event_id");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return send_error(conn, 500, "out of memory");
+	c->ent = e;
+	c->conn = conn;
+	if (fmt == NULL || strcmp(fmt, "sse") == 0)
+		c->fmt = FMT_SSE;
+	else if (strcmp(fmt, "ndjson") == 0)
+		c->fmt = FMT_NDJSON;
+	else if (strcmp(fmt, "raw") == 0)
+		c->fmt = FMT_RAW;
+	else {
+		free(c);
+		return send_error(conn, 400, "bad format: use sse, ndjson "
+		    "or raw");
+	}
+	if (encs == NULL || strcmp(encs, "auto") == 0)
+		c->enc = ENC_AUTO;
+	else if (strcmp(encs, "base64") == 0)
+		c->enc = ENC_BASE64;
+	else {
+		free(c);
+		return send_error(conn, 400, "bad encoding: use auto or "
+		    "base64");
+	}
+	if (ovr == NULL || strcmp(ovr, "close") == 0)
+		c->skip = false;
+	else if (strcmp(ovr, "skip") == 0)
+		c->skip = true;
+	else {
+		free(c);
+		return send_error(conn, 400, "bad on_overrun: use close or "
+		    "skip");
+	}
+	if (lei != NULL && *lei != '\0') {
+		if (parse_event_id(lei, &epoch, &seq) != 0 ||
+		    seq == UINT64_MAX) {
+			free(c);
+			return send_error(conn, 400, "bad last event id: "
+			    "expected EPOCH:SEQ");
+		}
+		from = SHMR_FROM_SEQ;
+		seq++;
+	} else if (from_s != NULL && parse_from(from_s, &from, &seq) != 0) {
+		free(c);
+		return send_error(conn, 400, "bad from: use oldest, latest, "
+		    "end or a sequence number");
+	}
+	if ((m = ring_current_map(e)) == NULL) {
+		free(c);
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "ring %s is not available yet", e->name);
+	}
+	c->map = m;
+	if (epoch != 0 && epoch != m->epoch) {
+		if (epoch > m->epoch) {
+			mapref_put(m);
+			free(c);
+			return send_error(conn, 400, "bad last event id: ring "
+			    "%s has no epoch %" PRIu64 " yet", e->name, epoch);
+		}
+		/* An older epoch: say so, then start the new one. */
+		restart_from = epoch;
+		from = SHMR_FROM_OLDEST;
+	}
+	rc = shmr_cursor_init(m->ring, &c->cur, from, seq);
+	if (rc != 0) {
+		struct shmr_info in = { 0 };
+
+		shmr_ring_info(m->ring, &in);
+		mapref_put(m);
+		free(c);
+		if (rc == -ERANGE)
+			return send_error(conn, 400, "sequence %" PRIu64
+			    " is beyond the next message of ring %s (%" PRIu64
+			    ")", seq, e->name, in.next_seq);
+		return send_error(conn, 500, "ring %s: %s", e->name,
+		    shmr_strerror(rc));
+	}
+	if (atomic_fetch_add(&g_streams, 1) >= opt.max_clients) {
+		atomic_fetch_sub(&g_streams, 1);
+		atomic_fetch_add(&g_rejected_limit, 1);
+		mapref_put(m);
+		free(c);
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many streams (limit %u)", opt.max_clients);
+	}
+	atomic_fetch_add(&e->clients, 1);
+	atomic_fetch_add(&e->clients_total, 1);
+	c->hb_gen = atomic_load(&g_hb_gen);
+	stream_start(c);
+	if (restart_from != 0)
+		stream_ctl_restart(c, restart_from, m->epoch);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+	    stream_reader, c, client_free);
+	if (r == NULL) {
+		client_free(c);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", c->fmt == FMT_SSE ?
+	    "text/event-stream; charset=utf-8" : c->fmt == FMT_NDJSON ?
+	    "application/x-ndjson" : "application/octet-stream");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	add_common_headers(r);
+	*req_cls = c;
+	ret = MHD_queue_response(conn, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- request dispatch -------------------------------------------------- */
+
+static bool
+authorized(struct MHD_Connection *conn)
+{
+	const char *h, *t;
+
+	if (opt.token == NULL)
+		return true;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Authorization");
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0)
+		t = h + 7;
+	else	/* EventSource cannot set headers. */
+		t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+		    "access_token");
+	if (t == NULL)
+		return false;
+	return ct_equal(t, strlen(t), opt.token, strlen(opt.token));
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	char name[SHMR_NAME_MAX + 2];
+	struct ring_ent *e;
+	enum route rt;
+	int rc;
+
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	if (*req_cls == NULL) {
+		*req_cls = &g_marker;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	atomic_fetch_add(&g_requests, 1);
+	if (strcmp(method, "OPTIONS") == 0 && opt.cors != NULL) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(0,
+		    NULL, MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret;
+
+		if (r == NULL)
+			return MHD_NO;
+		add_common_headers(r);
+		MHD_add_response_header(r, "Access-Control-Allow-Methods",
+		    "GET, HEAD, OPTIONS");
+		MHD_add_response_header(r, "Access-Control-Allow-Headers",
+		    "Authorization, Last-Event-ID");
+		MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+		ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method %s not allowed", method);
+	rc = route_parse(url, &rt, name, sizeof(name));
+	if (rc == 0 && rt == ROUTE_HEALTHZ)
+		return send_error(conn, 200, "ok");
+	if (!authorized(conn)) {
+		atomic_fetch_add(&g_rejected_auth, 1);
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED,
+		    "missing or wrong bearer token");
+	}
+	if (rc == -EINVAL)
+		return send_error(conn, 400, "invalid ring name");
+	if (rc == -ENAMETOOLONG)
+		return send_error(conn, 400, "ring name longer than %d bytes",
+		    SHMR_NAME_MAX);
+	if (rc != 0)
+		return send_error(conn, 404, "no such resource");
+	switch (rt) {
+	case ROUTE_RINGS:
+		return serve_rings(conn);
+	case ROUTE_METRICS:
+		return serve_metrics(conn);
+	default:
+		break;
+	}
+	if ((e = ring_find(name)) == NULL || !ring_listed(e))
+		return send_error(conn, 404, "ring %s is not served", name);
+	if (rt == ROUTE_STREAM)
+		return serve_stream(conn, e, req_cls);
+	{
+		struct sbuf b = { 0 };
+
+		ring_json(&b, e);
+		sb_printf(&b, "\n");
+		if (b.oom) {
+			free(b.p);
+			return send_error(conn, 500, "out of memory");
+		}
+		return send_text(conn, 200, "application/json", b.p, b.len,
+		    true);
+	}
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct client *c;
+
+	(void)cls;
+	(void)conn;
+	if (*req_cls == NULL || *req_cls == &g_marker)
+		return;
+	c = *req_cls;
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
+		atomic_fetch_add(&c->ent->evictions, 1);
+		log_info("ring %s: evicted a client that stopped reading "
+		    "(at seq %" PRIu64 ")", c->ent->name, c->cur.seq);
+	}
+	*req_cls = NULL;
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *conn, void **sock_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	int v;
+
+	(void)cls;
+	(void)sock_ctx;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED || opt.sndbuf == 0)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	/* Cap what the kernel may hold for a client that stops reading. */
+	v = (int)opt.sndbuf;
+	setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("libmicrohttpd: %s", line);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ringbridge [-ahvV] [-l addr:port] [-r name]... "
+	    "[--max-clients n]\n"
+	    "                  [--per-ip n] [--heartbeat sec] "
+	    "[--write-timeout sec]\n"
+	    "                  [--sndbuf bytes] [--conn-memory bytes] "
+	    "[--threads n] [--reuseport]\n"
+	    "                  [--token-file path] [--tls-cert path "
+	    "--tls-key path]\n"
+	    "                  [--cors-origin origin] "
+	    "[--trust-any-owner]\n");
+}
+
+static void
+help(void)
+{
+	usage(stdout);
+	printf("\nServe shmring rings as HTTP streams (SSE, NDJSON, raw).\n\n"
+	    "  -l, --listen ADDR:PORT   address to listen on "
+	    "(127.0.0.1:8080; port 0 picks one)\n"
+	    "  -r, --ring NAME          serve ring NAME (repeatable)\n"
+	    "  -a, --all                serve every ring, rescanned "
+	    "every 2 s\n"
+	    "      --max-clients N      concurrent streams (10000)\n"
+	    "      --per-ip N           connections per client address "
+	    "(0: no limit)\n"
+	    "      --heartbeat SEC      comment on idle streams (15)\n"
+	    "      --write-timeout SEC  close clients without write "
+	    "progress (30)\n"
+	    "      --sndbuf BYTES       SO_SNDBUF per connection (64K; 0: "
+	    "kernel default)\n"
+	    "      --conn-memory BYTES  libmicrohttpd pool per connection "
+	    "(8K)\n"
+	    "      --threads N          libmicrohttpd event threads (1)\n"
+	    "      --reuseport          SO_REUSEPORT: share the port with "
+	    "other bridges\n"
+	    "      --token-file PATH    require this bearer token\n"
+	    "      --tls-cert PATH      serve HTTPS with this certificate "
+	    "(PEM)\n"
+	    "      --tls-key PATH       and this private key (PEM)\n"
+	    "      --cors-origin ORIGIN send Access-Control-Allow-Origin\n"
+	    "      --trust-any-owner    accept rings owned by other users\n"
+	    "  -v, --verbose            more log output (repeatable)\n"
+	    "  -h, --help               this help\n"
+	    "  -V, --version            print the version\n");
+}
+
+static char *
+read_small_file(const char *path, const char *what)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_err("%s %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > (1 << 20)) {
+		log_err("%s %s: not a small regular file", what, path);
+		close(fd);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n < 0) {
+		log_err("%s %s: %s", what, path, strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+parse_listen(const char *s)
+{
+	struct addrinfo hints = { 0 }, *res;
+	char host[256];
+	const char *colon, *port, *h;
+	size_t hl;
+	int rc;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL) {
+		h = "127.0.0.1";
+		port = s;
+		hl = strlen(h);
+	} else {
+		h = s;
+		hl = (size_t)(colon - s);
+		port = colon + 1;
+		if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+			h = s + 1;
+			hl -= 2;
+		}
+	}
+	if (hl == 0 || hl >= sizeof(host) || *port == '\0')
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return -EINVAL;
+	memcpy(&opt.addr, res->ai_addr, res->ai_addrlen);
+	opt.addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static unsigned
+parse_uint_opt(const char *name, const char *s, uint64_t min, uint64_t max,
+    bool size)
+{
+	const char *why = NULL;
+	uint64_t v;
+	int rc;
+
+	rc = size ? cli_parse_size(s, min, max, &v, &why) :
+	    cli_parse_u64(s, min, max, &v, &why);
+	if (rc != 0) {
+		fprintf(stderr, "ringbridge: --%s %s: %s\n", name, s,
+		    why != NULL ? why : "invalid");
+		exit(EXIT_USAGE);
+	}
+	return (unsigned)v;
+}
+
+/* Raise RLIMIT_NOFILE for the stream limit; lower the limit if we can't. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)opt.max_clients + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want) {
+		unsigned lim = rl.rlim_cur > 512 ?
+		    (unsigned)(rl.rlim_cur - 256) : 256;
+
+		log_warn("RLIMIT_NOFILE is %llu: serving at most %u streams "
+		    "instead of %u", (unsigned long long)rl.rlim_cur, lim,
+		    opt.max_clients);
+		opt.max_clients = lim;
+	}
+}
+
+static void
+shutdown_streams(void)
+{
+	struct ring_ent *e;
+	double t0;
+
+	atomic_store(&g_stopping, true);
+	/* Readers see g_stopping and end their streams cleanly. */
+	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+		wake(e);
+	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+		if (e->pump_started)
+			pthread_join(e->pump, NULL);
+	t0 = now_mono();
+	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0)
+		nap_ms(20);
+	/* Anything still suspended must be resumed before the stop. */
+	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+		wake(e);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "ring", required_argument, NULL, 'r' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "max-clients", required_argument, NULL, 1 },
+		{ "per-ip", required_argument, NULL, 2 },
+		{ "heartbeat", required_argument, NULL, 3 },
+		{ "write-timeout", required_argument, NULL, 4 },
+		{ "sndbuf", required_argument, NULL, 5 },
+		{ "conn-memory", required_argument, NULL, 6 },
+		{ "threads", required_argument, NULL, 7 },
+		{ "reuseport", no_argument, NULL, 8 },
+		{ "token-file", required_argument, NULL, 9 },
+		{ "tls-cert", required_argument, NULL, 10 },
+		{ "tls-key", required_argument, NULL, 11 },
+		{ "cors-origin", required_argument, NULL, 12 },
+		{ "trust-any-owner", no_argument, NULL, 13 },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *rings[256], *token_file = NULL, *cert = NULL, *key = NULL;
+	size_t nrings = 0;
+	int ch, verbose = 0;
+	unsigned flags, port = 0;
+	sigset_t set;
+	siginfo_t si;
+	struct timespec tick = { 1, 0 };
+	double last_rate, last_hb, last_scan, now;
+
+	while ((ch = getopt_long(argc, argv, "l:r:avhV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'l':
+			opt.listen = optarg;
+			break;
+		case 'r':
+			if (shmr_name_valid(optarg) != 0) {
+				fprintf(stderr, "ringbridge: --ring %s: invalid "
+				    "ring name\n", optarg);
+				return EXIT_USAGE;
+			}
+			if (nrings == sizeof(rings) / sizeof(rings[0])) {
+				fprintf(stderr, "ringbridge: at most %zu "
+				    "--ring options\n", nrings);
+				return EXIT_USAGE;
+			}
+			rings[nrings++] = optarg;
+			break;
+		case 'a':
+			opt.all = true;
+			break;
+		case 1:
+			opt.max_clients = parse_uint_opt("max-clients", optarg,
+			    1, 1000000, false);
+			break;
+		case 2:
+			opt.per_ip = parse_uint_opt("per-ip", optarg, 0,
+			    1000000, false);
+			break;
+		case 3:
+			opt.heartbeat = parse_uint_opt("heartbeat", optarg, 1,
+			    3600, false);
+			break;
+		case 4:
+			opt.write_timeout = parse_uint_opt("write-timeout",
+			    optarg, 1, 86400, false);
+			break;
+		case 5:
+			opt.sndbuf = parse_uint_opt("sndbuf", optarg, 0,
+			    64 << 20, true);
+			break;
+		case 6:
+			opt.conn_memory = parse_uint_opt("conn-memory", optarg,
+			    4096, 1 << 20, true);
+			break;
+		case 7:
+			opt.threads = parse_uint_opt("threads", optarg, 1, 64,
+			    false);
+			break;
+		case 8:
+			opt.reuseport = true;
+			break;
+		case 9:
+			token_file = optarg;
+			break;
+		case 10:
+			cert = optarg;
+			break;
+		case 11:
+			key = optarg;
+			break;
+		case 12:
+			opt.cors = optarg;
+			break;
+		case 13:
+			opt.trust_any_owner = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("ringbridge %d.%d (libshm %s, libmicrohttpd "
+			    "%s)\n", SHMR_VERSION_MAJOR, SHMR_VERSION_MINOR,
+			    shmr_version(), MHD_get_version());
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ringbridge: unexpected argument %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (nrings == 0 && !opt.all) {
+		fprintf(stderr, "ringbridge: name rings with --ring or use "
+		    "--all\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((cert == NULL) != (key == NULL)) {
+		fprintf(stderr, "ringbridge: --tls-cert and --tls-key go "
+		    "together\n");
+		return EXIT_USAGE;
+	}
+	if (parse_listen(opt.listen) != 0) {
+		fprintf(stderr, "ringbridge: --listen %s: expected ADDR:PORT\n",
+		    opt.listen);
+		return EXIT_USAGE;
+	}
+	log_init("ringbridge", verbose);
+	if (token_file != NULL) {
+		size_t n;
+
+		if ((opt.token = read_small_file(token_file, "token file")) ==
+		    NULL)
+			return EXIT_SYSTEM;
+		n = strlen(opt.token);
+		while (n > 0 && (opt.token[n - 1] == '\n' ||
+		    opt.token[n - 1] == '\r' || opt.token[n - 1] == ' '))
+			opt.token[--n] = '\0';
+		if (n == 0) {
+			log_err("token file %s is empty", token_file);
+			return EXIT_SYSTEM;
+		}
+	}
+	if (cert != NULL && ((opt.tls_cert = read_small_file(cert,
+	    "certificate")) == NULL || (opt.tls_key = read_small_file(key,
+	    "key")) == NULL))
+		return EXIT_SYSTEM;
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Threads inherit the mask: only sigtimedwait() below sees them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	for (size_t i = 0; i < nrings; i++)
+		if (ring_add(rings[i], true) != 0)
+			return EXIT_SYSTEM;
+	if (opt.all)
+		shmr_list(scan_one, NULL);
+
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG;
+	if (opt.addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (opt.tls_cert != NULL)
+		flags |= MHD_USE_TLS;
+	g_daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&opt.addr,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, opt.reuseport ? 1u : 0u,
+	    MHD_OPTION_CONNECTION_LIMIT, opt.max_clients + 64,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt.per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt.conn_memory,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+	    /* No pool for one thread (0.9.75 warns about a size of 1). */
+	    opt.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE :
+	    MHD_OPTION_CONNECTION_TIMEOUT, opt.threads > 1 ? opt.threads :
+	    opt.write_timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    opt.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :
+	    MHD_OPTION_END, opt.tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, opt.tls_key,
+	    MHD_OPTION_END);
+	if (g_daemon == NULL) {
+		log_err("cannot listen on %s (address in use, bad TLS "
+		    "files, or no permission)", opt.listen);
+		atomic_store(&g_stopping, true);
+		return EXIT_SYSTEM;
+	}
+	{
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(g_daemon,
+		    MHD_DAEMON_INFO_BIND_PORT);
+		char host[INET6_ADDRSTRLEN] = "?";
+
+		if (di != NULL)
+			port = di->port;
+		if (opt.addr.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    &opt.addr)->sin6_addr, host, sizeof(host));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    &opt.addr)->sin_addr, host, sizeof(host));
+		printf("ringbridge: listening on http%s://%s%s%s:%u\n",
+		    opt.tls_cert != NULL ? "s" : "",
+		    opt.addr.ss_family == AF_INET6 ? "[" : "", host,
+		    opt.addr.ss_family == AF_INET6 ? "]" : "", port);
+		fflush(stdout);
+	}
+
+	last_rate = last_hb = last_scan = now_mono();
+	for (;;) {
+		int sig = sigtimedwait(&set, &si, &tick);
+
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		now = now_mono();
+		if (now - last_hb >= opt.heartbeat) {
+			struct ring_ent *e;
+
+			atomic_fetch_add(&g_hb_gen, 1);
+			for (e = atomic_load(&g_rings); e != NULL;
+			    e = e->next)
+				wake(e);
+			last_hb = now;
+		}
+		if (now - last_rate >= 1.0) {
+			update_rates(now - last_rate);
+			last_rate = now;
+		}
+		if (opt.all && now - last_scan >= 2.0) {
+			shmr_list(scan_one, NULL);
+			last_scan = now;
+		}
+	}
+	log_info("shutting down: ending %" PRIu64 " streams",
+	    (uint64_t)atomic_load(&g_streams));
+	shutdown_streams();
+	MHD_stop_daemon(g_daemon);
+	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL; ) {
+		struct ring_ent *next = e->next;
+
+		mapref_put(e->map);
+		pthread_mutex_destroy(&e->lock);
+		free(e);
+		e = next;
+	}
+	free(opt.token);
+	free(opt.tls_cert);
+	free(opt.tls_key);
+	return 0;
+}

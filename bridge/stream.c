@@ -1,0 +1,525 @@
+/*
+ * stream.c - the content reader behind every GET /rings/NAME/stream.
+ *
+ * A client is a cursor into the shared read-only mapping plus a few small
+ * fixed buffers; nothing is copied per client. Each call formats as many
+ * whole events as fit straight from the mapping into libmicrohttpd's
+ * output buffer (shmr_cursor_peek), then checks that the bytes it copied
+ * were not overwritten meanwhile (shmr_cursor_consume). A message larger
+ * than the buffer is written over several calls; its partial copies are
+ * checked on a copy of the cursor, so the real cursor only moves once the
+ * whole event went out intact. If a message is overwritten while it is
+ * being formatted, the bytes of this call are dropped and the next read
+ * reports the loss; if part of it was already sent in an earlier call the
+ * connection is closed at once (a client discards an event cut short and
+ * learns the exact loss when it resumes).
+ *
+ * When the ring has nothing new, the reader puts the client on its ring's
+ * waiter list and suspends the connection (returning 0 without suspending
+ * would make libmicrohttpd busy-loop); the ring's pump thread resumes it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "bridge.h"
+#include "enc.h"
+#include "log.h"
+
+enum { PART_DONE, PART_FULL, PART_DROPPED, PART_ABORT };
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static void
+raw_hdr(unsigned char *p, uint32_t len, uint32_t type, uint64_t seq)
+{
+	put_be32(p, len);
+	put_be32(p + 4, type);
+	put_be64(p + 8, seq);
+}
+
+/* Append bytes to the pending control buffer. */
+static bool
+ctl_put(struct client *c, const void *p, size_t n)
+{
+	if (n > sizeof(c->ctl) - c->ctl_len)
+		return false;
+	memcpy(c->ctl + c->ctl_len, p, n);
+	c->ctl_len += (uint16_t)n;
+	return true;
+}
+
+static bool
+ctl_printf(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool
+ctl_printf(struct client *c, const char *fmt, ...)
+{
+	char tmp[sizeof(c->ctl)];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return false;
+	return ctl_put(c, tmp, (size_t)n);
+}
+
+/* A control event with a JSON body; raw frames carry one number. */
+static bool
+ctl_event(struct client *c, const char *type, enum raw_type rt, uint64_t seq,
+    uint64_t num, const char *json, const char *id)
+{
+	unsigned char hdr[RAW_HDR_LEN + 8];
+
+	switch (c->fmt) {
+	case FMT_SSE:
+		if (id != NULL)
+			return ctl_printf(c, "id: %s\nevent: %s\ndata: %s\n\n",
+			    id, type, json);
+		return ctl_printf(c, "event: %s\ndata: %s\n\n", type, json);
+	case FMT_NDJSON:
+		return ctl_printf(c, "{\"event\":\"%s\",%s\n", type,
+		    json + 1);
+	default:
+		raw_hdr(hdr, rt == RAW_EOF ? 0 : 8, rt, seq);
+		put_be64(hdr + RAW_HDR_LEN, num);
+		return ctl_put(c, hdr, RAW_HDR_LEN + (rt == RAW_EOF ? 0 : 8));
+	}
+}
+
+void
+stream_start(struct client *c)
+{
+	if (c->fmt == FMT_SSE)
+		ctl_put(c, "retry: 2000\n: ok\n\n", 18);
+}
+
+bool
+stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next)
+{
+	char json[96], id[48];
+
+	snprintf(json, sizeof(json), "{\"lost\":%" PRIu64 ",\"next\":%" PRIu64
+	    "}", lost, next);
+	/* The id acknowledges the gap: a resume continues at next. */
+	snprintf(id, sizeof(id), "%" PRIu64 ":%" PRIu64, c->map->epoch,
+	    next - 1);
+	return ctl_event(c, "gap", RAW_GAP, next, lost, json, id);
+}
+
+bool
+stream_ctl_restart(struct client *c, uint64_t old_epoch, uint64_t new_epoch)
+{
+	char json[96];
+
+	snprintf(json, sizeof(json), "{\"epoch\":%" PRIu64
+	    ",\"previous_epoch\":%" PRIu64 "}", new_epoch, old_epoch);
+	return ctl_event(c, "restart", RAW_RESTART, 0, new_epoch, json, NULL);
+}
+
+static bool
+ctl_overrun(struct client *c, uint64_t lost, uint64_t next)
+{
+	char json[96];
+
+	snprintf(json, sizeof(json), "{\"lost\":%" PRIu64 ",\"next\":%" PRIu64
+	    "}", lost, next);
+	return ctl_event(c, "overrun", RAW_OVERRUN, next, lost, json, NULL);
+}
+
+static bool
+ctl_eof(struct client *c)
+{
+	char json[64];
+
+	snprintf(json, sizeof(json), "{\"next\":%" PRIu64 "}", c->cur.seq);
+	return ctl_event(c, "eof", RAW_EOF, c->cur.seq, 0, json, NULL);
+}
+
+static bool
+ctl_heartbeat(struct client *c)
+{
+	unsigned char hdr[RAW_HDR_LEN];
+
+	switch (c->fmt) {
+	case FMT_SSE:
+		return ctl_put(c, ": hb\n\n", 6);
+	case FMT_NDJSON:
+		return ctl_put(c, "\n", 1);
+	default:
+		raw_hdr(hdr, 0, RAW_HEARTBEAT, c->cur.seq);
+		return ctl_put(c, hdr, sizeof(hdr));
+	}
+}
+
+/* SSE can carry a payload as is if it is UTF-8 with no CR, LF or NUL. */
+static bool
+sse_text_ok(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' || p[i] == '\r' || p[i] == '\0')
+			return false;
+	return enc_utf8_valid(p, n);
+}
+
+static void
+msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
+{
+	uint64_t epoch = c->map->epoch;
+	int k = 0;
+
+	c->m_msg = *m;
+	c->m_active = true;
+	c->m_here = true;
+	c->m_start = start;
+	c->m_phase = 0;
+	c->m_off = 0;
+	c->m_in = 0;
+	c->m_stage_len = c->m_stage_off = 0;
+	c->m_suf_len = 0;
+	switch (c->fmt) {
+	case FMT_SSE:
+		if (c->enc == ENC_BASE64)
+			c->m_body = BODY_B64;
+		else
+			c->m_body = sse_text_ok(m->data, m->len) ? BODY_TEXT :
+			    BODY_B64;
+		k = snprintf(c->m_pre, sizeof(c->m_pre), "id: %" PRIu64 ":%"
+		    PRIu64 "\n%sdata: ", epoch, m->seq,
+		    c->m_body == BODY_B64 && c->enc == ENC_AUTO ?
+		    "event: base64\n" : "");
+		memcpy(c->m_suf, "\n\n", 2);
+		c->m_suf_len = 2;
+		break;
+	case FMT_NDJSON:
+		c->m_body = c->enc == ENC_AUTO &&
+		    enc_utf8_valid(m->data, m->len) ? BODY_JSON : BODY_B64;
+		k = snprintf(c->m_pre, sizeof(c->m_pre), "{\"epoch\":%" PRIu64
+		    ",\"seq\":%" PRIu64 ",\"%s\":\"", epoch, m->seq,
+		    c->m_body == BODY_JSON ? "data" : "data_b64");
+		memcpy(c->m_suf, "\"}\n", 3);
+		c->m_suf_len = 3;
+		break;
+	default:
+		c->m_body = BODY_TEXT;
+		raw_hdr((unsigned char *)c->m_pre, (uint32_t)m->len, RAW_MSG,
+		    m->seq);
+		k = RAW_HDR_LEN;
+		break;
+	}
+	c->m_pre_len = (uint8_t)k;
+}
+
+/* Copy from a fixed buffer at *off; true when it was all copied. */
+static bool
+copy_part(const char *src, size_t len, uint16_t *off, char *buf, size_t max,
+    size_t *n)
+{
+	size_t k = len - *off;
+
+	if (k > max - *n)
+		k = max - *n;
+	memcpy(buf + *n, src + *off, k);
+	*n += k;
+	*off += (uint16_t)k;
+	return *off == len;
+}
+
+/* Encode payload bytes into buf; true when the body is complete. */
+static bool
+body_part(struct client *c, char *buf, size_t max, size_t *n)
+{
+	const unsigned char *p = c->m_msg.data;
+	size_t len = c->m_msg.len, space, k;
+	long w;
+
+	for (;;) {
+		if (c->m_stage_off < c->m_stage_len) {
+			uint16_t off = c->m_stage_off;
+
+			if (!copy_part(c->m_stage, c->m_stage_len, &off, buf,
+			    max, n)) {
+				c->m_stage_off = (uint8_t)off;
+				return false;
+			}
+			c->m_stage_off = c->m_stage_len = 0;
+		}
+		if (c->m_in == len)
+			return true;
+		space = max - *n;
+		if (space == 0)
+			return false;
+		switch (c->m_body) {
+		case BODY_TEXT:
+			k = len - c->m_in < space ? len - c->m_in : space;
+			memcpy(buf + *n, p + c->m_in, k);
+			*n += k;
+			c->m_in += k;
+			continue;
+		case BODY_B64:
+			if (space >= 4) {
+				k = space / 4 * 3;
+				if (k > len - c->m_in)
+					k = len - c->m_in;
+				w = enc_base64(buf + *n, space, p + c->m_in, k);
+			} else {
+				k = len - c->m_in < 3 ? len - c->m_in : 3;
+				w = enc_base64(c->m_stage, sizeof(c->m_stage),
+				    p + c->m_in, k);
+			}
+			break;
+		default:
+			if (space >= 6) {
+				k = space / 6;
+				if (k > len - c->m_in)
+					k = len - c->m_in;
+				w = enc_json_escape(buf + *n, space,
+				    p + c->m_in, k);
+			} else {
+				k = 1;
+				w = enc_json_escape(c->m_stage,
+				    sizeof(c->m_stage), p + c->m_in, k);
+			}
+			break;
+		}
+		if (w < 0)
+			return false;	/* cannot happen: sizes chosen above */
+		c->m_in += k;
+		if ((c->m_body == BODY_B64 && space >= 4) ||
+		    (c->m_body == BODY_JSON && space >= 6))
+			*n += (size_t)w;
+		else
+			c->m_stage_len = (uint8_t)w;
+	}
+}
+
+/*
+ * Write as much of the current message as fits. PART_DONE: the whole event
+ * was written and the cursor moved; PART_FULL: the buffer is full and the
+ * part written is intact; PART_DROPPED: the message was overwritten and
+ * the bytes of this call for it were discarded; PART_ABORT: it was
+ * overwritten after part of it had gone out.
+ */
+static int
+msg_part(struct client *c, char *buf, size_t max, size_t *n)
+{
+	struct shmr_ring *ring = c->map->ring;
+	struct shmr_cursor tmp;
+	bool complete = false;
+	int rc;
+
+	if (c->m_phase == 0 &&
+	    copy_part(c->m_pre, c->m_pre_len, &c->m_off, buf, max, n)) {
+		c->m_phase = 1;
+		c->m_off = 0;
+	}
+	if (c->m_phase == 1 && body_part(c, buf, max, n))
+		c->m_phase = 2;
+	if (c->m_phase == 2 &&
+	    copy_part(c->m_suf, c->m_suf_len, &c->m_off, buf, max, n))
+		complete = true;
+	if (complete) {
+		rc = shmr_cursor_consume(ring, &c->cur, &c->m_msg);
+	} else {
+		/* Check the copied part on a copy: the cursor stays put. */
+		tmp = c->cur;
+		rc = shmr_cursor_consume(ring, &tmp, &c->m_msg);
+	}
+	if (rc == 0) {
+		if (!complete)
+			return PART_FULL;
+		c->m_active = false;
+		c->delivered = true;
+		return PART_DONE;
+	}
+	c->m_active = false;
+	if (rc != -ESTALE)
+		log_warn("ring %s: %s", c->ent->name, shmr_strerror(rc));
+	if (rc == -ESTALE && c->m_here) {
+		*n = c->m_start;
+		return PART_DROPPED;
+	}
+	return PART_ABORT;
+}
+
+/*
+ * Suspend the connection unless something arrived meanwhile. Under the
+ * ring lock: the pump resumes waiters under the same lock after the ring
+ * moved, so a message published after our last read is either seen by the
+ * re-check here or wakes us. restart: wait for the pump to map a new epoch.
+ */
+static bool
+try_suspend(struct client *c, bool restart)
+{
+	struct ring_ent *e = c->ent;
+	struct shmr_msg m;
+	bool ready;
+
+	pthread_mutex_lock(&e->lock);
+	if (atomic_load(&g_stopping) || c->hb_gen != atomic_load(&g_hb_gen))
+		ready = true;
+	else if (restart)
+		ready = e->map != NULL && e->map != c->map;
+	else
+		ready = shmr_cursor_peek(c->map->ring, &c->cur, &m) !=
+		    SHMR_EMPTY;
+	if (!ready) {
+		c->wprev = NULL;
+		c->wnext = e->waiters;
+		if (e->waiters != NULL)
+			e->waiters->wprev = c;
+		e->waiters = c;
+		c->waiting = true;
+		MHD_suspend_connection(c->conn);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return !ready;
+}
+
+/* Move to the ring's new epoch if the pump has mapped it. */
+static bool
+switch_epoch(struct client *c)
+{
+	struct ring_ent *e = c->ent;
+	struct mapref *old = c->map, *m;
+
+	pthread_mutex_lock(&e->lock);
+	m = e->map;
+	if (m == NULL || m == old) {
+		pthread_mutex_unlock(&e->lock);
+		return false;
+	}
+	atomic_fetch_add(&m->refs, 1);
+	pthread_mutex_unlock(&e->lock);
+	c->map = m;
+	shmr_cursor_init(m->ring, &c->cur, SHMR_FROM_OLDEST, 0);
+	stream_ctl_restart(c, old->epoch, m->epoch);
+	atomic_fetch_add(&e->restarts, 1);
+	mapref_put(old);
+	return true;
+}
+
+ssize_t
+stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct client *c = cls;
+	struct ring_ent *e = c->ent;
+	struct shmr_msg m;
+	size_t n = 0, before;
+	uint64_t events = 0;
+	int rc;
+
+	(void)pos;
+	for (;;) {
+		if (c->ctl_off < c->ctl_len) {
+			if (!copy_part(c->ctl, c->ctl_len, &c->ctl_off, buf,
+			    max, &n))
+				break;
+			c->ctl_off = c->ctl_len = 0;
+		}
+		if (c->done)
+			break;
+		if (c->final || atomic_load(&g_stopping)) {
+			c->done = true;
+			break;
+		}
+		if (n == max)
+			break;
+		if (c->m_active) {
+			rc = msg_part(c, buf, max, &n);
+			if (rc == PART_FULL)
+				break;
+			if (rc == PART_ABORT) {
+				c->fail = c->done = true;
+				n = 0;
+				break;
+			}
+			if (rc == PART_DONE)
+				events++;
+			continue;
+		}
+		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
+		switch (rc) {
+		case SHMR_MSG:
+			msg_begin(c, &m, n);
+			continue;
+		case SHMR_OVERRUN:
+			atomic_fetch_add(&e->lost, m.lost);
+			if (!c->delivered || c->skip) {
+				atomic_fetch_add(&e->gaps, 1);
+				stream_ctl_gap(c, m.lost, m.seq);
+			} else {
+				atomic_fetch_add(&e->overruns, 1);
+				ctl_overrun(c, m.lost, m.seq);
+				c->final = true;
+			}
+			/* Events after a gap count as delivered ones. */
+			c->delivered = true;
+			continue;
+		case SHMR_EOF:
+			atomic_fetch_add(&e->eofs, 1);
+			ctl_eof(c);
+			c->final = true;
+			continue;
+		case SHMR_RESTART:
+			if (switch_epoch(c))
+				continue;
+			if (n > 0)
+				break;
+			if (try_suspend(c, true))
+				return 0;
+			continue;
+		case SHMR_EMPTY:
+			if (n > 0)
+				break;
+			if (c->hb_gen != atomic_load(&g_hb_gen)) {
+				c->hb_gen = atomic_load(&g_hb_gen);
+				ctl_heartbeat(c);
+				continue;
+			}
+			if (try_suspend(c, false))
+				return 0;
+			continue;
+		default:
+			log_warn("ring %s: stream read: %s", e->name,
+			    shmr_strerror(rc));
+			c->fail = c->done = true;
+			break;
+		}
+		break;
+	}
+	if (events > 0) {
+		/* Traffic keeps the connection alive: no heartbeat due. */
+		c->hb_gen = atomic_load(&g_hb_gen);
+		atomic_fetch_add(&e->events, events);
+	}
+	before = n;
+	if (n > 0) {
+		atomic_fetch_add(&e->bytes, before);
+		return (ssize_t)n;
+	}
+	if (c->fail)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
