@@ -1,0 +1,27 @@
+# bench/ring.mk: libshm against a pipe, Unix domain sockets and ZeroMQ
+# PUB/SUB (`make bench`). A report, not a test. ZeroMQ rows are left out
+# when pkg-config does not know libzmq (Debian: libzmq3-dev).
+BENCH_RING := $(B)/bin/bench_ring
+BENCH_RING_ARGS ?=
+ZMQ_CFLAGS := $(call pc,--cflags,libzmq)
+ZMQ_LIBS := $(call pc,--libs,libzmq)
+ifneq ($(ZMQ_LIBS),)
+BENCH_RING_ZMQ := -DHAVE_ZMQ=1 $(ZMQ_CFLAGS)
+endif
+
+$(B)/bench/bench_ring.o: EXTRA_CFLAGS = -Icommon $(BENCH_RING_ZMQ)
+
+# common/common.mk is read after this file: name libcommon.a directly.
+$(BENCH_RING): $(B)/bench/bench_ring.o $(LIBSHM_A) $(B)/lib/libcommon.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ZMQ_LIBS) $(BSD_LIBS)
+
+PROGRAMS += $(BENCH_RING)
+
+# BENCH_RING_ARGS=--quick for a smoke run; see bench_ring --help.
+run-bench-ring: $(BENCH_RING)
+	$(BENCH_RING) $(BENCH_RING_ARGS)
+
+BENCH_RUNS += run-bench-ring
+.PHONY: run-bench-ring
