@@ -1,0 +1,67 @@
+/*
+ * internal.h - definitions shared by the libshm sources. Nothing here is
+ * exported: the library is built with -fvisibility=hidden and a version
+ * script, so these names are visible only to libshm itself and to tests
+ * that link the static archive.
+ */
+#ifndef SHMR_INTERNAL_H
+#define SHMR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmring.h"
+#include "layout.h"
+
+/* A read-only view of a ring; the constants were validated at open. */
+struct shmr_ring {
+	const struct seg_hdr	*hdr;
+	const unsigned char	*data;
+	void			*map;
+	size_t			 map_len;
+	uint64_t		 cap;
+	uint64_t		 mask;
+	uint32_t		 max_msg;
+	uint64_t		 epoch;
+	pid_t			 pid;
+	uint64_t		 created_ns;
+	int			 fd;		/* -1 for rings over memory */
+	dev_t			 dev;
+	ino_t			 ino;
+	uid_t			 uid;
+	mode_t			 mode;
+	struct wait_page	*wait;		/* NULL: poll instead */
+	int			 wait_fd;
+	char			 name[SHMR_NAME_MAX + 1];
+};
+
+/* A consistent copy of the seqlock-protected header fields. */
+struct hot {
+	uint64_t	tail;
+	uint64_t	next_seq;
+	uint64_t	head_pos;
+	uint64_t	head_seq;
+	uint64_t	last_pos;
+	uint64_t	bytes;
+	uint64_t	last_ns;
+};
+
+/* util.c */
+int	shm_path(char *buf, size_t len, const char *prefix, const char *name);
+uint64_t realtime_ns(void);
+
+/* ring.c */
+int	ring_hot(const struct shmr_ring *r, struct hot *h);
+int	ring_open_mem(const void *base, size_t len, struct shmr_ring **out);
+
+/* wait.c */
+int	wait_open(const char *name, uid_t owner, struct wait_page **out,
+	    int *fd);
+void	wait_close(struct wait_page *w, int fd);
+int	futex_wait(_Atomic uint32_t *word, uint32_t val, int timeout_ms);
+int	futex_wake(_Atomic uint32_t *word);
+void	cpu_relax(void);
+
+#endif /* SHMR_INTERNAL_H */

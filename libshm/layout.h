@@ -1,0 +1,156 @@
+/*
+ * layout.h - the shared-memory segment format and its protocol. Private to
+ * libshm; the segment itself is the real ABI, versioned by LAYOUT_VERSION.
+ *
+ * A ring is the POSIX shm object "/shmring.NAME":
+ *
+ *	[0, 4096)		header (struct seg_hdr)
+ *	[4096, 4096 + cap)	data area, cap a power of two
+ *
+ * Positions (tail, intent, head, cursors) are byte counts that only grow;
+ * a position p lives at data[p & (cap - 1)]. The data area holds records,
+ * each aligned to 8 bytes:
+ *
+ *	word 0	len (low 32 bits: 16 + payload length, or the pad length)
+ *		| type << 32 (REC_DATA or REC_PAD)
+ *	word 1	sequence number (REC_DATA only)
+ *	...	payload, then zero padding to a multiple of 8
+ *
+ * A record never wraps: when it does not fit before the end of the data
+ * area, the producer fills the rest with one REC_PAD record (which may be
+ * only 8 bytes long) and starts the record at offset 0.
+ *
+ * Producer protocol (the only writer; Boehm's seqlock recipe applied to
+ * byte positions, as in Agrona's broadcast buffer):
+ *
+ *	1. intent = end of the bytes about to be written (relaxed store),
+ *	   then a release fence: any reader that sees a byte written in
+ *	   step 2 also sees the new intent after its acquire fence.
+ *	2. write the records with relaxed atomic stores.
+ *	3. under the header seqlock (sl odd, release fence, ..., sl even with
+ *	   release): head, next_seq, counters, and tail (release store: the
+ *	   records are visible to whoever sees the new tail).
+ *	4. a seq_cst fence, then wake sleeping readers if the wait object's
+ *	   flag says there are any (see wait.c).
+ *
+ * Reader protocol (read-only mapping; nothing in it is trusted):
+ *
+ *	t = tail (acquire); if the cursor is at t there is nothing new.
+ *	If intent - pos > cap the record was overwritten: lapped.
+ *	Load the record with relaxed atomic loads into private memory,
+ *	bounds-check everything, then an acquire fence and re-load intent:
+ *	if intent - pos > cap now, the copy may be torn, so it is discarded
+ *	and the reader resynchronises at the head (the oldest record) from a
+ *	seqlock snapshot, losing exactly head_seq - expected_seq messages.
+ *	Only after that check are the bytes delivered; a record that fails a
+ *	bounds check without a lap is corruption, never followed.
+ *
+ * Every field is accessed with C11 atomics so no access is a data race;
+ * relaxed loads and stores compile to plain moves.
+ */
+#ifndef SHMR_LAYOUT_H
+#define SHMR_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SEG_MAGIC	UINT64_C(0x31474e49524d4853)	/* "SHMRING1" */
+#define LAYOUT_VERSION	1
+#define HDR_SIZE	4096
+#define LINE		128	/* two x86 lines: adjacent-line prefetch */
+
+#define REC_DATA	UINT32_C(0x44)	/* 'D' */
+#define REC_PAD		UINT32_C(0x50)	/* 'P' */
+#define REC_HDR		16		/* word 0 + sequence number */
+#define PAD_MIN		8
+
+#define SHM_PREFIX	"shmring."
+#define WAIT_PREFIX	"shmring-wait."
+#define SHM_DIR		"/dev/shm/"
+
+typedef _Atomic uint64_t aword;
+
+struct seg_hdr {
+	/*
+	 * Line 0: constant for the life of the object, written before state
+	 * becomes LIVE (release), read by readers once at open.
+	 */
+	aword		magic;
+	_Atomic uint32_t layout_version;
+	_Atomic uint32_t hdr_size;
+	aword		capacity;
+	_Atomic uint32_t max_msg;
+	_Atomic int32_t	pid;
+	aword		epoch;
+	aword		created_ns;
+	char		pad0[LINE - 48];
+
+	/* Line 1: enum shmr_state, changes a few times per life. */
+	_Atomic uint32_t state;
+	char		pad1[LINE - 4];
+
+	/*
+	 * Lines 2-4 are written on every publish. They are apart so that a
+	 * reader spinning on tail, or checking intent after a copy, does not
+	 * pull the line the producer is writing statistics into: each
+	 * reader load of a line costs the producer's next store to it a
+	 * cache-line transfer. intent is outside the seqlock (see the
+	 * protocol above); tail and the statistics are read consistently
+	 * through sl.
+	 */
+	aword		intent;
+	char		pad2[LINE - 8];
+	aword		tail;
+	char		pad3[LINE - 8];
+	aword		sl;
+	aword		next_seq;
+	aword		head_pos;	/* oldest record still intact */
+	aword		head_seq;	/* its sequence number */
+	aword		last_pos;	/* newest data record */
+	aword		bytes;		/* payload bytes this epoch */
+	aword		last_ns;	/* CLOCK_REALTIME_COARSE of last publish */
+	char		pad4[LINE - 56];
+};
+
+_Static_assert(sizeof(struct seg_hdr) == 5 * LINE, "header lines");
+_Static_assert(sizeof(struct seg_hdr) <= HDR_SIZE, "header fits a page");
+_Static_assert(sizeof(aword) == 8, "lock-free 64-bit atomics");
+
+/* The small read-write object readers use to ask for a wake-up. */
+struct wait_page {
+	/* futex word: the producer bumps it before FUTEX_WAKE */
+	_Atomic uint32_t notify;
+	char		pad0[LINE - 4];
+	/* set by a reader about to sleep, cleared by the producer */
+	_Atomic uint32_t sleepers;
+	char		pad1[LINE - 4];
+};
+
+static inline uint64_t
+align8(uint64_t n)
+{
+	return (n + 7) & ~(uint64_t)7;
+}
+
+static inline uint64_t
+word_load(const unsigned char *p)
+{
+	/* relaxed: ordering comes from the fences around the whole copy */
+	return atomic_load_explicit((const aword *)(const void *)p,
+	    memory_order_relaxed);
+}
+
+static inline void
+word_store(unsigned char *p, uint64_t v)
+{
+	atomic_store_explicit((aword *)(void *)p, v, memory_order_relaxed);
+}
+
+static inline uint64_t
+rec_word0(uint32_t len, uint32_t type)
+{
+	return (uint64_t)type << 32 | len;
+}
+
+#endif /* SHMR_LAYOUT_H */

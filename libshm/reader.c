@@ -1,0 +1,589 @@
+/*
+ * reader.c - cursors over a read-only ring, waiting, and the convenience
+ * reader. The protocol is explained in layout.h; in short, a record is
+ * delivered only if, after it was copied, an acquire fence and a fresh
+ * load of intent show that the producer had not yet claimed its bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* Resynchronisations without loss in one call before calling it corrupt. */
+#define RESYNC_MAX	1024
+#define LOOP_MAX	(1L << 20)
+/* Longest futex sleep before re-checking the ring by other means. */
+#define WAIT_SLICE_MS	100
+/* Spins before sleeping: covers a producer that is mid-burst. */
+#define WAIT_SPINS	200
+
+enum view { COPY, PEEK };
+
+/* Has the producer claimed the bytes at pos since we looked? */
+static inline int
+lapped(const struct shmr_ring *r, uint64_t pos)
+{
+	return atomic_load_explicit(&r->hdr->intent, memory_order_relaxed) -
+	    pos > r->cap;
+}
+
+/* Copy a payload out with relaxed word loads; never writes past len. */
+static void
+copy_out(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		v = word_load(src + i);
+		memcpy(dst + i, &v, 8);
+	}
+	if (i < len) {
+		v = word_load(src + i);	/* records are padded to 8 bytes */
+		memcpy(dst + i, &v, len - i);
+	}
+}
+
+/*
+ * The cursor was lapped: jump to the oldest intact record. The loss is
+ * exact because head_seq is the sequence number of the record at head_pos.
+ */
+static int
+resync(const struct shmr_ring *r, struct shmr_cursor *c, struct shmr_msg *m)
+{
+	struct hot h;
+	int rc;
+
+	if ((rc = ring_hot(r, &h)) < 0)
+		return rc;
+	if ((int64_t)(h.head_seq - c->seq) < 0)
+		return -EBADMSG;	/* the head went backwards */
+	m->lost = h.head_seq - c->seq;
+	m->seq = h.head_seq;
+	c->pos = h.head_pos;
+	c->seq = h.head_seq;
+	return m->lost > 0 ? SHMR_OVERRUN : SHMR_EMPTY;
+}
+
+/* Nothing at the cursor: is that the end, a restart, or just quiet? */
+static int
+idle(const struct shmr_ring *r, const struct shmr_cursor *c)
+{
+	/* acquire: pairs with the release store of CLOSED/REPLACED; every
+	 * tail the producer stored before it is visible below */
+	uint32_t st = atomic_load_explicit(&r->hdr->state,
+	    memory_order_acquire);
+
+	/* acquire: pairs with the release store of tail in finish() */
+	if (atomic_load_explicit(&r->hdr->tail, memory_order_acquire) !=
+	    c->pos)
+		return -EAGAIN;		/* it moved: read again */
+	if (st == SHMR_STATE_CLOSED)
+		return SHMR_EOF;
+	if (st == SHMR_STATE_REPLACED)
+		return SHMR_RESTART;
+	return SHMR_EMPTY;
+}
+
+static int
+next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
+    size_t buflen, struct shmr_msg *m, enum view view)
+{
+	int resyncs = 0, rc;
+	long iter;
+
+	m->data = NULL;
+	m->len = 0;
+	m->lost = 0;
+	m->seq = c->seq;
+	if (c->epoch != r->epoch)
+		return -ESTALE;
+	if ((c->pos & 7) != 0)
+		return -EINVAL;
+	/* Bounded: a hostile tail flipping under us cannot hold us here. */
+	for (iter = 0; iter < LOOP_MAX; iter++) {
+		uint64_t t, off, w0, seq;
+		uint32_t len, type;
+		int sane;
+
+		/* acquire: pairs with the release store of tail in finish() */
+		t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+		if (t == c->pos) {
+			if ((rc = idle(r, c)) != -EAGAIN)
+				return rc;
+			continue;
+		}
+		if (t - c->pos > r->cap || lapped(r, c->pos)) {
+			if (t - c->pos > ((uint64_t)1 << 62) &&
+			    !lapped(r, c->pos))
+				return -EBADMSG;	/* tail behind us */
+			if ((rc = resync(r, c, m)) != SHMR_EMPTY)
+				return rc;
+			if (++resyncs > RESYNC_MAX)
+				return -EBADMSG;
+			continue;
+		}
+		off = c->pos & r->mask;
+		w0 = word_load(r->data + off);
+		len = (uint32_t)w0;
+		type = (uint32_t)(w0 >> 32);
+		seq = 0;
+		if (type == REC_PAD) {
+			sane = len == r->cap - off && len <= t - c->pos;
+		} else {
+			sane = type == REC_DATA && len >= REC_HDR &&
+			    len - REC_HDR <= r->max_msg &&
+			    off + align8(len) <= r->cap &&
+			    align8(len) <= t - c->pos;
+			if (sane) {
+				seq = word_load(r->data + off + 8);
+				m->len = len - REC_HDR;
+				if (view == COPY && m->len <= buflen)
+					copy_out(buf, r->data + off + REC_HDR,
+					    m->len);
+			}
+		}
+		/*
+		 * acquire: orders the loads above before the intent re-load;
+		 * pairs with the producer's release fence after its intent
+		 * store in claim(). If any byte we read was written after
+		 * that fence, we see the new intent here.
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		if (lapped(r, c->pos)) {
+			m->len = 0;
+			continue;	/* torn: resync at the top */
+		}
+		if (!sane)
+			return -EBADMSG;
+		if (type == REC_PAD) {
+			c->pos += len;
+			continue;
+		}
+		if (seq != c->seq) {
+			if ((int64_t)(seq - c->seq) < 0)
+				return -EBADMSG;	/* went backwards */
+			m->lost = seq - c->seq;
+			m->seq = c->seq = seq;
+			m->len = 0;
+			return SHMR_OVERRUN;
+		}
+		m->seq = seq;
+		if (view == PEEK) {
+			m->data = r->data + off + REC_HDR;
+			return SHMR_MSG;
+		}
+		if (m->len > buflen)
+			return -ENOBUFS;
+		m->data = buf;
+		c->pos += align8(len);
+		c->seq++;
+		return SHMR_MSG;
+	}
+	return SHMR_EMPTY;
+}
+
+int
+shmr_cursor_read(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
+    size_t buflen, struct shmr_msg *m)
+{
+	return next(r, c, buf, buflen, m, COPY);
+}
+
+int
+shmr_cursor_peek(const struct shmr_ring *r, struct shmr_cursor *c,
+    struct shmr_msg *m)
+{
+	return next(r, c, NULL, 0, m, PEEK);
+}
+
+int
+shmr_cursor_consume(const struct shmr_ring *r, struct shmr_cursor *c,
+    const struct shmr_msg *m)
+{
+	if (c->epoch != r->epoch || m->seq != c->seq)
+		return -EINVAL;
+	/* acquire: the caller's reads of the view happen before the intent
+	 * re-load; pairs with the producer's release fence in claim() */
+	atomic_thread_fence(memory_order_acquire);
+	if (lapped(r, c->pos))
+		return -ESTALE;
+	c->pos += align8(REC_HDR + m->len);
+	c->seq++;
+	return 0;
+}
+
+int
+shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
+    void *buf, size_t buflen, struct shmr_msg *m, size_t n, size_t *count)
+{
+	unsigned char *out = buf;
+	struct shmr_cursor t0;
+	size_t used, k = 1;
+	uint64_t t;
+	int rc;
+
+	*count = 0;
+	if (n == 0)
+		return -EINVAL;
+	/* The first message takes the careful path (overrun, end, pad...). */
+	if ((rc = next(r, c, buf, buflen, &m[0], COPY)) != SHMR_MSG)
+		return rc;
+	used = align8(m[0].len);
+	t0 = *c;
+	/*
+	 * The rest are copied with one tail load before and one intent
+	 * check after: intent only grows, so if the first of them was
+	 * intact when we re-load it, all later ones were too. On a lap they
+	 * are dropped and the next call reports the exact loss.
+	 */
+	/* acquire: pairs with the release store of tail in finish() */
+	t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+	if (t - c->pos > r->cap)
+		t = c->pos;
+	while (k < n && c->pos != t) {
+		uint64_t off = c->pos & r->mask;
+		uint64_t w0 = word_load(r->data + off);
+		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+		size_t plen;
+
+		if (type == REC_PAD && len == r->cap - off &&
+		    len <= t - c->pos) {
+			c->pos += len;
+			continue;
+		}
+		if (type != REC_DATA || len < REC_HDR ||
+		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
+		    align8(len) > t - c->pos ||
+		    word_load(r->data + off + 8) != c->seq)
+			break;	/* let the careful path look at it */
+		plen = len - REC_HDR;
+		if (plen > buflen - used)
+			break;
+		copy_out(out + used, r->data + off + REC_HDR, plen);
+		m[k].seq = c->seq;
+		m[k].data = out + used;
+		m[k].len = plen;
+		m[k].lost = 0;
+		used += align8(plen) < buflen - used ? align8(plen) :
+		    buflen - used;
+		c->pos += align8(len);
+		c->seq++;
+		k++;
+	}
+	/* acquire: see next(); pairs with the release fence in claim() */
+	atomic_thread_fence(memory_order_acquire);
+	if (k > 1 && lapped(r, t0.pos)) {
+		*c = t0;
+		k = 1;
+	}
+	*count = k;
+	return SHMR_MSG;
+}
+
+/* Walk from the head to sequence number seq, validating as we go. */
+static int
+seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
+{
+	struct hot h;
+	int rc, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		if ((rc = ring_hot(r, &h)) < 0)
+			return rc;
+		if ((int64_t)(target - h.next_seq) > 0)
+			return -ERANGE;
+		c->pos = h.head_pos;
+		c->seq = h.head_seq;
+		if ((int64_t)(target - h.head_seq) <= 0) {
+			/* Gone already: the first read reports the gap. */
+			c->seq = target;
+			return 0;
+		}
+		if (target == h.next_seq) {
+			c->pos = h.tail;
+			return 0;
+		}
+		while (c->seq != target && c->pos != h.tail) {
+			uint64_t off = c->pos & r->mask;
+			uint64_t w0 = word_load(r->data + off);
+			uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+			int sane = (type == REC_PAD && len == r->cap - off) ||
+			    (type == REC_DATA && len >= REC_HDR &&
+			    len - REC_HDR <= r->max_msg &&
+			    off + align8(len) <= r->cap);
+
+			sane = sane && align8(len) <= h.tail - c->pos;
+			/* acquire: see next() */
+			atomic_thread_fence(memory_order_acquire);
+			if (lapped(r, c->pos))
+				break;
+			if (!sane)
+				return -EBADMSG;
+			if (type == REC_DATA)
+				c->seq++;
+			c->pos += align8(len);
+		}
+		if (c->seq == target)
+			return 0;
+		if (c->pos == h.tail)
+			return -EBADMSG;	/* records and header disagree */
+	}
+	/* Lapped on every try: start at the head; the read reports a gap. */
+	if ((rc = ring_hot(r, &h)) < 0)
+		return rc;
+	c->pos = h.head_pos;
+	c->seq = (int64_t)(target - h.head_seq) < 0 ? target : h.head_seq;
+	return 0;
+}
+
+int
+shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
+    enum shmr_from from, uint64_t seq)
+{
+	struct hot h;
+	int rc;
+
+	c->epoch = r->epoch;
+	if (from == SHMR_FROM_SEQ)
+		return seek(r, c, seq);
+	if ((rc = ring_hot(r, &h)) < 0)
+		return rc;
+	switch (from) {
+	case SHMR_FROM_OLDEST:
+		c->pos = h.head_pos;
+		c->seq = h.head_seq;
+		return 0;
+	case SHMR_FROM_LATEST:
+		if (h.next_seq != h.head_seq) {
+			c->pos = h.last_pos;
+			c->seq = h.next_seq - 1;
+			return 0;
+		}
+		/* An empty ring: the latest is the next one. */
+		c->pos = h.tail;
+		c->seq = h.next_seq;
+		return 0;
+	case SHMR_FROM_END:
+		c->pos = h.tail;
+		c->seq = h.next_seq;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* seq_cst loads: the reader's half of the Dekker pair in wait.c. */
+static int
+ready(const struct shmr_ring *r, const struct shmr_cursor *c)
+{
+	return atomic_load_explicit(&r->hdr->tail, memory_order_seq_cst) !=
+	    c->pos || atomic_load_explicit(&r->hdr->state,
+	    memory_order_seq_cst) != SHMR_STATE_LIVE;
+}
+
+int
+shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
+    int timeout_ms, unsigned flags)
+{
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
+	    mono_ms() + (uint64_t)timeout_ms;
+	long poll_us = 50;
+	int i, rc;
+
+	for (i = 0; i < ((flags & SHMR_WAIT_SPIN) ? 1 << 30 : WAIT_SPINS);
+	    i++) {
+		if (ready(r, c))
+			return 0;
+		if ((i & 1023) == 1023 && mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		cpu_relax();
+	}
+	for (;;) {
+		uint64_t now = mono_ms();
+		int slice;
+
+		if (now >= deadline)
+			return ready(r, c) ? 0 : -ETIMEDOUT;
+		slice = deadline - now < WAIT_SLICE_MS ?
+		    (int)(deadline - now) : WAIT_SLICE_MS;
+		if (r->wait != NULL) {
+			/* acquire: pairs with the producer's release
+			 * increment of notify in finish() */
+			uint32_t seen = atomic_load_explicit(&r->wait->notify,
+			    memory_order_acquire);
+
+			/* seq_cst: Dekker with the producer (wait.c) */
+			atomic_store_explicit(&r->wait->sleepers, 1,
+			    memory_order_seq_cst);
+			if (ready(r, c))
+				return 0;
+			rc = futex_wait(&r->wait->notify, seen, slice);
+			if (rc == -EINTR)
+				return -EINTR;
+		} else {
+			/* No wait object: poll, backing off to 1 ms. */
+			struct timespec ts = { 0, poll_us * 1000 };
+
+			if (poll_us * 1000 > (long)slice * 1000000)
+				ts.tv_nsec = (long)slice * 1000000;
+			if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
+				return -EINTR;
+			if (poll_us < 1000)
+				poll_us *= 2;
+		}
+		if (ready(r, c))
+			return 0;
+	}
+}
+
+/* ---- convenience reader ------------------------------------------------- */
+
+struct shmr_reader {
+	struct shmr_ring	*ring;
+	struct shmr_cursor	 cur;
+	unsigned char		*buf;
+	size_t			 buflen;
+	bool			 stale;		/* name now elsewhere */
+	uint64_t		 last_check;	/* mono_ms of last liveness probe */
+};
+
+static int
+attach(struct shmr_reader *r, const char *name, enum shmr_from from,
+    uint64_t seq)
+{
+	struct shmr_ring *ring;
+	unsigned char *buf;
+	int rc;
+
+	if ((rc = shmr_ring_open(name, NULL, &ring)) < 0)
+		return rc;
+	if (ring->max_msg > r->buflen || r->buf == NULL) {
+		/* +1: a zero max_msg still gets a valid buffer */
+		if ((buf = realloc(r->buf, ring->max_msg + 1)) == NULL) {
+			shmr_ring_close(ring);
+			return -ENOMEM;
+		}
+		r->buf = buf;
+		r->buflen = ring->max_msg;
+	}
+	if ((rc = shmr_cursor_init(ring, &r->cur, from, seq)) < 0) {
+		shmr_ring_close(ring);
+		return rc;
+	}
+	shmr_ring_close(r->ring);
+	r->ring = ring;
+	r->stale = false;
+	return 0;
+}
+
+int
+shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
+    struct shmr_reader **out)
+{
+	struct shmr_reader *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	if ((rc = attach(r, name, from, seq)) < 0) {
+		free(r);
+		return rc;
+	}
+	r->last_check = mono_ms();
+	*out = r;
+	return 0;
+}
+
+int
+shmr_reader_next(struct shmr_reader *r, struct shmr_msg *m)
+{
+	char name[SHMR_NAME_MAX + 1];
+	int rc;
+
+	rc = shmr_cursor_read(r->ring, &r->cur, r->buf, r->buflen, m);
+	if (rc == SHMR_RESTART || (rc == SHMR_EMPTY && r->stale)) {
+		/* Drained the old ring; continue with the new one. */
+		strcpy(name, r->ring->name);
+		if ((rc = attach(r, name, SHMR_FROM_OLDEST, 0)) < 0)
+			return rc == -ENOENT || rc == -EAGAIN ?
+			    SHMR_EMPTY : rc;
+		m->seq = r->cur.seq;
+		m->lost = 0;
+		return SHMR_RESTART;
+	}
+	return rc;
+}
+
+int
+shmr_reader_wait(struct shmr_reader *r, int timeout_ms, unsigned flags)
+{
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
+	    mono_ms() + (uint64_t)timeout_ms;
+	int rc;
+
+	for (;;) {
+		uint64_t now = mono_ms();
+		int slice = deadline - now < 1000 ? (int)(deadline - now) :
+		    1000;
+
+		if (r->stale) {
+			/* The next read re-attaches; if the name is still
+			 * missing, do not let callers spin on it. */
+			struct timespec ts = { 0, 100 * 1000000L };
+
+			if (slice < 100)
+				ts.tv_nsec = (long)slice * 1000000L;
+			nanosleep(&ts, NULL);
+			return 0;
+		}
+		rc = shmr_cursor_wait(r->ring, &r->cur, slice, flags);
+		if (rc != -ETIMEDOUT)
+			return rc;
+		/*
+		 * Quiet for a while: if the producer died and the name now
+		 * points to a new ring (one that did not mark ours
+		 * replaced), report it as a restart on the next read.
+		 */
+		if (mono_ms() - r->last_check >= 1000) {
+			r->last_check = mono_ms();
+			if (shmr_ring_alive(r->ring) == 0 &&
+			    shmr_ring_stale(r->ring) == 1) {
+				r->stale = true;
+				return 0;
+			}
+		}
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+struct shmr_ring *
+shmr_reader_ring(struct shmr_reader *r)
+{
+	return r->ring;
+}
+
+void
+shmr_reader_close(struct shmr_reader *r)
+{
+	if (r == NULL)
+		return;
+	shmr_ring_close(r->ring);
+	free(r->buf);
+	free(r);
+}

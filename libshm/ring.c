@@ -1,0 +1,445 @@
+/*
+ * ring.c - opening a ring read-only, validating it, header snapshots,
+ * liveness, and the whole-segment check.
+ *
+ * Nothing in the segment is trusted. The constants (capacity, maximum
+ * message size, epoch) are read once at open, validated, and kept in the
+ * private struct shmr_ring; they are never read from shared memory again,
+ * so a segment that changes under us cannot make us use a value we did not
+ * check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Seqlock retries before asking whether the producer is still alive. */
+#define SL_SPINS	1000
+#define SL_TRIES	1000000
+
+/* Validate the header at base (len bytes mapped, size the object size). */
+static int
+validate(const void *base, uint64_t size, struct shmr_ring *r)
+{
+	const struct seg_hdr *h = base;
+	uint32_t state, ver, hsz, max_msg;
+	uint64_t magic, cap;
+
+	if (size == 0)
+		return -EAGAIN;		/* created, not yet sized */
+	if (size < HDR_SIZE)
+		return -EPROTO;
+	/* acquire: pairs with the release store of LIVE in init_segment(),
+	 * so the constants read below are the ones written before it */
+	state = atomic_load_explicit(&h->state, memory_order_acquire);
+	magic = atomic_load_explicit(&h->magic, memory_order_relaxed);
+	if (magic == 0 && state == SHMR_STATE_INIT)
+		return -EAGAIN;		/* sized, header not yet written */
+	if (magic != SEG_MAGIC)
+		return -EPROTO;
+	ver = atomic_load_explicit(&h->layout_version, memory_order_relaxed);
+	hsz = atomic_load_explicit(&h->hdr_size, memory_order_relaxed);
+	if (ver != LAYOUT_VERSION || hsz != HDR_SIZE)
+		return -EPROTO;
+	if (state == SHMR_STATE_INIT)
+		return -EAGAIN;
+	if (state > SHMR_STATE_REPLACED)
+		return -EBADMSG;
+	cap = atomic_load_explicit(&h->capacity, memory_order_relaxed);
+	max_msg = atomic_load_explicit(&h->max_msg, memory_order_relaxed);
+	if (cap < SHMR_CAP_MIN || cap > SHMR_CAP_MAX || (cap & (cap - 1)) ||
+	    max_msg > cap / 8 || max_msg > SHMR_MSG_LIMIT)
+		return -EBADMSG;
+	if (size != HDR_SIZE + cap)
+		return -EBADMSG;	/* truncated or padded object */
+	r->hdr = h;
+	r->data = (const unsigned char *)base + HDR_SIZE;
+	r->cap = cap;
+	r->mask = cap - 1;
+	r->max_msg = max_msg;
+	r->epoch = atomic_load_explicit(&h->epoch, memory_order_relaxed);
+	r->pid = atomic_load_explicit(&h->pid, memory_order_relaxed);
+	r->created_ns = atomic_load_explicit(&h->created_ns,
+	    memory_order_relaxed);
+	return 0;
+}
+
+int
+shmr_ring_open(const char *name, const struct shmr_open_opts *opts,
+    struct shmr_ring **out)
+{
+	char path[SHMR_NAME_MAX + 32];
+	struct shmr_ring *r;
+	struct stat st;
+	void *p;
+	int rc;
+
+	*out = NULL;
+	if ((rc = shm_path(path, sizeof(path), SHM_PREFIX, name)) < 0)
+		return rc;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->wait_fd = -1;
+	strcpy(r->name, name);
+	if ((r->fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (fstat(r->fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* Trust only regular objects of a trusted owner that nobody else
+	 * can write: no name squatting in /dev/shm. */
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	if ((st.st_mode & 022) != 0 || ((opts == NULL ||
+	    !opts->trust_any_owner) && st.st_uid != geteuid() &&
+	    st.st_uid != 0)) {
+		rc = -EPERM;
+		goto fail;
+	}
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->uid = st.st_uid;
+	r->mode = st.st_mode & 07777;
+	if ((uint64_t)st.st_size < HDR_SIZE) {
+		rc = st.st_size == 0 ? -EAGAIN : -EPROTO;
+		goto fail;
+	}
+	/* Map the header alone first: the size it claims is checked
+	 * against the object before the data area is mapped. */
+	p = mmap(NULL, HDR_SIZE, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = validate(p, (uint64_t)st.st_size, r);
+	munmap(p, HDR_SIZE);
+	if (rc < 0)
+		goto fail;
+	r->map_len = HDR_SIZE + r->cap;
+	p = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	r->map = p;
+	/* The constants were validated above; re-validate on this mapping
+	 * and keep those values (the header may have changed meanwhile). */
+	if ((rc = validate(p, (uint64_t)st.st_size, r)) < 0)
+		goto fail;
+	(void)wait_open(name, st.st_uid, &r->wait, &r->wait_fd);
+	*out = r;
+	return 0;
+fail:
+	shmr_ring_close(r);
+	return rc;
+}
+
+/* A ring over caller memory: used by the fuzzer and tests. */
+int
+ring_open_mem(const void *base, size_t len, struct shmr_ring **out)
+{
+	struct shmr_ring *r;
+	int rc;
+
+	*out = NULL;
+	if (((uintptr_t)base & 7) != 0)
+		return -EINVAL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->fd = r->wait_fd = -1;
+	strcpy(r->name, "(memory)");
+	if ((rc = validate(base, len, r)) < 0) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+shmr_ring_close(struct shmr_ring *r)
+{
+	if (r == NULL)
+		return;
+	if (r->map != NULL)
+		munmap(r->map, r->map_len);
+	wait_close(r->wait, r->wait_fd);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+const char *
+shmr_ring_name(const struct shmr_ring *r)
+{
+	return r->name;
+}
+
+uint64_t
+shmr_ring_epoch(const struct shmr_ring *r)
+{
+	return r->epoch;
+}
+
+uint32_t
+shmr_ring_max_msg(const struct shmr_ring *r)
+{
+	return r->max_msg;
+}
+
+int
+shmr_ring_alive(const struct shmr_ring *r)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = 0, .l_len = 1 };
+
+	if (r->fd < 0)
+		return 0;
+	/* The producer holds an OFD write lock on byte 0 for its life. */
+	if (fcntl(r->fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}
+
+int
+shmr_ring_stale(const struct shmr_ring *r)
+{
+	char path[SHMR_NAME_MAX + 32];
+	struct stat st;
+	int fd, rc;
+
+	if (r->fd < 0)
+		return 0;
+	if ((rc = shm_path(path, sizeof(path), SHM_PREFIX, r->name)) < 0)
+		return rc;
+	if ((fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
+		return errno == ENOENT ? 1 : -errno;
+	rc = fstat(fd, &st) < 0 ? -errno :
+	    st.st_dev != r->dev || st.st_ino != r->ino;
+	close(fd);
+	return rc;
+}
+
+/* Is the hot snapshot believable for this ring? */
+static int
+hot_valid(const struct shmr_ring *r, const struct hot *h)
+{
+	if (((h->tail | h->head_pos | h->last_pos) & 7) != 0)
+		return 0;
+	if (h->tail - h->head_pos > r->cap)
+		return 0;
+	/* A record is at least 16 bytes. */
+	if (h->next_seq - h->head_seq > r->cap / REC_HDR)
+		return 0;
+	if (h->next_seq != h->head_seq && (h->last_pos - h->head_pos >=
+	    h->tail - h->head_pos))
+		return 0;
+	return 1;
+}
+
+/*
+ * Read the seqlock-protected fields consistently (Boehm's reader: acquire
+ * load of sl, relaxed loads, acquire fence, relaxed re-load of sl). If sl
+ * stays odd, the producer may have died inside its update: then the
+ * values no longer change and are taken as they are, if they make sense.
+ */
+int
+ring_hot(const struct shmr_ring *r, struct hot *out)
+{
+	const struct seg_hdr *h = r->hdr;
+	struct hot v;
+	uint64_t s1, s2;
+	long tries;
+
+	for (tries = 0; tries < SL_TRIES; tries++) {
+		/* acquire: pairs with the producer's release store of sl */
+		s1 = atomic_load_explicit(&h->sl, memory_order_acquire);
+		v.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+		v.next_seq = atomic_load_explicit(&h->next_seq,
+		    memory_order_relaxed);
+		v.head_pos = atomic_load_explicit(&h->head_pos,
+		    memory_order_relaxed);
+		v.head_seq = atomic_load_explicit(&h->head_seq,
+		    memory_order_relaxed);
+		v.last_pos = atomic_load_explicit(&h->last_pos,
+		    memory_order_relaxed);
+		v.bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+		v.last_ns = atomic_load_explicit(&h->last_ns,
+		    memory_order_relaxed);
+		/* acquire: keeps the loads above before the re-check; pairs
+		 * with the release fence after the producer's odd sl store */
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&h->sl, memory_order_relaxed);
+		if (s1 == s2 && (s1 & 1) == 0)
+			break;
+		if (tries >= SL_SPINS && s1 == s2 && shmr_ring_alive(r) <= 0)
+			break;	/* dead producer mid-update: values final */
+		cpu_relax();
+	}
+	if (tries == SL_TRIES)
+		return -EAGAIN;
+	if (!hot_valid(r, &v))
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+int
+shmr_ring_info(const struct shmr_ring *r, struct shmr_info *info)
+{
+	struct hot h;
+	int rc;
+
+	if ((rc = ring_hot(r, &h)) < 0)
+		return rc;
+	memset(info, 0, sizeof(*info));
+	info->layout_version = LAYOUT_VERSION;
+	info->max_msg = r->max_msg;
+	info->capacity = r->cap;
+	info->epoch = r->epoch;
+	info->pid = r->pid;
+	info->state = atomic_load_explicit(&r->hdr->state,
+	    memory_order_acquire);
+	info->next_seq = h.next_seq;
+	info->oldest_seq = h.head_seq;
+	info->messages = h.next_seq;
+	info->bytes = h.bytes;
+	info->used = h.tail - h.head_pos;
+	info->created_ns = r->created_ns;
+	info->last_publish_ns = h.last_ns;
+	info->uid = r->uid;
+	info->mode = r->mode;
+	return 0;
+}
+
+static int
+why_fmt(char *why, size_t len, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+why_fmt(char *why, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/*
+ * Walk [head, tail) once. Returns 0 if sound, 1 if the producer lapped
+ * the walk (try again), -EBADMSG with a reason otherwise.
+ */
+static int
+walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
+    char *why, size_t whylen)
+{
+	const struct seg_hdr *hd = r->hdr;
+	uint64_t pos = h->head_pos, seq = h->head_seq, last = UINT64_MAX;
+
+	*nrec = 0;
+	while (pos != h->tail) {
+		uint64_t off = pos & r->mask;
+		uint64_t w0 = word_load(r->data + off);
+		uint64_t s = word_load(r->data + off + 8 < r->data + r->cap ?
+		    r->data + off + 8 : r->data);
+		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+		const char *bad = NULL;
+
+		if (type == REC_PAD) {
+			if (len != r->cap - off)
+				bad = "pad record does not reach the end";
+		} else if (type == REC_DATA) {
+			if (len < REC_HDR || len - REC_HDR > r->max_msg)
+				bad = "record length out of range";
+			else if (off + align8(len) > r->cap)
+				bad = "record crosses the end of the ring";
+			else if (s != seq)
+				bad = "sequence number out of order";
+		} else {
+			bad = "unknown record type";
+		}
+		if (bad == NULL && align8(len) > h->tail - pos)
+			bad = "record extends past the tail";
+		/* acquire: pairs with the producer's release fence after
+		 * its intent store; a lap means the bytes may be torn */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&hd->intent, memory_order_relaxed) -
+		    pos > r->cap)
+			return 1;
+		if (bad != NULL)
+			return why_fmt(why, whylen, -EBADMSG,
+			    "at position %llu (seq %llu): %s (length %u)",
+			    (unsigned long long)pos, (unsigned long long)seq,
+			    bad, len);
+		if (type == REC_DATA) {
+			last = pos;
+			seq++;
+			(*nrec)++;
+		}
+		pos += align8(len);
+	}
+	if (seq != h->next_seq)
+		return why_fmt(why, whylen, -EBADMSG,
+		    "header says next sequence %llu, records end at %llu",
+		    (unsigned long long)h->next_seq, (unsigned long long)seq);
+	if (last != UINT64_MAX && last != h->last_pos)
+		return why_fmt(why, whylen, -EBADMSG,
+		    "header's newest record at %llu, found at %llu",
+		    (unsigned long long)h->last_pos, (unsigned long long)last);
+	return 0;
+}
+
+int
+shmr_ring_check(const struct shmr_ring *r, char *why, size_t whylen)
+{
+	const struct seg_hdr *hd = r->hdr;
+	struct hot h;
+	uint64_t nrec, intent;
+	uint32_t state;
+	int rc, tries;
+
+	state = atomic_load_explicit(&hd->state, memory_order_acquire);
+	if (state == SHMR_STATE_INIT || state > SHMR_STATE_REPLACED)
+		return why_fmt(why, whylen, -EBADMSG, "bad state %u", state);
+	if (r->epoch == 0)
+		return why_fmt(why, whylen, -EBADMSG, "epoch is 0");
+	for (tries = 0; tries < 16; tries++) {
+		if ((rc = ring_hot(r, &h)) < 0)
+			return why_fmt(why, whylen, rc, "header: %s",
+			    rc == -EBADMSG ? "positions or sequence numbers "
+			    "are inconsistent" : shmr_strerror(rc));
+		intent = atomic_load_explicit(&hd->intent,
+		    memory_order_relaxed);
+		if (intent - h.tail > r->cap)
+			return why_fmt(why, whylen, -EBADMSG,
+			    "header: intent %llu is not within a ring of "
+			    "tail %llu", (unsigned long long)intent,
+			    (unsigned long long)h.tail);
+		if ((rc = walk(r, &h, &nrec, why, whylen)) <= 0)
+			break;
+	}
+	if (rc > 0)
+		return why_fmt(why, whylen, 0, "producer lapped the check "
+		    "16 times; records seen were sound");
+	if (rc == 0)
+		why_fmt(why, whylen, 0, "%llu records, sequence %llu..%llu",
+		    (unsigned long long)nrec, (unsigned long long)h.head_seq,
+		    (unsigned long long)h.next_seq);
+	return rc;
+}

@@ -1,0 +1,668 @@
+/*
+ * writer.c - the producer: creating (or taking over) a ring and publishing.
+ *
+ * The producer is the only writer of the segment. It keeps private copies
+ * of every hot header field, so it never reads shared state back except
+ * its own old record headers (to advance the head) and the wait object's
+ * sleeper flag. Publishing is O(1) whatever the number of readers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DEFAULT_CAP	((uint64_t)64 << 20)
+#define DEFAULT_MSG	((uint32_t)1 << 20)
+#define CREATE_TRIES	16
+
+struct shmr_writer {
+	struct seg_hdr		*hdr;
+	unsigned char		*data;
+	size_t			 map_len;
+	uint64_t		 cap;
+	uint64_t		 mask;
+	uint32_t		 max_msg;
+	int			 fd;
+	struct wait_page	*wait;
+	int			 wait_fd;
+
+	/* Private copies of the shared hot fields (we are their only writer). */
+	uint64_t		 intent;
+	uint64_t		 sl;
+	uint64_t		 tail;
+	uint64_t		 next_seq;
+	uint64_t		 head_pos;
+	uint64_t		 head_seq;
+	uint64_t		 last_pos;
+	uint64_t		 bytes;
+
+	bool			 reserved;
+	uint64_t		 res_start;
+	size_t			 res_len;
+
+	dev_t			 dev;
+	ino_t			 ino;
+	char			 name[SHMR_NAME_MAX + 1];
+};
+
+/* ---- publishing --------------------------------------------------------- */
+
+static uint64_t
+coarse_ns(void)
+{
+	struct timespec ts;
+
+	/* Coarse: a vDSO read, no syscall; jiffy resolution is enough here. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Where a record of ral bytes starting its search at pos lands: records do
+ * not wrap, so it may first need a pad to the end of the data area.
+ */
+static uint64_t
+place(const struct shmr_writer *w, uint64_t pos, uint64_t ral)
+{
+	uint64_t off = pos & w->mask;
+
+	return w->cap - off < ral ? pos + (w->cap - off) : pos;
+}
+
+/*
+ * Claim the bytes up to end: first move the head past every record that
+ * the claim will overwrite (reading back our own record headers), then
+ * announce the new intent, both inside the header seqlock so a snapshot
+ * never shows a head older than intent - cap. A producer that dies here
+ * leaves head and intent consistent for readers.
+ */
+static void
+claim(struct shmr_writer *w, uint64_t end)
+{
+	struct seg_hdr *h = w->hdr;
+
+	if (end <= w->intent)
+		return;
+	while (end - w->head_pos > w->cap) {
+		uint64_t w0 = word_load(w->data + (w->head_pos & w->mask));
+		uint32_t len = (uint32_t)w0;
+
+		if (len < PAD_MIN || w->head_pos + align8(len) > w->tail) {
+			/* Only our own memory corruption gets here. */
+			w->head_pos = w->tail;
+			w->head_seq = w->next_seq;
+			break;
+		}
+		if ((uint32_t)(w0 >> 32) == REC_DATA)
+			w->head_seq++;
+		w->head_pos += align8(len);
+	}
+	if (end - w->head_pos > w->cap) {
+		/* The claim overlaps even the tail: nothing old survives. */
+		w->head_pos = end - w->cap;
+	}
+	w->intent = end;
+	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
+	/* release: sl odd is visible before the fields below; pairs with the
+	 * acquire fence in ring_hot() */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&h->head_pos, w->head_pos, memory_order_relaxed);
+	atomic_store_explicit(&h->head_seq, w->head_seq, memory_order_relaxed);
+	atomic_store_explicit(&h->intent, end, memory_order_relaxed);
+	/* release: pairs with the acquire load of sl in ring_hot() */
+	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+	/*
+	 * release: the intent store above is ordered before the record
+	 * stores that follow; pairs with the acquire fence a reader issues
+	 * after copying and before re-loading intent (reader.c).
+	 */
+	atomic_thread_fence(memory_order_release);
+}
+
+static void
+write_pad(struct shmr_writer *w, uint64_t pos)
+{
+	uint64_t off = pos & w->mask;
+
+	word_store(w->data + off, rec_word0((uint32_t)(w->cap - off),
+	    REC_PAD));
+}
+
+/* Copy a payload into the ring with relaxed word stores, zero-padded. */
+static void
+copy_in(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&v, src + i, 8);
+		word_store(dst + i, v);
+	}
+	if (i < len) {
+		v = 0;
+		memcpy(&v, src + i, len - i);
+		word_store(dst + i, v);
+	}
+}
+
+/* Write one data record at pos (already claimed); return its end. */
+static uint64_t
+put(struct shmr_writer *w, uint64_t pos, const void *data, size_t len)
+{
+	uint64_t ral = align8(REC_HDR + len);
+	uint64_t start = place(w, pos, ral);
+	unsigned char *p;
+
+	if (start != pos)
+		write_pad(w, pos);
+	p = w->data + (start & w->mask);
+	word_store(p, rec_word0((uint32_t)(REC_HDR + len), REC_DATA));
+	word_store(p + 8, w->next_seq++);
+	copy_in(p + REC_HDR, data, len);
+	w->last_pos = start;
+	w->bytes += len;
+	return start + ral;
+}
+
+/* Make everything up to w->tail visible and wake sleepers if any. */
+static void
+finish(struct shmr_writer *w)
+{
+	struct seg_hdr *h = w->hdr;
+
+	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
+	/* release: sl odd before the fields; pairs with ring_hot()'s fence */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&h->next_seq, w->next_seq, memory_order_relaxed);
+	atomic_store_explicit(&h->last_pos, w->last_pos, memory_order_relaxed);
+	atomic_store_explicit(&h->bytes, w->bytes, memory_order_relaxed);
+	atomic_store_explicit(&h->last_ns, coarse_ns(), memory_order_relaxed);
+	/*
+	 * release: the records written before are visible to any reader
+	 * that sees this tail; pairs with the acquire load of tail in
+	 * shmr_cursor_read() and friends.
+	 */
+	atomic_store_explicit(&h->tail, w->tail, memory_order_release);
+	/* release: pairs with the acquire load of sl in ring_hot() */
+	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+
+	if (w->wait == NULL)
+		return;
+	/*
+	 * seq_cst: Dekker with shmr_cursor_wait(): orders the tail store
+	 * above before the sleeper load below, against the reader's seq_cst
+	 * sleeper store and tail load (see wait.c).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&w->wait->sleepers, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&w->wait->sleepers, 0,
+	    memory_order_relaxed)) {
+		/* release: pairs with the reader's acquire load of notify */
+		atomic_fetch_add_explicit(&w->wait->notify, 1,
+		    memory_order_release);
+		futex_wake(&w->wait->notify);
+	}
+}
+
+int
+shmr_writer_publish(struct shmr_writer *w, const void *data, size_t len,
+    uint64_t *seq)
+{
+	uint64_t ral, end;
+
+	if (len > w->max_msg)
+		return -EMSGSIZE;
+	if (len > 0 && data == NULL)
+		return -EINVAL;
+	if (w->reserved)
+		return -EALREADY;
+	ral = align8(REC_HDR + len);
+	end = place(w, w->tail, ral) + ral;
+	claim(w, end);
+	if (seq != NULL)
+		*seq = w->next_seq;
+	w->tail = put(w, w->tail, data, len);
+	finish(w);
+	return 0;
+}
+
+int
+shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
+    size_t n, uint64_t *first_seq)
+{
+	size_t i, j;
+
+	if (w->reserved)
+		return -EALREADY;
+	for (i = 0; i < n; i++) {
+		if (m[i].len > w->max_msg)
+			return -EMSGSIZE;
+		if (m[i].len > 0 && m[i].data == NULL)
+			return -EINVAL;
+	}
+	if (first_seq != NULL)
+		*first_seq = w->next_seq;
+	/*
+	 * One claim per chunk of at most half the ring (a claim must never
+	 * span more than the ring), one tail update and wake-up per batch.
+	 */
+	for (i = 0; i < n; i = j) {
+		uint64_t end = w->tail;
+
+		for (j = i; j < n; j++) {
+			uint64_t ral = align8(REC_HDR + m[j].len);
+			uint64_t e = place(w, end, ral) + ral;
+
+			if (j > i && e - w->tail > w->cap / 2)
+				break;
+			end = e;
+		}
+		claim(w, end);
+		for (size_t k = i; k < j; k++)
+			w->tail = put(w, w->tail, m[k].data, m[k].len);
+	}
+	if (n > 0)
+		finish(w);
+	return 0;
+}
+
+int
+shmr_writer_reserve(struct shmr_writer *w, size_t len, void **buf)
+{
+	uint64_t ral, start;
+
+	if (w->reserved)
+		return -EALREADY;
+	if (len > w->max_msg)
+		return -EMSGSIZE;
+	ral = align8(REC_HDR + len);
+	start = place(w, w->tail, ral);
+	claim(w, start + ral);
+	if (start != w->tail)
+		write_pad(w, w->tail);
+	w->reserved = true;
+	w->res_start = start;
+	w->res_len = len;
+	*buf = w->data + (start & w->mask) + REC_HDR;
+	return 0;
+}
+
+int
+shmr_writer_commit(struct shmr_writer *w, size_t len, uint64_t *seq)
+{
+	unsigned char *p;
+
+	if (!w->reserved)
+		return -EINVAL;
+	if (len > w->res_len)
+		return -EMSGSIZE;
+	p = w->data + (w->res_start & w->mask);
+	word_store(p, rec_word0((uint32_t)(REC_HDR + len), REC_DATA));
+	if (seq != NULL)
+		*seq = w->next_seq;
+	word_store(p + 8, w->next_seq++);
+	w->last_pos = w->res_start;
+	w->bytes += len;
+	w->tail = w->res_start + align8(REC_HDR + len);
+	w->reserved = false;
+	finish(w);
+	return 0;
+}
+
+void
+shmr_writer_cancel(struct shmr_writer *w)
+{
+	/* The claim stays: readers may count those bytes as overwritten. */
+	w->reserved = false;
+}
+
+int
+shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
+{
+	const struct seg_hdr *h = w->hdr;
+	struct stat st;
+
+	memset(info, 0, sizeof(*info));
+	info->layout_version = LAYOUT_VERSION;
+	info->max_msg = w->max_msg;
+	info->capacity = w->cap;
+	info->epoch = atomic_load_explicit(&h->epoch, memory_order_relaxed);
+	info->pid = atomic_load_explicit(&h->pid, memory_order_relaxed);
+	info->state = atomic_load_explicit(&h->state, memory_order_relaxed);
+	info->next_seq = w->next_seq;
+	info->oldest_seq = w->head_seq;
+	info->messages = w->next_seq;
+	info->bytes = w->bytes;
+	info->used = w->tail - w->head_pos;
+	info->created_ns = atomic_load_explicit(&h->created_ns,
+	    memory_order_relaxed);
+	info->last_publish_ns = atomic_load_explicit(&h->last_ns,
+	    memory_order_relaxed);
+	if (fstat(w->fd, &st) == 0) {
+		info->uid = st.st_uid;
+		info->mode = st.st_mode & 07777;
+	}
+	return 0;
+}
+
+/* ---- creation, takeover, close ------------------------------------------ */
+
+static int
+lock_producer(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = 0, .l_len = 1 };
+
+	/*
+	 * An open-file-description lock lives as long as our descriptor:
+	 * the kernel drops it when the producer dies, which is how readers
+	 * (F_OFD_GETLK) and the next producer tell a dead ring from a live
+	 * one without heartbeats.
+	 */
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
+	return 0;
+}
+
+/* Does the name still refer to the object open on fd? */
+static int
+same_object(const char *path, int fd)
+{
+	struct stat a, b;
+	int fd2, same;
+
+	if ((fd2 = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
+		return 0;
+	same = fstat(fd, &a) == 0 && fstat(fd2, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	close(fd2);
+	return same;
+}
+
+/*
+ * The object at path exists. If its producer is alive, refuse. If it is
+ * dead (or closed), remember its epoch, mark it replaced once the new ring
+ * exists (returned in *old_map), and remove the name so we can create.
+ */
+static int
+take_over(const char *path, uint64_t *epoch, int *old_fd, void **old_map)
+{
+	struct stat st;
+	struct seg_hdr *h;
+	int fd, rc;
+
+	if ((fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		rc = -EPERM;	/* someone else's object: not ours to replace */
+		goto fail;
+	}
+	if ((rc = lock_producer(fd)) < 0)
+		goto fail;
+	if (!same_object(path, fd)) {
+		rc = -EAGAIN;	/* replaced while we looked: start over */
+		goto fail;
+	}
+	/* We hold the lock of the object the name refers to: it is ours. */
+	*epoch = 0;
+	*old_map = NULL;
+	if ((size_t)st.st_size >= HDR_SIZE) {
+		h = mmap(NULL, HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+		if (h != MAP_FAILED) {
+			if (atomic_load_explicit(&h->magic,
+			    memory_order_relaxed) == SEG_MAGIC)
+				*epoch = atomic_load_explicit(&h->epoch,
+				    memory_order_relaxed);
+			*old_map = h;
+		}
+	}
+	if (shm_unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		if (*old_map != NULL)
+			munmap(*old_map, HDR_SIZE);
+		goto fail;
+	}
+	*old_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+static int
+setup_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
+{
+	char path[SHMR_NAME_MAX + 32];
+	struct stat st;
+	void *p;
+	int fd, rc;
+
+	if ((rc = shm_path(path, sizeof(path), WAIT_PREFIX, w->name)) < 0)
+		return rc;
+	/* Reuse an existing one of ours: readers of a replaced ring sleep
+	 * on it and must hear the new producer. */
+	fd = shm_open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
+	/* Whoever may read the ring may ask to be woken: r bits become rw. */
+	if (fchmod(fd, mode | ((mode & 0444) >> 1)) < 0 ||
+	    (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) ||
+	    ((size_t)st.st_size < sizeof(struct wait_page) &&
+	    ftruncate(fd, sizeof(struct wait_page)) < 0)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	p = mmap(NULL, sizeof(struct wait_page), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	w->wait = p;
+	w->wait_fd = fd;
+	return 0;
+}
+
+/* Wake every sleeper unconditionally: the state changed. */
+static void
+wake_all(struct wait_page *wp)
+{
+	if (wp == NULL)
+		return;
+	/* release: the state store before is visible to woken readers */
+	atomic_fetch_add_explicit(&wp->notify, 1, memory_order_release);
+	futex_wake(&wp->notify);
+}
+
+static int
+check_opts(const struct shmr_create_opts *o, uint64_t *cap, uint32_t *msg,
+    mode_t *mode)
+{
+	*cap = o != NULL && o->capacity != 0 ? o->capacity : DEFAULT_CAP;
+	if (*cap < SHMR_CAP_MIN || *cap > SHMR_CAP_MAX ||
+	    (*cap & (*cap - 1)) != 0)
+		return -EINVAL;
+	*msg = o != NULL && o->max_msg != 0 ? o->max_msg :
+	    (uint32_t)(*cap / 8 < DEFAULT_MSG ? *cap / 8 : DEFAULT_MSG);
+	if (*msg > *cap / 8 || *msg > SHMR_MSG_LIMIT)
+		return -EINVAL;
+	*mode = o != NULL && o->mode != 0 ? o->mode : 0600;
+	/* Readers refuse objects that others could write. */
+	if ((*mode & ~(mode_t)0755) != 0 || (*mode & 0400) == 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int
+init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch)
+{
+	struct seg_hdr *h;
+	int rc;
+
+	if (fchmod(w->fd, mode) < 0 ||
+	    (gid != (gid_t)-1 && fchown(w->fd, (uid_t)-1, gid) < 0))
+		return -errno;
+	/* Reserve every page now: a full /dev/shm fails here, not later
+	 * with SIGBUS in the middle of a publish. */
+	if ((rc = posix_fallocate(w->fd, 0, (off_t)w->map_len)) != 0)
+		return rc == EFBIG ? -ENOSPC : -rc;
+	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    w->fd, 0);
+	if (w->hdr == MAP_FAILED) {
+		w->hdr = NULL;
+		return -errno;
+	}
+	w->data = (unsigned char *)w->hdr + HDR_SIZE;
+	h = w->hdr;
+	atomic_store_explicit(&h->magic, SEG_MAGIC, memory_order_relaxed);
+	atomic_store_explicit(&h->layout_version, LAYOUT_VERSION,
+	    memory_order_relaxed);
+	atomic_store_explicit(&h->hdr_size, HDR_SIZE, memory_order_relaxed);
+	atomic_store_explicit(&h->capacity, w->cap, memory_order_relaxed);
+	atomic_store_explicit(&h->max_msg, w->max_msg, memory_order_relaxed);
+	atomic_store_explicit(&h->pid, (int32_t)getpid(),
+	    memory_order_relaxed);
+	atomic_store_explicit(&h->epoch, epoch, memory_order_relaxed);
+	atomic_store_explicit(&h->created_ns, realtime_ns(),
+	    memory_order_relaxed);
+	/* release: readers that see LIVE see the constants above; pairs
+	 * with the acquire load of state in ring.c validate() */
+	atomic_store_explicit(&h->state, SHMR_STATE_LIVE,
+	    memory_order_release);
+	return 0;
+}
+
+static void
+writer_free(struct shmr_writer *w)
+{
+	if (w->hdr != NULL)
+		munmap(w->hdr, w->map_len);
+	wait_close(w->wait, w->wait_fd);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+int
+shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
+    struct shmr_writer **out)
+{
+	char path[SHMR_NAME_MAX + 32];
+	struct shmr_writer *w;
+	struct stat st;
+	uint64_t cap, epoch = 0;
+	uint32_t max_msg;
+	mode_t mode;
+	gid_t gid = opts != NULL ? opts->gid : (gid_t)-1;
+	void *old_map = NULL;
+	int old_fd = -1, rc, tries;
+
+	*out = NULL;
+	if ((rc = shm_path(path, sizeof(path), SHM_PREFIX, name)) < 0)
+		return rc;
+	if ((rc = check_opts(opts, &cap, &max_msg, &mode)) < 0)
+		return rc;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -ENOMEM;
+	w->fd = w->wait_fd = -1;
+	w->cap = cap;
+	w->mask = cap - 1;
+	w->max_msg = max_msg;
+	w->map_len = HDR_SIZE + cap;
+	strcpy(w->name, name);
+
+	for (tries = 0; tries < CREATE_TRIES; tries++) {
+		w->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (w->fd >= 0) {
+			if (lock_producer(w->fd) == 0 &&
+			    same_object(path, w->fd))
+				break;
+			/* Someone grabbed our fresh object: look again. */
+			close(w->fd);
+			w->fd = -1;
+			continue;
+		}
+		if (errno != EEXIST) {
+			rc = -errno;
+			goto fail;
+		}
+		if (old_fd >= 0)
+			continue;	/* already took one over: racing */
+		rc = take_over(path, &epoch, &old_fd, &old_map);
+		if (rc < 0 && rc != -EAGAIN)
+			goto fail;
+	}
+	if (w->fd < 0) {
+		rc = -EBUSY;
+		goto fail;
+	}
+	if ((rc = init_segment(w, mode, gid, epoch + 1)) < 0) {
+		shm_unlink(path);
+		goto fail;
+	}
+	fstat(w->fd, &st);
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+	/* Without a wait object readers poll; the ring works regardless. */
+	(void)setup_wait(w, mode, gid);
+	if (old_map != NULL) {
+		/* release: readers of the old ring drain it, then see this */
+		atomic_store_explicit(&((struct seg_hdr *)old_map)->state,
+		    SHMR_STATE_REPLACED, memory_order_release);
+		munmap(old_map, HDR_SIZE);
+		wake_all(w->wait);
+	}
+	if (old_fd >= 0)
+		close(old_fd);
+	*out = w;
+	return 0;
+fail:
+	if (old_map != NULL)
+		munmap(old_map, HDR_SIZE);
+	if (old_fd >= 0)
+		close(old_fd);
+	writer_free(w);
+	return rc;
+}
+
+int
+shmr_writer_close(struct shmr_writer *w, unsigned flags)
+{
+	char path[SHMR_NAME_MAX + 32];
+	int rc = 0;
+
+	if (w == NULL)
+		return 0;
+	/* release: every tail store before is visible to a reader that
+	 * sees CLOSED; pairs with the acquire load of state in reader.c */
+	atomic_store_explicit(&w->hdr->state, SHMR_STATE_CLOSED,
+	    memory_order_release);
+	wake_all(w->wait);
+	if (flags & SHMR_CLOSE_UNLINK) {
+		shm_path(path, sizeof(path), SHM_PREFIX, w->name);
+		/* Only our own object: a successor may own the name now. */
+		if (same_object(path, w->fd))
+			rc = shmr_unlink(w->name);
+	}
+	writer_free(w);
+	return rc;
+}
