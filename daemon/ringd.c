@@ -609,6 +609,24 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		usage_error("--demo needs --max-msg of at least 96 bytes");
 }
 
+/* "64 MiB", "1.5 KiB", "100 B": exact sizes stay integers. */
+static void
+human(char *buf, size_t len, uint64_t v)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB",
+	    "TiB" };
+	unsigned u = 0;
+
+	while (u < 4 && v >= ((uint64_t)1 << (10 * (u + 1))))
+		u++;
+	if (u == 0 || (v & (((uint64_t)1 << (10 * u)) - 1)) == 0)
+		snprintf(buf, len, "%llu %s",
+		    (unsigned long long)(v >> (10 * u)), units[u]);
+	else
+		snprintf(buf, len, "%.1f %s",
+		    (double)v / (double)((uint64_t)1 << (10 * u)), units[u]);
+}
+
 /* Who owns a busy ring, for the error message: its pid or 0. */
 static long
 owner_pid(const char *name)
@@ -760,11 +778,12 @@ main(int argc, char *argv[])
 	if (pfh != NULL && pidfile_write(pfh) < 0)
 		log_warn("pidfile %s: %s", o.pidfile, strerror(errno));
 
-	cli_human(hsize, sizeof(hsize), info.capacity);
-	cli_human(hmax, sizeof(hmax), info.max_msg);
+	human(hsize, sizeof(hsize), info.capacity);
+	human(hmax, sizeof(hmax), info.max_msg);
 	if (info.epoch > 1)
-		log_notice("ring %s: took over from a dead producer, "
-		    "epoch %llu", rd.ring, (unsigned long long)info.epoch);
+		log_notice("ring %s: took over from the previous producer "
+		    "(gone), epoch %llu", rd.ring,
+		    (unsigned long long)info.epoch);
 	log_notice("ring %s ready (%s, max message %s, epoch %llu)", rd.ring,
 	    hsize, hmax, (unsigned long long)info.epoch);
 	rd.title_dirty = true;
