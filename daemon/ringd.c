@@ -732,17 +732,20 @@ main(int argc, char *argv[])
 
 	if ((sfd = setup_signals()) < 0) {
 		log_err("signals: %s", strerror(-sfd));
-		return RINGD_EXIT_SYSTEM;
+		status = RINGD_EXIT_SYSTEM;
+		goto done;
 	}
 	if (o.pidfile != NULL &&
 	    (pfh = pidfile_open(o.pidfile, 0644, &other)) == NULL) {
 		if (errno == EEXIST) {
 			log_err("pidfile %s: ringd already running as pid %ld",
 			    o.pidfile, (long)other);
-			return RINGD_EXIT_BUSY;
+			status = RINGD_EXIT_BUSY;
+		} else {
+			log_err("pidfile %s: %s", o.pidfile, strerror(errno));
+			status = RINGD_EXIT_SYSTEM;
 		}
-		log_err("pidfile %s: %s", o.pidfile, strerror(errno));
-		return RINGD_EXIT_SYSTEM;
+		goto done;
 	}
 
 	memset(&copts, 0, sizeof(copts));
@@ -765,7 +768,7 @@ main(int argc, char *argv[])
 		}
 		if (pfh != NULL)
 			pidfile_remove(pfh);
-		return status;
+		goto done;
 	}
 	if (shmr_writer_info(rd.w, &info) < 0)
 		memset(&info, 0, sizeof(info));
@@ -798,7 +801,6 @@ out:
 	while (rd.nin > 0)
 		input_free(rd.in[--rd.nin]);
 	free(rd.in);
-	free(o.inputs);
 	rc = shmr_writer_close(rd.w, o.keep ? 0 : SHMR_CLOSE_UNLINK);
 	if (rc < 0) {
 		log_err("ring %s: close: %s", rd.ring, shmr_strerror(rc));
@@ -808,6 +810,9 @@ out:
 		    " and removed");
 	if (pfh != NULL)
 		pidfile_remove(pfh);
-	close(sfd);
+done:
+	if (sfd >= 0)
+		close(sfd);
+	free(o.inputs);
 	return status;
 }
