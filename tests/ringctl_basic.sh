@@ -1,0 +1,150 @@
+#!/bin/bash
+# ringctl: command line, info, create, rm and watch against live rings.
+. "$(dirname "$0")/ringctl_lib.sh"
+
+# ---- command line ----
+rc 0 "--help" --help
+contains "$T/out" "usage: ringctl" "--help prints the usage"
+rc 0 "--version" --version
+contains "$T/out" "ringctl 0.1" "--version prints the version"
+for c in list info tail watch check create rm; do
+	rc 0 "$c --help" "$c" --help
+	contains "$T/out" "usage: ringctl $c" "$c --help shows its usage"
+	rc 0 "$c --version" "$c" --version
+	contains "$T/out" "ringctl 0.1" "$c --version"
+done
+rc 2 "no command"
+rc 2 "unknown command" frobnicate
+contains "$T/err" "unknown command: frobnicate" "unknown command named"
+rc 2 "unknown option" info --bogus x
+rc 2 "info without a name" info
+rc 2 "info with two names" info a b
+rc 2 "invalid ring name" info ../etc
+contains "$T/err" "invalid ring name" "invalid name reported"
+rc 2 "bad --format" tail --format xml x
+rc 2 "bad --from" tail --from soon x
+rc 2 "bad -n" tail -n -3 x
+rc 2 "create without --size" create "${PFX}c"
+rc 2 "create: size not a power of two" create --size 100K "${PFX}c"
+rc 2 "create: size too small" create --size 4K "${PFX}c"
+rc 2 "create: bad size suffix" create --size 64Q "${PFX}c"
+rc 2 "create: mode writable by others" create --size 64K --mode 0666 \
+    "${PFX}c"
+rc 2 "create: max-msg above capacity/8" create --size 64K --max-msg 9K \
+    "${PFX}c"
+rc 2 "watch: bad interval" watch -i 0 x
+rc 1 "info on a missing ring" info "${PFX}missing"
+contains "$T/err" "${PFX}missing: no such ring" "missing ring named in error"
+
+# ---- info on a live ring ----
+R=${PFX}live
+feed_start a "$R" 65536 4096
+feed a "n 40 20"
+feed a info
+read -r _ next oldest fpid <<<"$FEED_REPLY"
+rc 0 "info (text)" info "$R"
+contains "$T/out" "state:         live (pid $fpid" "info: state live with pid"
+contains "$T/out" "capacity:      64KiB (65536 bytes)" "info: human capacity"
+contains "$T/out" "next seq:      $next" "info: next seq"
+for form in "--json info" "info --json"; do
+	# shellcheck disable=SC2086
+	rc 0 "$form" $form "$R"
+	pycheck "$form: fields" "$T/out" "
+assert j['name'] == '$R', j
+assert j['state'] == 'live' and j['alive'] is True, j
+assert j['pid'] == $fpid, j
+assert j['capacity'] == 65536 and j['max_msg'] == 4096, j
+assert j['next_seq'] == $next == 40 and j['oldest_seq'] == $oldest, j
+assert j['messages'] == 40 and j['bytes'] == 40 * 20, j
+assert j['available'] == j['next_seq'] - j['oldest_seq'], j
+assert j['epoch'] == 1 and j['layout_version'] >= 1, j
+assert 0 < j['used'] <= 65536, j
+assert j['mode'] == '0600' and j['uid'] == $(id -u), j
+assert j['owner'] == '$(id -un)', j
+assert j['last_publish_age_s'] is not None and j['last_publish_age_s'] >= 0
+assert j['created_ns'] > 0, j
+"
+done
+
+# ---- rm refuses a live ring ----
+rc 1 "rm refuses a live ring" rm "$R"
+contains "$T/err" "$R: producer (pid $fpid) is alive" "rm names ring and pid"
+check "ring still there after refused rm" test -e "/dev/shm/shmring.$R"
+
+# ---- a dead producer ----
+feed a die
+rc 0 "info on a dead ring" --json info "$R"
+pycheck "info: dead producer" "$T/out" "
+assert j['state'] == 'dead' and j['alive'] is False, j
+assert j['next_seq'] == 40, j
+"
+rc 0 "rm a dead ring" rm "$R"
+check "rm removed the ring" test ! -e "/dev/shm/shmring.$R"
+rc 1 "rm a missing ring" rm "$R"
+contains "$T/err" "$R: no such ring" "rm: missing ring named"
+
+# ---- rm --force ----
+R=${PFX}forced
+feed_start b "$R"
+rc 1 "rm without --force" rm "$R"
+rc 0 "rm --force a live ring" rm --force "$R"
+check "rm --force removed it" test ! -e "/dev/shm/shmring.$R"
+feed b close
+
+# ---- create ----
+R=${PFX}made
+rc 0 "create" create "$R" --size 128K --max-msg 2K --mode 0640
+rc 0 "info on a created ring" info --json "$R"
+pycheck "create: header" "$T/out" "
+assert j['capacity'] == 131072 and j['max_msg'] == 2048, j
+assert j['mode'] == '0640', j
+assert j['state'] == 'closed' and j['alive'] is False, j
+assert j['next_seq'] == 0 and j['messages'] == 0, j
+assert j['last_publish_age_s'] is None, j
+"
+rc 1 "create refuses an existing ring" create --size 64K "$R"
+contains "$T/err" "$R: ring exists" "create: exists reported"
+rc 0 "create --force takes it over" create --force --size 64K "$R"
+rc 0 "info after create --force" --json info "$R"
+pycheck "create --force: new epoch" "$T/out" "
+assert j['epoch'] == 2 and j['capacity'] == 65536, j
+"
+feed_start c "$R"
+feed c "pub hello"
+rc 0 "producer took over a created ring" --json info "$R"
+pycheck "takeover: live, epoch 3" "$T/out" "
+assert j['state'] == 'live' and j['epoch'] == 3 and j['next_seq'] == 1, j
+"
+
+# ---- watch ----
+feed c "n 100"
+rc 0 "watch -c 3 (plain lines)" watch -i 0.05 -c 3 "$R"
+pycheck "watch: three plain lines" "$T/out" "
+assert len(lines) == 3, lines
+for l in lines:
+    assert '$R msgs/s' in l and ' state live' in l and ' next 101 ' in l, l
+    assert '\x1b' not in l, l
+"
+rc 0 "watch --json -c 2" watch --json -i 0.05 -c 2 "$R"
+pycheck "watch --json: fields" "$T/out" "
+assert len(lines) == 2, lines
+for l in lines:
+    o = json.loads(l)
+    assert o['name'] == '$R' and o['state'] == 'live', o
+    assert o['next_seq'] == 101 and o['epoch'] == 3, o
+    assert o['msgs_per_s'] == 0 and o['bytes_per_s'] == 0, o
+    assert 0 < o['fill'] <= 100, o
+"
+timeout 60 "$RINGCTL" watch -i 0.05 "$R" >"$T/watch.out" 2>&1 &
+wpid=$!
+check "watch prints until interrupted" wait_for "$T/watch.out" "state live"
+kill -INT "$wpid"
+wait "$wpid"
+check "watch exits 0 on SIGINT" test $? -eq 0
+rc 1 "watch a missing ring" watch -c 1 "${PFX}none"
+feed c close
+rc 0 "info after close" --json info "$R"
+pycheck "closed state" "$T/out" "assert j['state'] == 'closed', j"
+rc 0 "rm a closed ring" rm "$R"
+
+finish
