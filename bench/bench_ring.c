@@ -1055,26 +1055,45 @@ attach_reader(const char *name, int fd)
 	return rc == SHMR_EOF ? 0 : 1;
 }
 
+/*
+ * Hidden modes run under valgrind. publish: attach nreaders blocking
+ * readers (each a fresh exec of this program, so they run natively, not
+ * under valgrind), let them fall asleep, then publish count messages of
+ * size bytes. read: publish count messages into a ring large enough to
+ * hold them all, then read them back through a cursor in this process.
+ */
 static int
-publish_loop(uint64_t count, int nreaders)
+cg_loop(int read_mode, uint64_t count, int nreaders, size_t size)
 {
 	struct shmr_create_opts o;
 	struct shmr_writer *w;
-	unsigned char msg[64];
+	struct shmr_ring *ring = NULL;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+	unsigned char *msg;
 	pid_t pids[MAX_READERS];
 	char fdarg[16];
 	int p[2], i, rc;
-	uint64_t n;
-	char c;
+	uint64_t n, cap;
+	char ch;
 
 	snprintf(ring_name, sizeof(ring_name), "bench_ring.%ld.loop",
 	    (long)getpid());
 	memset(&o, 0, sizeof(o));
 	o.capacity = ring_size;
+	if (read_mode) {
+		for (cap = SHMR_CAP_MIN; cap < count * (size + 32) * 2;)
+			cap <<= 1;
+		o.capacity = cap;
+	}
+	o.max_msg = (uint32_t)(size < 1024 ? 1024 : size);
 	o.gid = (gid_t)-1;
+	if ((msg = calloc(1, size)) == NULL)
+		return 1;
 	if ((rc = shmr_writer_create(ring_name, &o, &w)) < 0) {
 		fprintf(stderr, PROG ": shmr_writer_create %s: %s\n",
 		    ring_name, shmr_strerror(rc));
+		free(msg);
 		return 1;
 	}
 	if (pipe(p) == -1)
@@ -1090,29 +1109,45 @@ publish_loop(uint64_t count, int nreaders)
 	}
 	close(p[1]);
 	for (i = 0; i < nreaders; i++)
-		if (read(p[0], &c, 1) != 1)
+		if (read(p[0], &ch, 1) != 1)
 			break;
 	close(p[0]);
 	/* Let them all fall asleep in shmr_cursor_wait(). */
-	sleep_ms(200);
-	memset(msg, 0xa5, sizeof(msg));
+	if (nreaders > 0)
+		sleep_ms(200);
+	memset(msg, 0xa5, size);
 	for (n = 0; n < count; n++) {
 		memcpy(msg, &n, sizeof(n));
-		if ((rc = shmr_writer_publish(w, msg, sizeof(msg), NULL)) < 0)
+		if ((rc = shmr_writer_publish(w, msg, size, NULL)) < 0)
 			break;
+	}
+	if (read_mode && rc == 0) {
+		if ((rc = shmr_ring_open(ring_name, NULL, &ring)) == 0)
+			rc = shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0);
+		for (n = 0; rc == 0 && n < count; n++)
+			if (shmr_cursor_read(ring, &c, msg, size, &m) !=
+			    SHMR_MSG)
+				rc = -EPROTO;
+		if (ring != NULL)
+			shmr_ring_close(ring);
 	}
 	(void)shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	for (i = 0; i < nreaders; i++)
 		(void)waitpid(pids[i], NULL, 0);
 	ring_name[0] = '\0';
+	free(msg);
+	if (rc < 0)
+		fprintf(stderr, PROG ": %s loop: %s\n", read_mode ? "read" :
+		    "publish", shmr_strerror(rc));
 	return rc < 0;
 }
 
-/* Instructions per shmr_writer_publish() by callgrind, or -1. */
+/* Instructions per call of fn in a cg_loop() under callgrind, or -1. */
 static double
-callgrind_ipp(uint64_t count, int nreaders)
+callgrind_ipc(int read_mode, uint64_t count, int nreaders, size_t size)
 {
-	char out[PATH_MAX], cnt[32], nr[16], sz[32], line[512];
+	char out[PATH_MAX], cnt[32], nr[16], sz[32], ms[32], line[512];
+	char ofile[PATH_MAX + 32];
 	const char *vg = "valgrind";
 	unsigned long long tot = 0;
 	pid_t pid;
@@ -1121,25 +1156,25 @@ callgrind_ipp(uint64_t count, int nreaders)
 
 	snprintf(out, sizeof(out), "/tmp/bench_ring.%ld.callgrind",
 	    (long)getpid());
+	snprintf(ofile, sizeof(ofile), "--callgrind-out-file=%s", out);
 	snprintf(cnt, sizeof(cnt), "%" PRIu64, count);
 	snprintf(nr, sizeof(nr), "%d", nreaders);
 	snprintf(sz, sizeof(sz), "%" PRIu64, ring_size);
+	snprintf(ms, sizeof(ms), "%zu", size);
 	fflush(stdout);
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
-		char ofile[PATH_MAX + 32];
-
-		snprintf(ofile, sizeof(ofile), "--callgrind-out-file=%s",
-		    out);
 		if ((devnull = open("/dev/null", O_WRONLY)) >= 0) {
-			(void)dup2(devnull, 2);
 			if (!verbose)
-				(void)dup2(devnull, 1);
+				(void)dup2(devnull, 2);
+			(void)dup2(devnull, 1);
 		}
-		execlp(vg, vg, "--tool=callgrind",
+		execlp(vg, vg, "--tool=callgrind", read_mode ?
+		    "--toggle-collect=shmr_cursor_read" :
 		    "--toggle-collect=shmr_writer_publish", ofile, self_path,
-		    "--publish-loop", cnt, "--readers", nr, "--ring-size", sz,
+		    read_mode ? "--read-loop" : "--publish-loop", cnt,
+		    "--readers", nr, "--ring-size", sz, "--msg-size", ms,
 		    (char *)NULL);
 		_exit(127);
 	}
@@ -1232,6 +1267,21 @@ print_machine(void)
 	printf("\npinning: %s; shmring ring size %" PRIu64 " KiB\n",
 	    use_pin && ncpus >= 2 ? "producer on CPU 0, readers on the others"
 	    : "none", ring_size >> 10);
+}
+
+/* Other load on the machine skews every number: show it. */
+static void
+print_load(const char *when)
+{
+	char line[128] = "unknown\n";
+	FILE *f;
+
+	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			snprintf(line, sizeof(line), "unknown\n");
+		fclose(f);
+	}
+	printf("load average %s: %s", when, line);
 }
 
 static const char *
@@ -1496,25 +1546,48 @@ sect_publish(const struct opts *o, struct summary *sum)
 static void
 sect_instr(const struct opts *o, struct summary *sum)
 {
-	double v0, v8;
+	struct {
+		const char	*what;
+		int		 read_mode, nreaders;
+		size_t		 size;
+	} rows[] = {
+		{ "shmr_writer_publish, 0 readers", 0, 0, 64 },
+		{ "shmr_writer_publish, 8 blocking readers asleep", 0, 8, 64 },
+		{ "shmr_writer_publish, 0 readers", 0, 0, 1024 },
+		{ "shmr_cursor_read (copy out)", 1, 0, 64 },
+		{ "shmr_cursor_read (copy out)", 1, 0, 1024 },
+	};
+	double v[sizeof(rows) / sizeof(rows[0])];
+	char ratio[32];
+	int i;
 
-	printf("\n### Instructions per shmr_writer_publish(), 64 B, callgrind"
-	    " (%" PRIu64 " publishes, user space only)\n\n", o->cg_count);
-	v0 = callgrind_ipp(o->cg_count, 0);
-	v8 = callgrind_ipp(o->cg_count, 8);
-	if (v0 < 0 || v8 < 0) {
-		printf("callgrind run failed or valgrind is not installed; "
-		    "skipped.\n");
-		return;
+	printf("\n### Instructions per call, callgrind (%" PRIu64 " calls "
+	    "per row, user space only)\n\n", o->cg_count);
+	printf("Readers of the 8-reader row are native processes blocked in "
+	    "shmr_cursor_wait();\nthe kernel side of a futex wake is not "
+	    "counted.\n\n");
+	printf("| call | payload | instructions/call | vs 0 readers |\n"
+	    "|---|---:|---:|---:|\n");
+	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
+		v[i] = callgrind_ipc(rows[i].read_mode, o->cg_count,
+		    rows[i].nreaders, rows[i].size);
+		if (v[i] < 0) {
+			printf("| %s | %zu B | failed (is valgrind "
+			    "installed?) | |\n", rows[i].what, rows[i].size);
+			continue;
+		}
+		ratio[0] = '\0';
+		if (i <= 1 && v[0] > 0)
+			snprintf(ratio, sizeof(ratio), "%.2fx", v[i] / v[0]);
+		printf("| %s | %zu B | %.1f | %s |\n", rows[i].what,
+		    rows[i].size, v[i], ratio);
+		fflush(stdout);
 	}
-	printf("| readers attached | instructions/publish | vs 0 readers |\n"
-	    "|---|---:|---:|\n");
-	printf("| 0 | %.1f | 1.00x |\n", v0);
-	printf("| 8 blocking (asleep, native) | %.1f | %.2fx |\n", v8,
-	    v8 / v0);
-	sum->ipp0 = v0;
-	sum->ipp8 = v8;
-	sum->have_ipp = 1;
+	if (v[0] > 0 && v[1] > 0) {
+		sum->ipp0 = v[0];
+		sum->ipp8 = v[1];
+		sum->have_ipp = 1;
+	}
 }
 
 static void
@@ -1664,6 +1737,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		/* internal: the callgrind child and its readers */
 		{ "publish-loop", required_argument, NULL, 'L' },
+		{ "read-loop", required_argument, NULL, 'M' },
+		{ "msg-size", required_argument, NULL, 'S' },
 		{ "readers", required_argument, NULL, 'N' },
 		{ "attach-reader", required_argument, NULL, 'A' },
 		{ "fd", required_argument, NULL, 'F' },
@@ -1672,9 +1747,9 @@ main(int argc, char **argv)
 	struct opts o;
 	struct summary sum;
 	const char *why = NULL, *attach = NULL;
-	uint64_t v, loop = 0, nreaders = 0, fd = 0;
+	uint64_t v, loop = 0, nreaders = 0, fd = 0, msg_size = 64;
 	char sizes_default[] = "8,64,1024,65536";
-	int ch, quick = 0, size_set = 0;
+	int ch, quick = 0, size_set = 0, read_mode = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.secs = 1.0;
@@ -1759,7 +1834,14 @@ main(int argc, char **argv)
 			    SHMR_VERSION_MINOR, shmr_version());
 			return 0;
 		case 'L':
+		case 'M':
 			if (cli_parse_u64(optarg, 1, UINT64_MAX, &loop,
+			    &why) < 0)
+				goto badnum;
+			read_mode = ch == 'M';
+			break;
+		case 'S':
+			if (cli_parse_u64(optarg, 8, 1 << 20, &msg_size,
 			    &why) < 0)
 				goto badnum;
 			break;
@@ -1803,7 +1885,8 @@ badnum:
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (loop != 0)
-		return publish_loop(loop, (int)nreaders);
+		return cg_loop(read_mode, loop, (int)nreaders,
+		    (size_t)msg_size);
 
 	if (quick) {
 		if (!(size_set & 1))
@@ -1822,6 +1905,7 @@ badnum:
 	printf("## " PROG " %d.%d\n\n", SHMR_VERSION_MAJOR,
 	    SHMR_VERSION_MINOR);
 	print_machine();
+	print_load("before");
 	if (o.s.throughput)
 		sect_throughput(&o, &sum);
 	if (o.s.latency)
@@ -1833,5 +1917,7 @@ badnum:
 	if (o.s.instr)
 		sect_instr(&o, &sum);
 	print_targets(&o, &sum);
+	printf("\n");
+	print_load("after");
 	return 0;
 }
