@@ -1,0 +1,17 @@
+# Unit tests of libshm (Criterion) and the plain stress program.
+LIBSHM_TESTS := test_writer test_reader test_ring
+TEST_HELPERS := $(B)/tests/helpers.o
+
+$(B)/tests/helpers.o $(LIBSHM_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Ilibshm
+
+$(LIBSHM_TESTS:%=$(B)/tests/%): $(B)/tests/%: $(B)/tests/%.o $(TEST_HELPERS) \
+    $(LIBSHM_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+$(LIBSHM_TESTS:%=run-%): run-%: $(B)/tests/%
+	@echo "  TEST    $*"
+	$(Q)timeout 300 $< --jobs 2 --short-filename
+
+TEST_RUNS += $(LIBSHM_TESTS:%=run-%)
+.PHONY: $(LIBSHM_TESTS:%=run-%)

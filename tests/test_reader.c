@@ -1,0 +1,390 @@
+/* test_reader.c - cursors: every outcome of a read, exact losses, waits. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+TestSuite(reader, .fini = t_cleanup, .timeout = 30);
+
+static void
+expect_msg(struct shmr_reader *r, uint64_t seq)
+{
+	struct shmr_msg m;
+	char want[64];
+	int n = snprintf(want, sizeof(want), "msg-%llu",
+	    (unsigned long long)seq);
+	int rc = shmr_reader_next(r, &m);
+
+	cr_assert_eq(rc, SHMR_MSG, "seq %llu: %s", (unsigned long long)seq,
+	    shmr_strerror(rc));
+	cr_assert_eq(m.seq, seq);
+	cr_assert_eq(m.len, (size_t)n);
+	cr_assert(memcmp(m.data, want, (size_t)n) == 0);
+}
+
+Test(reader, outcomes_in_order)
+{
+	const char *n = t_name("outcomes");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EMPTY);
+	t_publish_range(w, 0, 10);
+	for (uint64_t i = 0; i < 10; i++)
+		expect_msg(r, i);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EMPTY);
+	t_publish_range(w, 10, 12);
+	shmr_writer_close(w, 0);
+	/* Everything published before close, then end of stream. */
+	expect_msg(r, 10);
+	expect_msg(r, 11);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
+	shmr_reader_close(r);
+}
+
+Test(reader, start_positions)
+{
+	const char *n = t_name("from");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+	char buf[64];
+
+	t_publish_range(w, 0, 100);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_LATEST, 0), 0);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, 99);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_END, 0), 0);
+	cr_expect_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_EMPTY);
+	t_publish_range(w, 100, 101);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, 100);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 42), 0);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, 42);
+	cr_expect(memcmp(m.data, "msg-42", 6) == 0);
+	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 101), 0);
+	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 102), -ERANGE);
+	/* Too small a buffer: told the size, cursor does not move. */
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 50), 0);
+	cr_expect_eq(shmr_cursor_read(ring, &c, buf, 3, &m), -ENOBUFS);
+	cr_expect_eq(m.len, 6);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, 50);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+/* Count how many messages of the given size fit in a 64 KiB ring. */
+Test(reader, exact_loss_when_lapped)
+{
+	const char *n = t_name("lap");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_info info;
+	struct shmr_msg m;
+	char buf[256];
+	int rc;
+
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	t_publish_range(w, 0, 5);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_assert_eq(m.seq, 0);
+	/* Lap the reader several times over. */
+	t_publish_range(w, 5, 20000);
+	cr_assert_eq(shmr_ring_info(ring, &info), 0);
+	cr_assert_gt(info.oldest_seq, 1);
+	rc = shmr_cursor_read(ring, &c, buf, sizeof(buf), &m);
+	cr_assert_eq(rc, SHMR_OVERRUN, "%s", shmr_strerror(rc));
+	cr_expect_eq(m.lost, info.oldest_seq - 1);
+	cr_expect_eq(m.seq, info.oldest_seq);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, info.oldest_seq);
+	/* Asking for a message that is gone: the gap, exactly. */
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 3), 0);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_OVERRUN);
+	cr_expect_eq(m.lost, info.oldest_seq - 3);
+	cr_assert_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_MSG);
+	cr_expect_eq(m.seq, info.oldest_seq);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(reader, loss_accounting_with_every_size)
+{
+	/* Sizes up to the maximum exercise pads at the wrap; the sum of
+	 * delivered and lost must equal what was published. */
+	const char *n = t_name("sizes");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 8192);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+	static unsigned char pay[8192], buf[8192];
+	uint64_t delivered = 0, lost = 0, expect = 0;
+
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	for (uint64_t i = 0; i < 5000; i++) {
+		size_t len = (i * 7919) % 8193;
+
+		memset(pay, (int)(i & 0xff), len);
+		cr_assert_eq(shmr_writer_publish(w, pay, len, NULL), 0);
+		if (i % 3 != 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			int rc = shmr_cursor_read(ring, &c, buf, sizeof(buf),
+			    &m);
+
+			if (rc == SHMR_EMPTY)
+				break;
+			if (rc == SHMR_OVERRUN) {
+				cr_assert_eq(m.seq, expect + m.lost);
+				lost += m.lost;
+				expect = m.seq;
+				continue;
+			}
+			cr_assert_eq(rc, SHMR_MSG, "%s", shmr_strerror(rc));
+			cr_assert_eq(m.seq, expect);
+			cr_assert_eq(m.len, (m.seq * 7919) % 8193);
+			for (size_t j = 0; j < m.len; j++)
+				cr_assert_eq(buf[j], m.seq & 0xff);
+			expect++;
+			delivered++;
+		}
+	}
+	for (;;) {
+		int rc = shmr_cursor_read(ring, &c, buf, sizeof(buf), &m);
+
+		if (rc == SHMR_EMPTY)
+			break;
+		if (rc == SHMR_OVERRUN) {
+			lost += m.lost;
+			expect = m.seq;
+			continue;
+		}
+		cr_assert_eq(rc, SHMR_MSG);
+		cr_assert_eq(m.seq, expect++);
+		delivered++;
+	}
+	cr_expect_eq(delivered + lost, 5000);
+	cr_expect_gt(lost, 0);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(reader, batch_read)
+{
+	const char *n = t_name("rbatch");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m[16];
+	char buf[4096];
+	size_t cnt, total = 0;
+
+	t_publish_range(w, 0, 40);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	while (shmr_cursor_read_batch(ring, &c, buf, sizeof(buf), m, 16,
+	    &cnt) == SHMR_MSG) {
+		cr_assert_geq(cnt, 1);
+		for (size_t i = 0; i < cnt; i++) {
+			char want[32];
+			int len = snprintf(want, sizeof(want), "msg-%zu",
+			    total);
+
+			cr_assert_eq(m[i].seq, total);
+			cr_assert_eq(m[i].len, (size_t)len);
+			cr_assert(memcmp(m[i].data, want, (size_t)len) == 0);
+			total++;
+		}
+	}
+	cr_expect_eq(total, 40);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(reader, peek_and_consume)
+{
+	const char *n = t_name("peek");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+
+	t_publish_range(w, 0, 2);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	cr_assert_eq(shmr_cursor_peek(ring, &c, &m), SHMR_MSG);
+	cr_expect(memcmp(m.data, "msg-0", 5) == 0);
+	cr_assert_eq(shmr_cursor_consume(ring, &c, &m), 0);
+	cr_assert_eq(shmr_cursor_peek(ring, &c, &m), SHMR_MSG);
+	cr_expect_eq(m.seq, 1);
+	/* Overwrite the viewed bytes: the view is reported stale. */
+	t_publish_range(w, 2, 20000);
+	cr_expect_eq(shmr_cursor_consume(ring, &c, &m), -ESTALE);
+	cr_expect_eq(shmr_cursor_peek(ring, &c, &m), SHMR_OVERRUN);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(reader, restart_is_reported_then_followed)
+{
+	const char *n = t_name("restart");
+	struct shmr_reader *r;
+	struct shmr_writer *w;
+	struct shmr_msg m;
+	pid_t pid;
+	int st, p[2];
+	char ch;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct shmr_writer *cw;
+
+		if (shmr_writer_create(n, NULL, &cw) != 0)
+			_exit(1);
+		shmr_writer_publish(cw, "msg-0", 5, NULL);
+		write(p[1], "r", 1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(read(p[0], &ch, 1), 1);
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	cr_expect_eq(shmr_ring_alive(shmr_reader_ring(r)), 0);
+	w = t_writer(n, 1 << 16, 0);
+	t_publish_range(w, 0, 3);
+	/* The old ring is drained first, then the restart, then new data. */
+	expect_msg(r, 0);
+	cr_assert_eq(shmr_reader_next(r, &m), SHMR_RESTART);
+	cr_expect_eq(m.seq, 0);
+	cr_expect_eq(shmr_ring_epoch(shmr_reader_ring(r)), 2);
+	expect_msg(r, 0);
+	expect_msg(r, 1);
+	expect_msg(r, 2);
+	shmr_reader_close(r);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(reader, cursor_of_another_epoch)
+{
+	const char *n = t_name("epoch");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+	char buf[64];
+
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	c.epoch++;
+	cr_expect_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    -ESTALE);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+Test(reader, wait_times_out_and_wakes)
+{
+	const char *n = t_name("wait");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	pid_t pid;
+	int st;
+	double t0;
+
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_END, 0, &r), 0);
+	t0 = now_ms();
+	cr_expect_eq(shmr_reader_wait(r, 50, 0), -ETIMEDOUT);
+	cr_expect_geq(now_ms() - t0, 49);
+	cr_expect_eq(shmr_reader_wait(r, 20, SHMR_WAIT_SPIN), -ETIMEDOUT);
+	/* A publish from another process wakes a blocked reader. */
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		shmr_writer_publish(w, "msg-0", 5, NULL);
+		_exit(0);
+	}
+	cr_assert_eq(shmr_reader_wait(r, 20000, 0), 0);
+	expect_msg(r, 0);
+	waitpid(pid, &st, 0);
+	/* Closing wakes sleepers too. */
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		shmr_writer_close(w, 0);
+		_exit(0);
+	}
+	cr_assert_eq(shmr_reader_wait(r, 20000, 0), 0);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
+	waitpid(pid, &st, 0);
+	shmr_reader_close(r);
+}
+
+Test(reader, mapping_is_read_only)
+{
+	const char *n = t_name("ro");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m;
+	pid_t pid;
+	int st;
+
+	t_publish_range(w, 0, 1);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	/* A view points into the reader's mapping of the ring. */
+	cr_assert_eq(shmr_cursor_peek(ring, &c, &m), SHMR_MSG);
+	pid = fork();
+	if (pid == 0) {
+		*(volatile char *)(uintptr_t)m.data = 'X';
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "child status %#x", st);
+	cr_assert_eq(shmr_cursor_consume(ring, &c, &m), 0);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}

@@ -1,0 +1,269 @@
+/* test_writer.c - creating rings, names, modes, publishing, takeover. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+TestSuite(writer, .fini = t_cleanup, .timeout = 30);
+
+Test(writer, names)
+{
+	char longname[SHMR_NAME_MAX + 2];
+
+	cr_expect_eq(shmr_name_valid("ticks"), 0);
+	cr_expect_eq(shmr_name_valid("a.b_c-9"), 0);
+	cr_expect_eq(shmr_name_valid(""), -EINVAL);
+	cr_expect_eq(shmr_name_valid(".hidden"), -EINVAL);
+	cr_expect_eq(shmr_name_valid(".."), -EINVAL);
+	cr_expect_eq(shmr_name_valid("a/b"), -EINVAL);
+	cr_expect_eq(shmr_name_valid("/abs"), -EINVAL);
+	cr_expect_eq(shmr_name_valid("sp ace"), -EINVAL);
+	cr_expect_eq(shmr_name_valid("caf\xc3\xa9"), -EINVAL);
+	cr_expect_eq(shmr_name_valid(NULL), -EINVAL);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_expect_eq(shmr_name_valid(longname), -ENAMETOOLONG);
+	longname[SHMR_NAME_MAX] = '\0';
+	cr_expect_eq(shmr_name_valid(longname), 0);
+}
+
+Test(writer, bad_options)
+{
+	struct shmr_create_opts o = { .gid = (gid_t)-1 };
+	struct shmr_writer *w;
+	const char *n = t_name("opts");
+
+	o.capacity = 100000;	/* not a power of two */
+	cr_expect_eq(shmr_writer_create(n, &o, &w), -EINVAL);
+	o.capacity = 32 << 10;	/* below the minimum */
+	cr_expect_eq(shmr_writer_create(n, &o, &w), -EINVAL);
+	o.capacity = 64 << 10;
+	o.max_msg = (64 << 10) / 8 + 1;
+	cr_expect_eq(shmr_writer_create(n, &o, &w), -EINVAL);
+	o.max_msg = 0;
+	o.mode = 0666;		/* writable by others: readers would refuse */
+	cr_expect_eq(shmr_writer_create(n, &o, &w), -EINVAL);
+	o.mode = 0;
+	cr_expect_eq(shmr_writer_create("bad/name", &o, &w), -EINVAL);
+	cr_expect_eq(access("/dev/shm/shmring.bad", F_OK), -1);
+}
+
+Test(writer, create_defaults_and_mode)
+{
+	const char *n = t_name("mode");
+	struct shmr_create_opts o = { .capacity = 1 << 16, .mode = 0640,
+	    .gid = (gid_t)-1 };
+	struct shmr_writer *w;
+	struct shmr_info info;
+	char path[256];
+	struct stat st;
+
+	cr_assert_eq(shmr_writer_create(n, &o, &w), 0);
+	snprintf(path, sizeof(path), "/dev/shm/shmring.%s", n);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0640);
+	cr_expect_eq((uint64_t)st.st_size, 4096 + (1 << 16));
+	/* Memory is reserved up front: every block allocated. */
+	cr_expect_geq((uint64_t)st.st_blocks * 512, (uint64_t)st.st_size);
+	cr_assert_eq(shmr_writer_info(w, &info), 0);
+	cr_expect_eq(info.capacity, 1 << 16);
+	cr_expect_eq(info.max_msg, (1 << 16) / 8);
+	cr_expect_eq(info.epoch, 1);
+	cr_expect_eq(info.pid, getpid());
+	cr_expect_eq(info.state, SHMR_STATE_LIVE);
+	cr_expect_eq(info.mode, 0640);
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_UNLINK), 0);
+	cr_expect_eq(access(path, F_OK), -1);
+
+	n = t_name("defmode");
+	cr_assert_eq(shmr_writer_create(n, NULL, &w), 0);
+	snprintf(path, sizeof(path), "/dev/shm/shmring.%s", n);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0600);
+	cr_expect_eq((uint64_t)st.st_size, 4096 + (64 << 20));
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, huge_ring_reserved_or_refused)
+{
+	/* 16 GiB: either reserved in full or refused at creation. */
+	struct shmr_create_opts o = { .capacity = (uint64_t)16 << 30,
+	    .gid = (gid_t)-1 };
+	const char *n = t_name("huge");
+	struct shmr_writer *w;
+	int rc = shmr_writer_create(n, &o, &w);
+
+	cr_assert(rc == 0 || rc == -ENOSPC, "rc %d", rc);
+	if (rc == 0) {
+		cr_expect_eq(shmr_writer_publish(w, "x", 1, NULL), 0);
+		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	} else {
+		cr_expect_eq(access("/dev/shm/shmring.huge", F_OK), -1);
+	}
+}
+
+Test(writer, second_producer_refused)
+{
+	const char *n = t_name("two");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0), *w2;
+	pid_t pid;
+	int st;
+
+	/* Another process, as in real life (OFD locks are per descriptor,
+	 * so the same process is refused too). */
+	cr_expect_eq(shmr_writer_create(n, NULL, &w2), -EBUSY);
+	pid = fork();
+	if (pid == 0)
+		_exit(shmr_writer_create(n, NULL, &w2) == -EBUSY ? 0 : 1);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_expect_eq(shmr_writer_publish(w, "still", 5, NULL), 0);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, oversize_and_empty)
+{
+	const char *n = t_name("size");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 100);
+	char big[101] = { 0 };
+	uint64_t seq = 99;
+
+	cr_expect_eq(shmr_writer_publish(w, big, 101, &seq), -EMSGSIZE);
+	cr_expect_eq(seq, 99);
+	cr_expect_eq(shmr_writer_publish(w, big, 100, &seq), 0);
+	cr_expect_eq(seq, 0);
+	cr_expect_eq(shmr_writer_publish(w, NULL, 0, &seq), 0);
+	cr_expect_eq(seq, 1);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, batch_all_or_nothing)
+{
+	const char *n = t_name("batch");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 100);
+	char big[200] = { 0 };
+	struct shmr_iov v[3] = { { "a", 1 }, { big, 200 }, { "c", 1 } };
+	struct shmr_info info;
+	uint64_t first;
+
+	cr_expect_eq(shmr_writer_publish_batch(w, v, 3, &first), -EMSGSIZE);
+	shmr_writer_info(w, &info);
+	cr_expect_eq(info.next_seq, 0);
+	v[1].len = 2;
+	cr_expect_eq(shmr_writer_publish_batch(w, v, 3, &first), 0);
+	cr_expect_eq(first, 0);
+	shmr_writer_info(w, &info);
+	cr_expect_eq(info.next_seq, 3);
+	cr_expect_eq(info.bytes, 4);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, reserve_commit)
+{
+	const char *n = t_name("zc");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 1000);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	void *buf;
+	uint64_t seq;
+
+	cr_assert_eq(shmr_writer_reserve(w, 1001, &buf), -EMSGSIZE);
+	cr_assert_eq(shmr_writer_reserve(w, 100, &buf), 0);
+	cr_expect_eq(shmr_writer_reserve(w, 10, &buf), -EALREADY);
+	cr_expect_eq(shmr_writer_publish(w, "x", 1, NULL), -EALREADY);
+	memcpy(buf, "zero-copy", 9);
+	cr_expect_eq(shmr_writer_commit(w, 101, &seq), -EMSGSIZE);
+	cr_assert_eq(shmr_writer_commit(w, 9, &seq), 0);
+	cr_expect_eq(seq, 0);
+	cr_assert_eq(shmr_writer_reserve(w, 50, &buf), 0);
+	shmr_writer_cancel(w);
+	cr_expect_eq(shmr_writer_commit(w, 1, NULL), -EINVAL);
+	cr_assert_eq(shmr_writer_publish(w, "after", 5, &seq), 0);
+	cr_expect_eq(seq, 1);
+
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	cr_assert_eq(shmr_reader_next(r, &m), SHMR_MSG);
+	cr_expect_eq(m.len, 9);
+	cr_expect(memcmp(m.data, "zero-copy", 9) == 0);
+	cr_assert_eq(shmr_reader_next(r, &m), SHMR_MSG);
+	cr_expect_eq(m.seq, 1);
+	cr_expect(memcmp(m.data, "after", 5) == 0);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EMPTY);
+	shmr_reader_close(r);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, takeover_after_death_bumps_epoch)
+{
+	const char *n = t_name("takeover");
+	struct shmr_writer *w;
+	struct shmr_ring *old, *cur;
+	struct shmr_info info;
+	pid_t pid;
+	int st, p[2];
+	char c;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct shmr_writer *cw;
+
+		if (shmr_writer_create(n, NULL, &cw) != 0)
+			_exit(1);
+		shmr_writer_publish(cw, "before", 6, NULL);
+		write(p[1], "r", 1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_assert_eq(shmr_ring_open(n, NULL, &old), 0);
+	cr_expect_eq(shmr_ring_alive(old), 1);
+	cr_expect_eq(shmr_writer_create(n, NULL, &w), -EBUSY);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	cr_expect_eq(shmr_ring_alive(old), 0);
+	cr_expect_eq(shmr_ring_stale(old), 0);
+
+	cr_assert_eq(shmr_writer_create(n, NULL, &w), 0);
+	cr_assert_eq(shmr_writer_info(w, &info), 0);
+	cr_expect_eq(info.epoch, 2);
+	cr_expect_eq(shmr_ring_stale(old), 1);
+	cr_assert_eq(shmr_ring_info(old, &info), 0);
+	cr_expect_eq(info.state, SHMR_STATE_REPLACED);
+	cr_assert_eq(shmr_ring_open(n, NULL, &cur), 0);
+	cr_expect_eq(shmr_ring_epoch(cur), 2);
+	cr_expect_eq(shmr_ring_alive(cur), 1);
+	shmr_ring_close(cur);
+	shmr_ring_close(old);
+	close(p[0]);
+	close(p[1]);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+Test(writer, close_keeps_or_unlinks)
+{
+	const char *n = t_name("keep");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_ring *r;
+	struct shmr_info info;
+
+	shmr_writer_publish(w, "x", 1, NULL);
+	cr_assert_eq(shmr_writer_close(w, 0), 0);
+	cr_assert_eq(shmr_ring_open(n, NULL, &r), 0);
+	cr_assert_eq(shmr_ring_info(r, &info), 0);
+	cr_expect_eq(info.state, SHMR_STATE_CLOSED);
+	cr_expect_eq(shmr_ring_alive(r), 0);
+	shmr_ring_close(r);
+	/* A closed ring is taken over like a dead one. */
+	w = t_writer(n, 1 << 16, 0);
+	cr_assert_eq(shmr_writer_info(w, &info), 0);
+	cr_expect_eq(info.epoch, 2);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	cr_expect_eq(shmr_ring_open(n, NULL, &r), -ENOENT);
+}
