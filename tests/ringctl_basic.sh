@@ -116,6 +116,24 @@ pycheck "takeover: live, epoch 3" "$T/out" "
 assert j['state'] == 'live' and j['epoch'] == 3 and j['next_seq'] == 1, j
 "
 
+rc 1 "create --force refuses a ring with a live producer" create --force \
+    --size 64K "$R"
+contains "$T/err" "$R: a live producer owns the ring" "create: busy reason"
+
+# ---- bash completion ----
+compl() {
+	PATH=$(dirname "$RINGCTL"):$PATH bash -c '
+	    . "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+	    _ringctl; echo "${COMPREPLY[*]}"' _ \
+	    "$(dirname "$0")/../tools/ringctl.bash-completion" "$@"
+}
+check "completion: commands" test "$(compl ringctl ta)" = "tail"
+check "completion: tail options" \
+    test "$(compl ringctl tail --fo)" = "--follow --format"
+check "completion: --from values" \
+    test "$(compl ringctl tail --from "")" = "oldest latest end"
+check "completion: ring names" test "$(compl ringctl info "${PFX}ma")" = "$R"
+
 # ---- watch ----
 feed c "n 100"
 rc 0 "watch -c 3 (plain lines)" watch -i 0.05 -c 3 "$R"

@@ -22,6 +22,37 @@ pycheck "check closed: ok" "$T/out" "assert j['ok'] is True, j"
 rc 1 "check a missing ring" check "${PFX}missing"
 contains "$T/err" "${PFX}missing: no such ring" "check: missing named"
 
+# ---- a ring written at full speed: no false alarms, no torn reads ----
+R=${PFX}busy
+feed_start s "$R" 65536 1024
+feed_send s "spin 100"
+for i in $(seq 1 600); do
+	"$RINGCTL" --json info "$R" >"$T/busy" 2>/dev/null
+	python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["next_seq"] < 100000)' "$T/busy" && break
+	sleep 0.05
+done
+for i in $(seq 1 10); do
+	rc 0 "check while the producer writes at full speed ($i)" check "$R"
+done
+timeout 60 "$RINGCTL" tail -f --from oldest -n 20000 --format json "$R" \
+    >"$T/busy.out" 2>"$T/busy.err"
+check "tail while the producer writes at full speed" test $? -eq 0
+pycheck "tail at full speed: intact messages, increasing seqs" "$T/busy.out" "
+o = [json.loads(l) for l in lines]
+assert len(o) == 20000, len(o)
+assert all(m['data'] == 's' * 100 and m['len'] == 100 for m in o)
+seqs = [m['seq'] for m in o]
+assert all(a < b for a, b in zip(seqs, seqs[1:]))
+"
+timeout 60 "$RINGCTL" watch --json -c 2 -i 0.05 "$R" >"$T/busy.out"
+pycheck "watch at full speed: a positive rate" "$T/busy.out" "
+o = [json.loads(l) for l in lines]
+assert len(o) == 2 and o[1]['msgs_per_s'] > 0 and o[1]['bytes_per_s'] > 0, o
+"
+kill -USR1 "${FEED_PID[s]}"
+feed_recv s
+feed s close
+
 # A closed ring with 20 records "msg-N" of 24 bytes as the template.
 TPL=${PFX}tpl
 feed_start b "$TPL" 65536 1024

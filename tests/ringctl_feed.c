@@ -11,6 +11,8 @@
  *	hex HEX		publish the bytes spelled in hex
  *	n COUNT [SIZE]	publish COUNT messages "msg-SEQ", padded with 'x'
  *			to SIZE bytes
+ *	spin SIZE	publish SIZE-byte messages as fast as possible until
+ *			SIGUSR1, then answer "ok COUNT"
  *	info		answer "ok NEXT_SEQ OLDEST_SEQ PID"
  *	close		close the ring (readers see end of stream) and exit
  *	unlink		close and remove the ring, and exit
@@ -20,12 +22,22 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shmring.h"
+
+static volatile sig_atomic_t stop_spin;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	stop_spin = 1;
+}
 
 static int
 hexval(int c)
@@ -78,8 +90,14 @@ main(int argc, char **argv)
 	struct shmr_info in;
 	char line[65536], bytes[32768];
 	unsigned long count, size;
+	struct sigaction sa;
 	size_t n, i;
 	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	if (argc < 2 || argc > 4) {
 		fprintf(stderr, "usage: ringctl_feed name [capacity [max_msg]]\n");
@@ -111,6 +129,18 @@ main(int argc, char **argv)
 			rc = shmr_writer_info(w, &in);
 			if (rc == 0)
 				rc = publish_n(w, count, size, in.max_msg);
+		} else if (sscanf(line, "spin %lu", &size) == 1) {
+			memset(bytes, 's', sizeof(bytes));
+			if (size > sizeof(bytes))
+				size = sizeof(bytes);
+			for (count = 0; !stop_spin && rc == 0; count++)
+				rc = shmr_writer_publish(w, bytes, size, NULL);
+			stop_spin = 0;
+			if (rc == 0) {
+				printf("ok %lu\n", count);
+				fflush(stdout);
+				continue;
+			}
 		} else if (strcmp(line, "info") == 0) {
 			if ((rc = shmr_writer_info(w, &in)) == 0) {
 				printf("ok %" PRIu64 " %" PRIu64 " %ld\n",

@@ -126,6 +126,19 @@ feed() {
 	esac
 }
 
+# feed_send ID COMMAND / feed_recv ID: a command answered later ("spin").
+feed_send() {
+	echo "$2" >&"${FEED_W[$1]}"
+}
+feed_recv() {
+	FEED_REPLY=
+	if ! read -r -t 60 FEED_REPLY <&"${FEED_R[$1]}" ||
+	    [ "${FEED_REPLY%% *}" != ok ]; then
+		fail "feed $1: ${FEED_REPLY:-no answer}"
+		return 1
+	fi
+}
+
 # wait_for FILE STRING: until FILE contains STRING (bounded, not timed).
 wait_for() {
 	local i
