@@ -142,10 +142,17 @@ static char zmq_path[96];		/* the ipc socket file */
 static char zmq_ep[104];	/* "ipc://" zmq_path */
 static unsigned job_counter;
 static uint64_t ring_size = (uint64_t)16 << 20;
+static unsigned kind_mask = ~0u;	/* transports to run (-t) */
 static int use_pin = 1;
 static int verbose;
 
 /* ---- small helpers ------------------------------------------------------ */
+
+static int
+wanted(enum kind k)
+{
+	return (kind_mask & 1u << k) != 0 && (HAVE_ZMQ || k != K_ZMQ);
+}
 
 static inline uint64_t
 now_ns(void)
@@ -1357,10 +1364,8 @@ sect_throughput(const struct opts *o, struct summary *sum)
 			j.secs = o->secs;
 			rate[i] = -1;
 			memset(&r[i], 0, sizeof(r[i]));
-#if !HAVE_ZMQ
-			if (j.kind == K_ZMQ)
+			if (!wanted(j.kind))
 				continue;
-#endif
 			run_job(&j, &r[i]);
 			rate[i] = r[i].ok ? mps(&r[i]) : -1;
 			if (j.kind != K_SHM && rate[i] > best)
@@ -1425,10 +1430,8 @@ sect_latency(const struct opts *o, struct summary *sum)
 			j.size = 64;
 			j.secs = o->lat_secs;
 			j.rate = o->rate;
-#if !HAVE_ZMQ
-			if (j.kind == K_ZMQ)
+			if (!wanted(j.kind))
 				continue;
-#endif
 			run_job(&j, &r);
 			for (k = 0; k < 4; k++)
 				fmt_ns(p[k], sizeof(p[k]), r.lat[k]);
@@ -1472,10 +1475,8 @@ sect_fanout(const struct opts *o)
 			j.nreaders = 4;
 			j.size = sizes[si];
 			j.secs = o->secs;
-#if !HAVE_ZMQ
-			if (j.kind == K_ZMQ)
+			if (!wanted(j.kind))
 				continue;
-#endif
 			run_job(&j, &r);
 			fmt_rate(a, sizeof(a), r.send_secs > 0 ?
 			    (double)r.sent / r.send_secs : 0);
@@ -1636,7 +1637,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " [-q] [-d secs] [-l secs] [-r rate] [-b batch] "
 	    "[-s size,...]\n"
-	    "       [-R ring-size] [-o sections] [--no-pin] [-v]\n"
+	    "       [-R ring-size] [-o sections] [-t transports] [--no-pin] "
+	    "[-v]\n"
 	    "\n"
 	    "libshm against a pipe, Unix domain sockets and ZeroMQ, one "
 	    "producer and\nforked readers on this machine; a report on "
@@ -1656,6 +1658,8 @@ usage(FILE *f)
 	    "(default 200000)\n"
 	    "  -o, --only LIST         sections: throughput,latency,fanout,"
 	    "publish,instr\n"
+	    "  -t, --transports LIST   shmring,pipe,stream,seqpacket,zmq "
+	    "(default all)\n"
 	    "  -q, --quick             short rows (a smoke run)\n"
 	    "      --no-pin            do not pin processes to CPUs\n"
 	    "  -v, --verbose           show valgrind's output\n"
@@ -1701,6 +1705,28 @@ parse_sections(char *s, struct sect *sec)
 }
 
 static int
+parse_kinds(char *s)
+{
+	static const char *const names[] = {
+		[K_SHM] = "shmring", [K_PIPE] = "pipe", [K_STREAM] = "stream",
+		[K_SEQPACKET] = "seqpacket", [K_ZMQ] = "zmq"
+	};
+	char *tok;
+	unsigned k;
+
+	kind_mask = 0;
+	for (tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(tok, names[k]) == 0)
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			return -EINVAL;
+		kind_mask |= 1u << k;
+	}
+	return kind_mask != 0 ? 0 : -EINVAL;
+}
+
+static int
 parse_sizes(char *s, struct opts *o)
 {
 	const char *why;
@@ -1730,6 +1756,7 @@ main(int argc, char **argv)
 		{ "ring-size", required_argument, NULL, 'R' },
 		{ "callgrind-count", required_argument, NULL, 'c' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "transports", required_argument, NULL, 't' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1761,7 +1788,7 @@ main(int argc, char **argv)
 	    o.s.instr = 1;
 	(void)parse_sizes(sizes_default, &o);
 
-	while ((ch = getopt_long(argc, argv, "d:l:r:b:s:R:c:o:qvhV", lo,
+	while ((ch = getopt_long(argc, argv, "d:l:r:b:s:R:c:o:t:qvhV", lo,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -1814,6 +1841,13 @@ main(int argc, char **argv)
 				fprintf(stderr, PROG ": -o: sections are "
 				    "throughput,latency,fanout,publish,"
 				    "instr\n");
+				return 100;
+			}
+			break;
+		case 't':
+			if (parse_kinds(optarg) < 0) {
+				fprintf(stderr, PROG ": -t: transports are "
+				    "shmring,pipe,stream,seqpacket,zmq\n");
 				return 100;
 			}
 			break;
@@ -1912,9 +1946,9 @@ badnum:
 		sect_latency(&o, &sum);
 	if (o.s.fanout)
 		sect_fanout(&o);
-	if (o.s.publish)
+	if (o.s.publish && wanted(K_SHM))
 		sect_publish(&o, &sum);
-	if (o.s.instr)
+	if (o.s.instr && wanted(K_SHM))
 		sect_instr(&o, &sum);
 	print_targets(&o, &sum);
 	printf("\n");
