@@ -144,6 +144,7 @@ static unsigned job_counter;
 static uint64_t ring_size = (uint64_t)16 << 20;
 static unsigned kind_mask = ~0u;	/* transports to run (-t) */
 static int use_pin = 1;
+static int failures;			/* rows where a transport failed */
 static int verbose;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1004,8 +1005,10 @@ run_job(const struct job *j, struct result *res)
 	if (res->min_msgs == UINT64_MAX)
 		res->min_msgs = 0;
 	res->rx_secs = (double)(tmax - ctl->t_start) / 1e9;
-	res->ok = res->err[0] == '\0';
 out:
+	res->ok = res->err[0] == '\0';
+	if (!res->ok)
+		failures++;
 	for (k = 0; k < tx.nfds; k++)
 		close(tx.fds[k]);
 	tx.nfds = 0;
@@ -1953,5 +1956,9 @@ badnum:
 	print_targets(&o, &sum);
 	printf("\n");
 	print_load("after");
+	if (failures > 0) {
+		printf("%d row(s) failed: see the note column\n", failures);
+		return 1;
+	}
 	return 0;
 }

@@ -18,6 +18,7 @@ $(BENCH_RING): $(B)/bench/bench_ring.o $(LIBSHM_A) $(B)/lib/libcommon.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ZMQ_LIBS) $(BSD_LIBS)
 
 PROGRAMS += $(BENCH_RING)
+MAN_PAGES += bench/bench_ring.1
 
 # BENCH_RING_ARGS=--quick for a smoke run; see bench_ring --help.
 run-bench-ring: $(BENCH_RING)
