@@ -153,6 +153,16 @@ for l in lines:
     assert o['msgs_per_s'] == 0 and o['bytes_per_s'] == 0, o
     assert 0 < o['fill'] <= 100, o
 "
+if command -v script >/dev/null; then
+	timeout 60 script -qec "$RINGCTL watch -i 0.05 -c 2 $R" /dev/null \
+	    >"$T/tty.out" 2>&1
+	check "watch on a terminal exits 0" test $? -eq 0
+	pycheck "watch on a terminal: redrawn in place" "$T/tty.out" "
+assert s.startswith('\x1b[H\x1b[2J'), repr(s[:20])
+assert s.count('\x1b[H') == 4, repr(s)
+assert s.count('rate        ') == 3 and 'state       live' in s, repr(s)
+"
+fi
 timeout 60 "$RINGCTL" watch -i 0.05 "$R" >"$T/watch.out" 2>&1 &
 wpid=$!
 check "watch prints until interrupted" wait_for "$T/watch.out" "state live"

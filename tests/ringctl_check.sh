@@ -44,10 +44,16 @@ assert all(m['data'] == 's' * 100 and m['len'] == 100 for m in o)
 seqs = [m['seq'] for m in o]
 assert all(a < b for a, b in zip(seqs, seqs[1:]))
 "
-timeout 60 "$RINGCTL" watch --json -c 2 -i 0.05 "$R" >"$T/busy.out"
-pycheck "watch at full speed: a positive rate" "$T/busy.out" "
+timeout 60 "$RINGCTL" watch --json -c 3 -i 0.05 "$R" >"$T/busy.out"
+pycheck "watch at full speed: rates follow the sequence numbers" \
+    "$T/busy.out" "
 o = [json.loads(l) for l in lines]
-assert len(o) == 2 and o[1]['msgs_per_s'] > 0 and o[1]['bytes_per_s'] > 0, o
+assert len(o) == 3, o
+for a, b in zip(o, o[1:]):
+    moved = b['next_seq'] - a['next_seq']
+    assert moved >= 0, (a, b)
+    assert (b['msgs_per_s'] > 0) == (moved > 0), (a, b)
+    assert abs(b['bytes_per_s'] - 100 * b['msgs_per_s']) < 1, (a, b)
 "
 kill -USR1 "${FEED_PID[s]}"
 feed_recv s
@@ -83,10 +89,12 @@ assert len(j['reason']) > 5 and j['error'], j
 	for cmd in "info" "tail --from oldest" "tail -f --from oldest" \
 	    "watch -c 1 -i 0.01"; do
 		# shellcheck disable=SC2086
-		timeout 60 "$RINGCTL" $cmd "$name" >/dev/null 2>&1
+		timeout 60 "$RINGCTL" $cmd "$name" >/dev/null 2>"$T/err2"
 		local st=$?
 		check "$cmd on $desc: exit $st, no crash or hang" \
 		    test "$st" -le 3
+		check "$cmd on $desc: no sanitizer report" \
+		    test "$(grep -c 'Sanitizer\|runtime error' "$T/err2")" = 0
 	done
 	rc 0 "rm the $desc object" rm "$name"
 }
@@ -125,6 +133,20 @@ corrupt zeros "all zeros" "
 data = bytes(4096 + 65536)"
 corrupt text "a text file" "
 data = b'hello, this is not a ring\n' * 100"
+
+# ---- an object truncated under a live mapping (SIGBUS) ----
+R=${PFX}shrink
+rc 0 "create a ring to shrink" create --size 64K "$R"
+timeout 60 "$RINGCTL" watch --json -i 0.02 "$R" >"$T/shrink.out" \
+    2>"$T/shrink.err" &
+wpid=$!
+check "watch maps the ring" wait_for "$T/shrink.out" '"state":"closed"'
+truncate -s 0 "/dev/shm/shmring.$R"
+wait "$wpid"
+check "watch on a ring truncated under it exits 1" test $? -eq 1
+contains "$T/shrink.err" "$R: bus error reading the ring" \
+    "truncated under the mapping: reported"
+rm -f "/dev/shm/shmring.$R"
 
 # an object others may write is refused
 shm_write "${PFX}open" "data = open('$tpl', 'rb').read()"

@@ -9,6 +9,9 @@ set -u
 : "${FEED:?set FEED to the ringctl_feed binary}"
 RINGCTL=$(cd "$(dirname "$RINGCTL")" && pwd)/$(basename "$RINGCTL")
 FEED=$(cd "$(dirname "$FEED")" && pwd)/$(basename "$FEED")
+# Sanitizer reports must never pass as an expected "exit 1".
+export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 PFX="rctl-$(basename "$0" .sh)-$$-"
 T=$(mktemp -d)
 NFAIL=0
@@ -42,7 +45,10 @@ rc() {
 	shift 2
 	timeout 60 "$RINGCTL" "$@" >"$T/out" 2>"$T/err"
 	got=$?
-	if [ "$got" -eq "$want" ]; then
+	if grep -q 'Sanitizer\|runtime error' "$T/err"; then
+		fail "$desc: sanitizer report: ringctl $*"
+		sed 's/^/#   stderr: /' "$T/err" | head -20
+	elif [ "$got" -eq "$want" ]; then
 		pass "$desc (exit $got)"
 	else
 		fail "$desc: exit $got, want $want: ringctl $*"
@@ -163,6 +169,11 @@ PYEOF
 }
 
 finish() {
+	local f
+	for f in "$T"/*; do
+		[ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f" &&
+		    fail "sanitizer report in $(basename "$f")"
+	done
 	echo "# $(basename "$0"): $NPASS passed, $NFAIL failed"
 	[ "$NFAIL" -eq 0 ]
 }

@@ -1148,6 +1148,9 @@ parse_interval(const char *s, uint64_t *ms)
 	return *ms < 10 || *ms > 86400000 ? -ERANGE : 0;
 }
 
+/* end of line on a terminal: erase what the last frame left there */
+#define EL	"\033[K\n"
+
 struct sample {
 	struct shmr_info in;
 	uint64_t	 t;
@@ -1171,7 +1174,8 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 			json_key_str(stdout, "error", err, true);
 			printf("}\n");
 		} else if (tty)
-			printf("\033[H\033[2J%s  %s\n\n  %s\n", name, ts, err);
+			printf("\033[H%s  %s" EL EL "  %s" EL "\033[J", name,
+			    ts, err);
 		else
 			printf("%s %s error: %s\n", ts, name, err);
 		fflush(stdout);
@@ -1210,19 +1214,19 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 	cli_human(hc, HUMAN_LEN, in->capacity);
 	cli_human(hu, HUMAN_LEN, in->used);
 	if (tty) {
-		printf("\033[H\033[2J");
-		printf("%s  %s\n\n", name, ts);
+		/* Home, overwrite each line (EL), then erase the rest (ED). */
+		printf("\033[H%s  %s" EL EL, name, ts);
 		if (rated)
-			printf("  rate        %.1f msgs/s  %s/s\n", mrate, hb);
+			printf("  rate        %.1f msgs/s  %s/s" EL, mrate, hb);
 		else
-			printf("  rate        - msgs/s  - B/s\n");
-		printf("  fill        %.1f%%  (%s of %s)\n", fill, hu, hc);
-		printf("  next seq    %" PRIu64 "\n", in->next_seq);
-		printf("  oldest seq  %" PRIu64 "\n", in->oldest_seq);
-		printf("  messages    %" PRIu64 "\n", in->messages);
-		printf("  state       %s (pid %ld, epoch %" PRIu64 ")\n",
+			printf("  rate        - msgs/s  - B/s" EL);
+		printf("  fill        %.1f%%  (%s of %s)" EL, fill, hu, hc);
+		printf("  next seq    %" PRIu64 EL, in->next_seq);
+		printf("  oldest seq  %" PRIu64 EL, in->oldest_seq);
+		printf("  messages    %" PRIu64 EL, in->messages);
+		printf("  state       %s (pid %ld, epoch %" PRIu64 ")" EL,
 		    state_name(in, c->alive), (long)in->pid, in->epoch);
-		printf("\n(interrupt to stop)\n");
+		printf(EL "(interrupt to stop)" EL "\033[J");
 	} else {
 		if (rated)
 			printf("%s %s msgs/s %.1f bytes/s %s", ts, name,
@@ -1284,6 +1288,8 @@ cmd_watch(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (json_out)
 		tty = false;
+	if (tty)
+		printf("\033[H\033[2J");	/* clear once; frames overwrite */
 
 	for (;;) {
 		err = NULL;
