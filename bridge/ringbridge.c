@@ -138,7 +138,7 @@ ring_reopen(struct ring_ent *e)
 	int rc;
 
 	if ((rc = shmr_ring_open(e->name, &oo, &r)) != 0) {
-		if (!e->absent_logged && rc != -ENOENT && rc != -EAGAIN)
+		if (!e->absent_logged)
 			log_warn("ring %s: cannot open: %s", e->name,
 			    shmr_strerror(rc));
 		e->absent_logged = true;
@@ -706,6 +706,14 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 		from = SHMR_FROM_OLDEST;
 	}
 	rc = shmr_cursor_init(m->ring, &c->cur, from, seq);
+	/*
+	 * libshm 0.1 leaves cur.seq at the oldest message when seq is the
+	 * next sequence number (cur.pos is right). A cursor must expect seq
+	 * at its position in every case: a record found there with another
+	 * number is then reported as an exact overrun.
+	 */
+	if (rc == 0 && from == SHMR_FROM_SEQ)
+		c->cur.seq = seq;
 	if (rc != 0) {
 		struct shmr_info in = { 0 };
 

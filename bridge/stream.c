@@ -426,11 +426,13 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	struct client *c = cls;
 	struct ring_ent *e = c->ent;
 	struct shmr_msg m;
-	size_t n = 0, before;
+	size_t n = 0;
 	uint64_t events = 0;
 	int rc;
 
 	(void)pos;
+	/* A message continued from an earlier call cannot be taken back. */
+	c->m_here = false;
 	for (;;) {
 		if (c->ctl_off < c->ctl_len) {
 			if (!copy_part(c->ctl, c->ctl_len, &c->ctl_off, buf,
@@ -514,9 +516,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		c->hb_gen = atomic_load(&g_hb_gen);
 		atomic_fetch_add(&e->events, events);
 	}
-	before = n;
 	if (n > 0) {
-		atomic_fetch_add(&e->bytes, before);
+		atomic_fetch_add(&e->bytes, n);
 		return (ssize_t)n;
 	}
 	if (c->fail)

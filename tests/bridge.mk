@@ -1,0 +1,24 @@
+# tests/test_bridge*.c: ringbridge end to end (real process, real HTTP,
+# producer in the test). tests/bridge_client.c is the HTTP/SSE client.
+BRIDGE_TESTS := test_bridge
+BRIDGE_TEST_BINS := $(BRIDGE_TESTS:%=$(B)/tests/%)
+BRIDGE_CLIENT_O := $(B)/tests/bridge_client.o
+BRIDGE_RUNS := $(BRIDGE_TESTS:%=run-%)
+
+$(BRIDGE_TEST_BINS:%=%.o) $(BRIDGE_CLIENT_O): EXTRA_CFLAGS = -Icommon \
+	-Itests -DRINGBRIDGE_BIN='"$(RINGBRIDGE)"'
+
+$(BRIDGE_TEST_BINS): %: %.o $(BRIDGE_CLIENT_O) $(LIBSHM_A) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BRIDGE_CLIENT_O) $(LIBSHM_A) \
+	    $(LIBCOMMON) $(CRITERION_LIBS) $(BSD_LIBS) -lpthread
+
+$(BRIDGE_RUNS): run-%: $(B)/tests/% $(RINGBRIDGE)
+	@echo "  TEST    $*"
+	$(Q)timeout 600 $(B)/tests/$* --jobs 2 > $(B)/tests/$*.log 2>&1 && \
+	    tail -n 1 $(B)/tests/$*.log || \
+	    { cat $(B)/tests/$*.log; echo "$*: FAILED" >&2; exit 1; }
+
+TEST_RUNS += $(BRIDGE_RUNS)
+.PHONY: $(BRIDGE_RUNS)

@@ -1,0 +1,721 @@
+/*
+ * test_bridge.c - ringbridge end to end: the real binary on 127.0.0.1 with
+ * a free port, a producer in this process (shmr_writer_*), real HTTP.
+ * Nothing here depends on timing: every wait is for an outcome, bounded
+ * only by generous timeouts that fail the test if the outcome never comes.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shmring.h"
+#include "enc.h"
+#include "bridge_client.h"
+
+#ifndef RINGBRIDGE_BIN
+#define RINGBRIDGE_BIN "build/bin/ringbridge"
+#endif
+
+#define T_WAIT	20000	/* ms: "never came", not a performance bound */
+
+static char ring[64];
+static struct shmr_writer *w;
+static struct bridge_proc bp;
+static unsigned counter;
+
+static void
+mkname(void)
+{
+	snprintf(ring, sizeof(ring), "tbridge%d_%u", (int)getpid(), counter++);
+}
+
+static void
+setup_ring(uint64_t cap)
+{
+	struct shmr_create_opts o = { .capacity = cap, .gid = (gid_t)-1 };
+
+	mkname();
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "create %s", ring);
+}
+
+static void
+start_bridge(const char *const *extra)
+{
+	const char *args[32];
+	size_t n = 0;
+
+	args[n++] = "--ring";
+	args[n++] = ring;
+	for (; extra != NULL && *extra != NULL; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	cr_assert_eq(bridge_start(&bp, RINGBRIDGE_BIN, args), 0,
+	    "start %s", RINGBRIDGE_BIN);
+}
+
+static void
+teardown(void)
+{
+	if (bp.pid > 0) {
+		int st = bridge_stop(&bp);
+
+		cr_expect_eq(st, 0, "bridge exit status %d", st);
+		cr_expect_eq(bridge_sanitizer_report(&bp), 0,
+		    "sanitizer report in %s", bp.errpath);
+	}
+	unlink(bp.errpath);
+	if (w != NULL)
+		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	w = NULL;
+	shmr_unlink(ring);
+}
+
+static void
+init_default(void)
+{
+	setup_ring(1 << 20);
+	start_bridge(NULL);
+}
+
+static uint64_t
+pub(const void *p, size_t n)
+{
+	uint64_t seq;
+
+	cr_assert_eq(shmr_writer_publish(w, p, n, &seq), 0);
+	return seq;
+}
+
+static uint64_t
+pubs(const char *s)
+{
+	return pub(s, strlen(s));
+}
+
+static void
+open_stream(struct hc *h, const char *query, const char *extra)
+{
+	char path[512];
+	char v[128];
+
+	snprintf(path, sizeof(path), "/rings/%s/stream%s", ring,
+	    query != NULL ? query : "");
+	cr_assert_eq(hc_connect(h, bp.port, 0), 0);
+	cr_assert_eq(hc_get(h, path, extra), 0);
+	cr_assert(hc_wait_headers(h, T_WAIT), "no response headers");
+	if (h->status != 200)
+		hc_pump(h);
+	cr_assert_eq(h->status, 200, "status %d for %s: %.*s", h->status,
+	    path, (int)(h->body_len - h->body_off), h->body + h->body_off);
+	cr_assert_not_null(hc_header(h, "Cache-Control", v, sizeof(v)));
+	cr_assert_str_eq(v, "no-cache");
+	cr_assert_not_null(hc_header(h, "X-Accel-Buffering", v, sizeof(v)));
+}
+
+static void
+expect_msg(struct hc *h, uint64_t seq, const char *data)
+{
+	struct sse_event ev;
+	char id[64];
+
+	cr_assert(hc_sse_wait(h, &ev, T_WAIT), "no event for seq %" PRIu64,
+	    seq);
+	snprintf(id, sizeof(id), "1:%" PRIu64, seq);
+	cr_assert_str_eq(ev.type, "message");
+	cr_assert_str_eq(ev.id, id);
+	cr_assert_str_eq(ev.data, data);
+}
+
+/* Parse {"lost":L,"next":N} */
+static void
+parse_lost_next(const char *json, uint64_t *lost, uint64_t *next)
+{
+	cr_assert_eq(sscanf(json, "{\"lost\":%" SCNu64 ",\"next\":%" SCNu64
+	    "}", lost, next), 2, "bad json %s", json);
+}
+
+TestSuite(bridge, .fini = teardown, .timeout = 60);
+
+Test(bridge, sse_framing_and_ids, .init = init_default)
+{
+	struct hc h;
+	struct sse_event ev;
+	char v[128], b64[64];
+	static const unsigned char bin[] = { 0, 0xff, 'x', '\n' };
+
+	pubs("hello");
+	pubs("two\nlines");
+	pub(bin, sizeof(bin));
+	pubs("caf\xc3\xa9 ok");
+	pubs("");
+	open_stream(&h, "?from=oldest", NULL);
+	cr_assert_not_null(hc_header(&h, "Content-Type", v, sizeof(v)));
+	cr_assert(strncmp(v, "text/event-stream", 17) == 0, "%s", v);
+	expect_msg(&h, 0, "hello");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "base64");
+	cr_assert_str_eq(ev.id, "1:1");
+	enc_base64(b64, sizeof(b64), "two\nlines", 9);
+	b64[ENC_BASE64_LEN(9)] = '\0';
+	cr_assert_str_eq(ev.data, b64);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "base64");
+	enc_base64(b64, sizeof(b64), bin, sizeof(bin));
+	b64[ENC_BASE64_LEN(sizeof(bin))] = '\0';
+	cr_assert_str_eq(ev.data, b64);
+	expect_msg(&h, 3, "caf\xc3\xa9 ok");
+	expect_msg(&h, 4, "");
+	/* Live: published after the client caught up. */
+	pubs("live");
+	expect_msg(&h, 5, "live");
+	cr_assert_geq(h.comments, 1, "the stream starts with a comment");
+	hc_close(&h);
+}
+
+Test(bridge, encoding_base64_and_from, .init = init_default)
+{
+	struct hc h;
+	struct sse_event ev;
+
+	pubs("a");
+	pubs("b");
+	pubs("c");
+	open_stream(&h, "?from=latest&encoding=base64", NULL);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "message");
+	cr_assert_str_eq(ev.id, "1:2");
+	cr_assert_str_eq(ev.data, "Yw==");
+	hc_close(&h);
+	open_stream(&h, "?from=1", NULL);
+	expect_msg(&h, 1, "b");
+	expect_msg(&h, 2, "c");
+	hc_close(&h);
+	/* Default: only what is published from now on. */
+	open_stream(&h, "", NULL);
+	pubs("d");
+	expect_msg(&h, 3, "d");
+	hc_close(&h);
+}
+
+Test(bridge, ndjson, .init = init_default)
+{
+	struct hc h;
+	char line[512], v[64];
+	static const unsigned char bin[] = { 0xff, 0xfe, 0 };
+
+	pubs("say \"hi\"\n");
+	pub(bin, sizeof(bin));
+	open_stream(&h, "?from=oldest&format=ndjson", NULL);
+	hc_header(&h, "Content-Type", v, sizeof(v));
+	cr_assert_str_eq(v, "application/x-ndjson");
+	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
+	cr_assert_str_eq(line,
+	    "{\"epoch\":1,\"seq\":0,\"data\":\"say \\\"hi\\\"\\n\"}");
+	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
+	cr_assert_str_eq(line, "{\"epoch\":1,\"seq\":1,\"data_b64\":\"//4A\"}");
+	hc_close(&h);
+}
+
+Test(bridge, raw_frames_large_messages, .init = init_default)
+{
+	struct hc h;
+	static unsigned char big[60000], got[60000];
+	uint32_t type, len;
+	uint64_t seq;
+
+	/* Larger than libmicrohttpd's buffer: written over several calls. */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7 + 3);
+	pubs("x");
+	pub(big, sizeof(big));
+	pub(big, 1000);
+	open_stream(&h, "?from=oldest&format=raw", NULL);
+	cr_assert(hc_raw_wait(&h, &type, &seq, got, sizeof(got), &len,
+	    T_WAIT));
+	cr_assert_eq(type, 0);
+	cr_assert_eq(seq, 0);
+	cr_assert_eq(len, 1);
+	cr_assert_eq(got[0], 'x');
+	cr_assert(hc_raw_wait(&h, &type, &seq, got, sizeof(got), &len,
+	    T_WAIT));
+	cr_assert_eq(seq, 1);
+	cr_assert_eq(len, sizeof(big));
+	cr_assert_arr_eq(got, big, sizeof(big));
+	cr_assert(hc_raw_wait(&h, &type, &seq, got, sizeof(got), &len,
+	    T_WAIT));
+	cr_assert_eq(seq, 2);
+	cr_assert_eq(len, 1000);
+	cr_assert_arr_eq(got, big, 1000);
+	hc_close(&h);
+}
+
+Test(bridge, large_sse_base64_and_json, .init = init_default)
+{
+	struct hc h;
+	struct sse_event ev;
+	static unsigned char big[50001];
+	static char b64[ENC_BASE64_LEN(sizeof(big)) + 1];
+	static char line[400000];
+	static char esc[sizeof(big) * 6 + 1];
+	long n;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i % 251);
+	pub(big, sizeof(big));
+	open_stream(&h, "?from=oldest", NULL);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	n = enc_base64(b64, sizeof(b64), big, sizeof(big));
+	b64[n] = '\0';
+	cr_assert_str_eq(ev.type, "base64");
+	cr_assert_eq(ev.len, (size_t)n);
+	cr_assert_str_eq(ev.data, b64);
+	hc_close(&h);
+	/* Control characters expand 6x in JSON: still one intact line. */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i % 32);
+	pub(big, sizeof(big));
+	open_stream(&h, "?from=1&format=ndjson", NULL);
+	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
+	n = enc_json_escape(esc, sizeof(esc), big, sizeof(big));
+	esc[n] = '\0';
+	cr_assert(strncmp(line, "{\"epoch\":1,\"seq\":1,\"data\":\"", 27) == 0);
+	cr_assert_eq(strlen(line), 27 + (size_t)n + 2);
+	cr_assert(memcmp(line + 27, esc, (size_t)n) == 0);
+	hc_close(&h);
+}
+
+Test(bridge, resume_last_event_id, .init = init_default)
+{
+	struct hc h;
+	struct sse_event ev;
+	char hdr[128], q[128], buf[32];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		pubs(buf);
+	}
+	open_stream(&h, "?from=oldest", NULL);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		expect_msg(&h, (uint64_t)i, buf);
+	}
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s\r\n", h.last_id);
+	hc_close(&h);
+	for (int i = 10; i < 15; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		pubs(buf);
+	}
+	/* The header wins over from=; no duplicate, no loss. */
+	open_stream(&h, "?from=oldest", hdr);
+	for (int i = 5; i < 15; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		expect_msg(&h, (uint64_t)i, buf);
+	}
+	hc_close(&h);
+	/* The query fallback for the first request. */
+	open_stream(&h, "?last_event_id=1:12", NULL);
+	expect_msg(&h, 13, "m13");
+	expect_msg(&h, 14, "m14");
+	hc_close(&h);
+	/* Resuming at the newest: nothing until the next message. */
+	snprintf(q, sizeof(q), "?last_event_id=1:14");
+	open_stream(&h, q, NULL);
+	pubs("m15");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.id, "1:15");
+	hc_close(&h);
+}
+
+Test(bridge, gap_on_resume)
+{
+	struct hc h;
+	struct sse_event ev;
+	struct shmr_info in;
+	char payload[1000], id[64];
+	uint64_t lost, next;
+
+	setup_ring(64 << 10);
+	start_bridge(NULL);
+	memset(payload, 'p', sizeof(payload));
+	for (int i = 0; i < 300; i++)
+		pub(payload, sizeof(payload));
+	cr_assert_eq(shmr_writer_info(w, &in), 0);
+	cr_assert_gt(in.oldest_seq, 10);
+	open_stream(&h, "", "Last-Event-ID: 1:4\r\n");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "gap");
+	parse_lost_next(ev.data, &lost, &next);
+	cr_assert_eq(next, in.oldest_seq);
+	cr_assert_eq(lost, in.oldest_seq - 5);
+	snprintf(id, sizeof(id), "1:%" PRIu64, next - 1);
+	cr_assert_str_eq(ev.id, id);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	snprintf(id, sizeof(id), "1:%" PRIu64, next);
+	cr_assert_str_eq(ev.id, id);
+	hc_close(&h);
+}
+
+/*
+ * A client that pauses long enough to be lapped: its socket buffers are
+ * tiny, so the bridge sees the lap when it next reads for it.
+ */
+static void
+lapped_client(bool skip)
+{
+	const char *extra[] = { "--sndbuf", "4096", NULL };
+	struct hc h;
+	struct sse_event ev;
+	char payload[200];
+	uint64_t last, lost, next, seq;
+	char *end;
+	int n = 0;
+
+	setup_ring(64 << 10);
+	start_bridge(extra);
+	memset(payload, 'q', sizeof(payload));
+	payload[sizeof(payload) - 1] = '\0';
+	cr_assert_eq(hc_connect(&h, bp.port, 2048), 0);
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "/rings/%s/stream?from=oldest%s",
+		    ring, skip ? "&on_overrun=skip" : "");
+		cr_assert_eq(hc_get(&h, path, NULL), 0);
+	}
+	pubs("first");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.id, "1:0");
+	last = 0;
+	/* Not reading now: 2000 x 200 bytes laps a 64 KiB ring. */
+	for (int i = 0; i < 2000; i++)
+		pubs(payload);
+	for (;;) {
+		cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream stalled "
+		    "after %" PRIu64, last);
+		if (strcmp(ev.type, "message") == 0) {
+			seq = strtoull(strchr(ev.id, ':') + 1, &end, 10);
+			cr_assert_eq(seq, last + 1, "no loss before the "
+			    "overrun event");
+			last = seq;
+			continue;
+		}
+		break;
+	}
+	cr_assert_str_eq(ev.type, skip ? "gap" : "overrun");
+	parse_lost_next(ev.data, &lost, &next);
+	cr_assert_gt(lost, 0);
+	cr_assert_eq(next - lost, last + 1, "exact loss count");
+	if (!skip) {
+		cr_assert(hc_wait_end(&h, T_WAIT), "closed after overrun");
+		cr_assert(h.clean_end);
+	} else {
+		/* It continues: from next on, then live messages. */
+		pubs("after");
+		for (;;) {
+			cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+			if (strcmp(ev.type, "gap") == 0)
+				continue;	/* lapped again: fine */
+			if (strcmp(ev.data, "after") == 0)
+				break;
+			n++;
+		}
+		cr_assert_eq(ev.id[0], '1');
+	}
+	hc_close(&h);
+}
+
+Test(bridge, overrun_closes)
+{
+	lapped_client(false);
+}
+
+Test(bridge, overrun_skip)
+{
+	lapped_client(true);
+}
+
+Test(bridge, end_of_stream, .init = init_default)
+{
+	struct hc h;
+	struct sse_event ev;
+
+	pubs("one");
+	pubs("two");
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "one");
+	cr_assert_eq(shmr_writer_close(w, 0), 0);
+	w = NULL;
+	expect_msg(&h, 1, "two");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "eof");
+	cr_assert_str_eq(ev.data, "{\"next\":2}");
+	cr_assert(hc_wait_end(&h, T_WAIT));
+	cr_assert(h.clean_end, "terminating chunk");
+	hc_close(&h);
+}
+
+Test(bridge, restart_new_epoch)
+{
+	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
+	struct hc h;
+	struct sse_event ev;
+	int go[2], ready[2];
+	pid_t pid;
+	char c;
+
+	mkname();
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		struct shmr_writer *cw;
+
+		if (shmr_writer_create(ring, &o, &cw) != 0)
+			_exit(1);
+		shmr_writer_publish(cw, "old0", 4, NULL);
+		shmr_writer_publish(cw, "old1", 4, NULL);
+		write(ready[1], "r", 1);
+		read(go[0], &c, 1);
+		_exit(0);	/* dies without closing: a crash */
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	start_bridge(NULL);
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "old0");
+	expect_msg(&h, 1, "old1");
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "take over");
+	pubs("new0");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "restart");
+	cr_assert(strstr(ev.data, "\"epoch\":2") != NULL, "%s", ev.data);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "message");
+	cr_assert_str_eq(ev.id, "2:0");
+	cr_assert_str_eq(ev.data, "new0");
+	hc_close(&h);
+	/* Resuming with an id of the old epoch: restart, then the new one. */
+	open_stream(&h, "", "Last-Event-ID: 1:1\r\n");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "restart");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.id, "2:0");
+	hc_close(&h);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static int
+get_status(const char *path, const char *extra, char *body, size_t len)
+{
+	return http_request(bp.port, "GET", path, extra, body, len, NULL, 0);
+}
+
+Test(bridge, error_statuses, .init = init_default)
+{
+	char path[40000], body[4096], hdrs[4096];
+	int st;
+
+	pubs("x");
+	snprintf(path, sizeof(path), "/rings/%s/stream?from=99", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	cr_assert(strstr(body, "beyond") != NULL, "%s", body);
+	snprintf(path, sizeof(path), "/rings/%s/stream?from=abc", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	snprintf(path, sizeof(path), "/rings/%s/stream?format=xml", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	snprintf(path, sizeof(path), "/rings/%s/stream?encoding=rot13", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	snprintf(path, sizeof(path), "/rings/%s/stream?on_overrun=wait", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	cr_assert_eq(get_status(path, "Last-Event-ID: junk\r\n", body,
+	    sizeof(body)), 400);
+	cr_assert_eq(get_status(path, "Last-Event-ID: 1:5\r\n", body,
+	    sizeof(body)), 400);
+	cr_assert_eq(get_status(path, "Last-Event-ID: 7:0\r\n", body,
+	    sizeof(body)), 400);
+	cr_assert_eq(get_status(path, "Last-Event-ID: 1:99999999999999999999"
+	    "9\r\n", body, sizeof(body)), 400);
+	/* Unknown and hostile names. */
+	cr_assert_eq(get_status("/rings/nosuchring", NULL, body,
+	    sizeof(body)), 404);
+	cr_assert_eq(get_status("/rings/nosuchring/stream", NULL, body,
+	    sizeof(body)), 404);
+	cr_assert_eq(get_status("/rings/../stream", NULL, body,
+	    sizeof(body)), 400);
+	cr_assert_eq(get_status("/rings/..", NULL, body, sizeof(body)), 400);
+	cr_assert_eq(get_status("/rings/.hidden/stream", NULL, body,
+	    sizeof(body)), 400);
+	st = get_status("/rings/..%2f..%2fetc%2fpasswd/stream", NULL, body,
+	    sizeof(body));
+	cr_assert(st == 400 || st == 404, "status %d", st);
+	st = get_status("/rings/a%00b/stream", NULL, body, sizeof(body));
+	cr_assert(st == 400 || st == 404, "status %d", st);
+	cr_assert_eq(get_status("/rings/%2e%2e/stream", NULL, body,
+	    sizeof(body)), 400);
+	cr_assert_eq(get_status("/rings/a%2fb/stream", NULL, body,
+	    sizeof(body)), 404);
+	memset(path, 'a', 300);
+	memcpy(path, "/rings/", 7);
+	strcpy(path + 300, "/stream");
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 400);
+	memset(path, 'b', 30000);
+	memcpy(path, "/rings/", 7);
+	path[30000] = '\0';
+	st = get_status(path, NULL, body, sizeof(body));
+	cr_assert(st == 400 || st == 414 || st == 431 || st < 0,
+	    "status %d", st);
+	cr_assert_eq(get_status("/", NULL, body, sizeof(body)), 404);
+	cr_assert_eq(get_status("/rings/x/y/z", NULL, body, sizeof(body)),
+	    404);
+	/* Methods. */
+	snprintf(path, sizeof(path), "/rings/%s", ring);
+	cr_assert_eq(http_request(bp.port, "POST", path, "Content-Length: 0"
+	    "\r\n", body, sizeof(body), hdrs, sizeof(hdrs)), 405);
+	cr_assert(strstr(hdrs, "Allow: GET") != NULL, "%s", hdrs);
+	cr_assert_eq(http_request(bp.port, "DELETE", "/rings", NULL, body,
+	    sizeof(body), NULL, 0), 405);
+	/* The good ones. */
+	cr_assert_eq(get_status("/healthz", NULL, body, sizeof(body)), 200);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 200);
+	cr_assert(strstr(body, "\"next_seq\":1") != NULL, "%s", body);
+	cr_assert_eq(get_status("/rings", NULL, body, sizeof(body)), 200);
+	cr_assert(strstr(body, ring) != NULL, "%s", body);
+	cr_assert_eq(get_status("/metrics", NULL, body, sizeof(body)), 200);
+	cr_assert(strstr(body, "ringbridge_clients{ring=") != NULL);
+}
+
+Test(bridge, limit_503_and_absent_ring)
+{
+	const char *extra[] = { "--max-clients", "1", "--ring", "notyet_x",
+	    NULL };
+	struct hc h;
+	char path[256], body[512], hdrs[2048];
+
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	open_stream(&h, "", NULL);
+	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
+	    sizeof(body), hdrs, sizeof(hdrs)), 503);
+	cr_assert(strstr(hdrs, "Retry-After:") != NULL, "%s", hdrs);
+	hc_close(&h);
+	cr_assert_eq(http_request(bp.port, "GET", "/rings/notyet_x/stream",
+	    NULL, body, sizeof(body), hdrs, sizeof(hdrs)), 503);
+	cr_assert(strstr(hdrs, "Retry-After:") != NULL, "%s", hdrs);
+	cr_assert_eq(http_request(bp.port, "GET", "/rings/notyet_x", NULL,
+	    body, sizeof(body), NULL, 0), 200);
+	cr_assert(strstr(body, "absent") != NULL, "%s", body);
+}
+
+Test(bridge, bearer_token_and_cors)
+{
+	char tf[64], path[256], body[512], hdrs[2048];
+	const char *extra[] = { "--token-file", tf, "--cors-origin",
+	    "https://example.org", NULL };
+	FILE *f;
+
+	snprintf(tf, sizeof(tf), "/tmp/rbtoken.%d", (int)getpid());
+	f = fopen(tf, "w");
+	cr_assert_not_null(f);
+	fputs("s3cret-token\n", f);
+	fclose(f);
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	unlink(tf);
+	snprintf(path, sizeof(path), "/rings/%s", ring);
+	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
+	    sizeof(body), hdrs, sizeof(hdrs)), 401);
+	cr_assert(strstr(hdrs, "WWW-Authenticate: Bearer") != NULL);
+	cr_assert_eq(http_request(bp.port, "GET", path, "Authorization: "
+	    "Bearer s3cret-tokeX\r\n", body, sizeof(body), NULL, 0), 401);
+	cr_assert_eq(http_request(bp.port, "GET", path, "Authorization: "
+	    "Bearer s3cret-token\r\n", body, sizeof(body), hdrs,
+	    sizeof(hdrs)), 200);
+	cr_assert(strstr(hdrs, "Access-Control-Allow-Origin: "
+	    "https://example.org") != NULL, "%s", hdrs);
+	snprintf(path, sizeof(path), "/rings/%s?access_token=s3cret-token",
+	    ring);
+	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
+	    sizeof(body), NULL, 0), 200);
+	cr_assert_eq(http_request(bp.port, "GET", "/healthz", NULL, body,
+	    sizeof(body), NULL, 0), 200);
+	cr_assert_eq(http_request(bp.port, "OPTIONS", path, NULL, body,
+	    sizeof(body), hdrs, sizeof(hdrs)), 204);
+	cr_assert(strstr(hdrs, "Last-Event-ID") != NULL, "%s", hdrs);
+}
+
+Test(bridge, heartbeat_on_idle_stream)
+{
+	const char *extra[] = { "--heartbeat", "1", NULL };
+	struct hc h;
+	struct pollfd p;
+
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	open_stream(&h, "", NULL);
+	/* Wait for two heartbeat comments (one is the opening ": ok"). */
+	while (h.comments < 2) {
+		struct sse_event ev;
+
+		p.fd = h.fd;
+		p.events = POLLIN;
+		cr_assert_gt(poll(&p, 1, T_WAIT), 0, "no heartbeat");
+		cr_assert_gt(hc_pump(&h), 0);
+		cr_assert_eq(hc_sse_next(&h, &ev), 0);
+	}
+	hc_close(&h);
+}
+
+Test(bridge, sigterm_ends_streams_cleanly, .init = init_default)
+{
+	struct hc h[3];
+
+	for (int i = 0; i < 3; i++)
+		open_stream(&h[i], "", NULL);
+	pubs("x");
+	for (int i = 0; i < 3; i++)
+		expect_msg(&h[i], 0, "x");
+	cr_assert_eq(bridge_stop(&bp), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert(hc_wait_end(&h[i], T_WAIT));
+		cr_assert(h[i].clean_end, "stream %d ended cleanly", i);
+		hc_close(&h[i]);
+	}
+	cr_expect_eq(bridge_sanitizer_report(&bp), 0);
+}
+
+Test(bridge, all_mode_finds_new_rings)
+{
+	const char *args[] = { "--all", NULL };
+	char path[256], body[1024];
+
+	mkname();
+	cr_assert_eq(bridge_start(&bp, RINGBRIDGE_BIN, args), 0);
+	snprintf(path, sizeof(path), "/rings/%s", ring);
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 404);
+	{
+		struct shmr_create_opts o = { .capacity = 1 << 16,
+		    .gid = (gid_t)-1 };
+
+		cr_assert_eq(shmr_writer_create(ring, &o, &w), 0);
+	}
+	/* The scan runs every 2 s: wait for it, however long it takes. */
+	for (int i = 0; i < 200; i++) {
+		if (get_status(path, NULL, body, sizeof(body)) == 200)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 200);
+}
