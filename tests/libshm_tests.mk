@@ -15,3 +15,17 @@ $(LIBSHM_TESTS:%=run-%): run-%: $(B)/tests/%
 
 TEST_RUNS += $(LIBSHM_TESTS:%=run-%)
 .PHONY: $(LIBSHM_TESTS:%=run-%)
+
+# Multi-process stress (and STRESS_THREADS=1 for ThreadSanitizer).
+$(B)/tests/stress_ring: $(B)/tests/stress_ring.o $(LIBSHM_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+run-stress_ring: $(B)/tests/stress_ring
+	@echo "  STRESS  stress_ring"
+	$(Q)timeout 600 $<
+	$(Q)STRESS_THREADS=1 STRESS_MESSAGES=$${STRESS_MESSAGES:-500000} \
+	    timeout 600 $<
+
+STRESS_RUNS += run-stress_ring
+.PHONY: run-stress_ring
