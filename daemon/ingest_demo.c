@@ -9,8 +9,8 @@
  *   sine   8-byte little-endian IEEE 754 doubles, sample k being
  *          sin(2 pi k / 1000): one period per 1000 messages.
  *
- * The clock drives the rate: at rate R, message k (from 0) is due R/1e9
- * after the start, so the feed catches up after a stall instead of
+ * The clock drives the rate: at rate R, the k-th message is due k/R
+ * seconds after the start, so the feed catches up after a stall instead of
  * drifting. Rate 0 publishes a full batch on every turn of the loop.
  */
 #include <errno.h>
@@ -89,7 +89,7 @@ due(const struct demo *d, uint64_t now_ns)
 	return (el / NSEC) * d->rate + (el % NSEC) * d->rate / NSEC;
 }
 
-/* When message k (from 0) is due. */
+/* When k messages are due: the first instant with due() >= k. */
 static uint64_t
 due_at(const struct demo *d, uint64_t k)
 {
@@ -107,7 +107,8 @@ demo_timeout_ns(struct input *in, uint64_t now_ns)
 		return -1;
 	if (d->rate == 0 || due(d, now_ns) > d->sent)
 		return 0;
-	at = due_at(d, d->sent);
+	/* Message number sent (from 0) is due once sent + 1 are due. */
+	at = due_at(d, d->sent + 1);
 	return at > now_ns ? (int64_t)(at - now_ns) : 0;
 }
 

@@ -31,8 +31,9 @@
 #include "log.h"
 #include "ringd.h"
 
-#define READ_CHUNK	(256u << 10)
+#define READ_CHUNK	(1u << 20)
 #define LEN32_ABSURD	((uint64_t)64 << 20)
+#define PIPE_SIZE	(1 << 20)
 
 struct stream {
 	char		*path;		/* NULL for stdin */
@@ -45,6 +46,16 @@ struct stream {
 	uint64_t	 skip_left;	/* len32: oversize payload to drop */
 	struct shmr_iov	 iov[RINGD_BATCH];
 };
+
+/*
+ * A bigger pipe buffer means fewer, larger reads (and batches) when the
+ * writer is fast. Best effort: the limit is /proc/sys/fs/pipe-max-size.
+ */
+static void
+grow_pipe(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+}
 
 static int
 open_path(const char *path, bool *fifo)
@@ -67,7 +78,9 @@ open_path(const char *path, bool *fifo)
 		return -EISDIR;
 	}
 	*fifo = S_ISFIFO(st.st_mode);
-	if (!*fifo) {
+	if (*fifo)
+		grow_pipe(fd);
+	else {
 		/* Files and devices are read with plain blocking reads. */
 		int fl = fcntl(fd, F_GETFL);
 
@@ -106,6 +119,8 @@ stream_open(struct ringd *rd, const char *spec, struct input **out)
 			goto fail;
 		}
 		fd = STDIN_FILENO;
+		if (S_ISFIFO(st.st_mode))
+			grow_pipe(fd);
 		snprintf(in->name, sizeof(in->name), "stdin");
 	} else {
 		snprintf(in->name, sizeof(in->name), "file:%s", spec);

@@ -15,7 +15,7 @@
 
 /* Exit codes, documented in ringd.8 (EXIT STATUS). */
 #define RINGD_EXIT_OK		0
-#define RINGD_EXIT_BUSY		1	/* ring or pidfile owned by a live ringd */
+#define RINGD_EXIT_BUSY		1	/* ring or pidfile held by a live process */
 #define RINGD_EXIT_USAGE	100	/* bad command line */
 #define RINGD_EXIT_SYSTEM	111	/* system error (shm, socket, I/O) */
 
