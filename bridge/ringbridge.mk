@@ -6,7 +6,8 @@ RINGBRIDGE := $(B)/bin/ringbridge
 $(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
 	$(MHD_CFLAGS)
 
-$(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBSHM_A) $(LIBCOMMON)
+# common/common.mk is read after this file: name libcommon.a directly.
+$(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBSHM_A) $(B)/lib/libcommon.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGBRIDGE_OBJS) $(LIBSHM_A) \

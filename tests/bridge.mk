@@ -1,6 +1,6 @@
 # tests/test_bridge*.c: ringbridge end to end (real process, real HTTP,
 # producer in the test). tests/bridge_client.c is the HTTP/SSE client.
-BRIDGE_TESTS := test_bridge
+BRIDGE_TESTS := test_bridge test_bridge_fanout
 BRIDGE_TEST_BINS := $(BRIDGE_TESTS:%=$(B)/tests/%)
 BRIDGE_CLIENT_O := $(B)/tests/bridge_client.o
 BRIDGE_RUNS := $(BRIDGE_TESTS:%=run-%)
