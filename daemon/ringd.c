@@ -666,7 +666,7 @@ open_inputs(struct ringd *rd, const struct opts *o)
 			input_free(in);
 			return rc;
 		}
-		log_info("input %s: open", in->name);
+		log_debug("input %s: open", in->name);
 	}
 	if (o->demo != NULL) {
 		if ((rc = demo_open(rd, o->demo, &in)) < 0) {
@@ -678,9 +678,9 @@ open_inputs(struct ringd *rd, const struct opts *o)
 			return rc;
 		}
 		if (rd->conf.rate == 0)
-			log_info("input %s: as fast as possible", in->name);
+			log_debug("input %s: as fast as possible", in->name);
 		else
-			log_info("input %s: %llu messages/s", in->name,
+			log_debug("input %s: %llu messages/s", in->name,
 			    (unsigned long long)rd->conf.rate);
 	}
 	return 0;

@@ -918,3 +918,66 @@ Test(ringd, help_and_version)
 	cr_assert_eq(reap(p), 0);
 	cr_assert(log_has(p, "ringd 0.1"));
 }
+
+Test(ringd, oversize_warnings_rate_limited_but_all_counted)
+{
+	char in[128], big[2048];
+	const char *argv[] = { "-s", "1M", "-m", "1K", "--keep", "-i", in,
+	    T.ring, NULL };
+	struct proc *p;
+	struct shmr_reader *r;
+	char *log, *s;
+	int fd, lines = 0;
+
+	memset(big, 'x', sizeof(big));
+	snprintf(in, sizeof(in), "unix:%s", T.path[0]);
+	p = spawn(false, argv);
+	wait_ready(p);
+	fd = dgram_connect(T.path[0], SOCK_DGRAM);
+	for (int i = 0; i < 200; i++)
+		send_msg(fd, big, sizeof(big));
+	send_msg(fd, "last", 4);
+	close(fd);
+	wait_messages(1);
+	stop(p);
+	log = slurp(p->err);
+	for (s = log; (s = strstr(s, "rejected a 2048-byte")) != NULL; s++)
+		lines++;
+	cr_assert_geq(lines, 1);
+	/* 10 per 5 s: only a very slow run could log 50. */
+	cr_assert_lt(lines, 50, "%d warning lines for 200 rejects", lines);
+	cr_assert_not_null(strstr(log, "200 oversize rejected"), "%s", log);
+	free(log);
+	r = open_reader();
+	expect_str(r, "last");
+	expect_eof(r);
+	shmr_reader_close(r);
+}
+
+Test(ringd, oversize_seqpacket_record_rejected)
+{
+	char in[128], big[1500];
+	const char *argv[] = { "-s", "1M", "-m", "1K", "--keep", "-i", in,
+	    T.ring, NULL };
+	struct proc *p;
+	struct shmr_reader *r;
+	int fd;
+
+	memset(big, 's', sizeof(big));
+	snprintf(in, sizeof(in), "seqpacket:%s", T.path[0]);
+	p = spawn(false, argv);
+	wait_ready(p);
+	fd = dgram_connect(T.path[0], SOCK_SEQPACKET);
+	send_msg(fd, "before", 6);
+	send_msg(fd, big, sizeof(big));
+	send_msg(fd, "after", 5);
+	wait_messages(2);
+	close(fd);
+	stop(p);
+	cr_assert(log_has(p, "rejected a 1500-byte message"));
+	r = open_reader();
+	expect_str(r, "before");
+	expect_str(r, "after");
+	expect_eof(r);
+	shmr_reader_close(r);
+}
