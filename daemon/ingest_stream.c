@@ -12,9 +12,10 @@
  *           (or not len32 at all) and the input is closed.
  *   fixed:N records of exactly N bytes.
  *
- * Every read() is parsed at once and all its complete records go to the
- * ring in one shmr_writer_publish_batch() (one wake-up of the readers per
- * read, not per message). The buffer holds one largest record plus one
+ * Every read() is parsed at once and its complete records go to the ring
+ * in one shmr_writer_publish_batch() (one wake-up of the readers per read,
+ * not per message; very short lines may take a few batches). Pipes and
+ * FIFOs are enlarged to 1 MiB so a fast writer is read in big chunks. The buffer holds one largest record plus one
  * read chunk, so a record always fits once its bytes have arrived.
  *
  * A FIFO is reopened when its last writer goes away: it is an input that
@@ -34,6 +35,11 @@
 #define READ_CHUNK	(1u << 20)
 #define LEN32_ABSURD	((uint64_t)64 << 20)
 #define PIPE_SIZE	(1 << 20)
+/*
+ * Messages per publish: all the records of one full read of lines of 64
+ * bytes or more, so a read normally costs readers a single wake-up.
+ */
+#define STREAM_BATCH	(READ_CHUNK / 64)
 
 struct stream {
 	char		*path;		/* NULL for stdin */
@@ -44,7 +50,7 @@ struct stream {
 	bool		 skipping;	/* lines: inside an over-long line */
 	uint64_t	 skipped;	/* lines: its length so far */
 	uint64_t	 skip_left;	/* len32: oversize payload to drop */
-	struct shmr_iov	 iov[RINGD_BATCH];
+	struct shmr_iov	*iov;		/* STREAM_BATCH entries */
 };
 
 /*
@@ -106,7 +112,8 @@ stream_open(struct ringd *rd, const char *spec, struct input **out)
 	in->kind = IN_STREAM;
 	in->u.stream = s;
 	s->cap = max + 4 + READ_CHUNK;
-	if ((s->buf = malloc(s->cap)) == NULL) {
+	if ((s->buf = malloc(s->cap)) == NULL ||
+	    (s->iov = calloc(STREAM_BATCH, sizeof(*s->iov))) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -138,6 +145,7 @@ stream_open(struct ringd *rd, const char *spec, struct input **out)
 	*out = in;
 	return 0;
 fail:
+	free(s->iov);
 	free(s->buf);
 	free(s->path);
 	free(s);
@@ -162,7 +170,7 @@ push(struct ringd *rd, struct input *in, size_t *n, const void *p,
 
 	s->iov[*n].data = p;
 	s->iov[*n].len = len;
-	if (++*n < RINGD_BATCH)
+	if (++*n < STREAM_BATCH)
 		return 0;
 	rc = ringd_publish(rd, in, s->iov, *n);
 	*n = 0;
@@ -395,6 +403,7 @@ stream_free(struct input *in)
 	if (in->fd >= 0 && in->fd != STDIN_FILENO)
 		close(in->fd);
 	in->fd = -1;
+	free(s->iov);
 	free(s->buf);
 	free(s->path);
 	free(s);
