@@ -981,3 +981,68 @@ Test(ringd, oversize_seqpacket_record_rejected)
 	expect_eof(r);
 	shmr_reader_close(r);
 }
+
+Test(ringd, ring_and_socket_modes)
+{
+	char in[128], shm[160];
+	const char *argv[] = { "--mode", "0640", "--socket-mode", "0620",
+	    "-i", in, T.ring, NULL };
+	struct proc *p;
+	struct stat st;
+
+	snprintf(in, sizeof(in), "unix:%s", T.path[0]);
+	snprintf(shm, sizeof(shm), "/dev/shm/shmring.%s", T.ring);
+	p = spawn(false, argv);
+	wait_ready(p);
+	cr_assert_eq(stat(shm, &st), 0, "%s: %s", shm, strerror(errno));
+	cr_assert_eq(st.st_mode & 0777, 0640, "ring mode %o",
+	    (unsigned)(st.st_mode & 0777));
+	cr_assert_eq(stat(T.path[0], &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0620, "socket mode %o",
+	    (unsigned)(st.st_mode & 0777));
+	stop(p);
+}
+
+Test(ringd, stale_socket_replaced_live_one_refused)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char in[128];
+	const char *argv[] = { "-i", in, T.ring, NULL };
+	struct proc *p;
+	int fd;
+
+	snprintf(in, sizeof(in), "unix:%s", T.path[0]);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", T.path[0]);
+	/* A socket file whose owner is gone. */
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	p = spawn(false, argv);
+	wait_ready(p);
+	cr_assert(log_has(p, "replaced stale socket"));
+	stop(p);
+
+	/* A socket someone is bound to: not taken, and no ring left over. */
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	p = spawn(false, argv);
+	cr_assert_eq(reap(p), 111);
+	cr_assert(log_has(p, "another process is bound to it"));
+	{
+		struct shmr_reader *r;
+
+		cr_assert_eq(shmr_reader_open(T.ring, SHMR_FROM_OLDEST, 0,
+		    &r), -ENOENT, "ring left behind by a failed start");
+	}
+	close(fd);
+	unlink(T.path[0]);
+	cr_assert_eq(access(T.path[0], F_OK), -1);
+
+	/* A file that is not a socket is never removed. */
+	close(open(T.path[0], O_CREAT | O_WRONLY, 0600));
+	p = spawn(false, argv);
+	cr_assert_eq(reap(p), 111);
+	cr_assert(log_has(p, "exists and is not a socket"));
+	cr_assert_eq(access(T.path[0], F_OK), 0);
+}
