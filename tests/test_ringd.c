@@ -800,6 +800,29 @@ Test(ringd, sigusr1_logs_counters)
 	stop(p);
 }
 
+Test(ringd, process_title_shows_counters)
+{
+	const char *argv[] = { T.ring, NULL };
+	struct proc *p = spawn(true, argv);
+	char path[64], want[128];
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)p->pid);
+	snprintf(want, sizeof(want), "ringd: %s: 3 msgs, 0 rejected", T.ring);
+	wait_ready(p);
+	write_all(p->in, "a\nb\nc\n", 6);
+	/* The title is refreshed at most once a second. */
+	for (;;) {
+		char *s = slurp(path);
+		bool ok = strstr(s, want) != NULL;
+
+		free(s);
+		if (ok)
+			break;
+		nap();
+	}
+	stop(p);
+}
+
 Test(ringd, demo_ticks_json)
 {
 	const char *argv[] = { "--demo", "ticks", "-r", "0", "-n", "5000",
