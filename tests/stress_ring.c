@@ -212,10 +212,14 @@ main(void)
 			return 1;
 		if ((pids[k] = fork()) == 0) {
 			close(p[0]);
-			reader(&res[k], res[k].slow);
-			if (write(p[1], &res[k], sizeof(res[k])) < 0)
-				_exit(1);
-			_exit(0);
+			struct result mine = { .slow = res[k].slow };
+
+			free(res);
+			free(tids);
+			free(pids);
+			reader(&mine, mine.slow);
+			_exit(write(p[1], &mine, sizeof(mine)) ==
+			    sizeof(mine) ? 0 : 1);
 		}
 		close(p[1]);
 		res[k].error = p[0];	/* fd, read back below */
@@ -284,6 +288,9 @@ main(void)
 		    res[k].delivered + res[k].lost != cfg.messages)
 			fails++;
 	}
+	free(res);
+	free(tids);
+	free(pids);
 	printf("stress: %llu messages, %d readers (%s): %s\n",
 	    (unsigned long long)cfg.messages, cfg.readers,
 	    cfg.threads ? "threads" : "processes", fails ? "FAIL" : "ok");
