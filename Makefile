@@ -112,6 +112,9 @@ stress: $(STRESS_RUNS)
 
 bench: $(BENCH_RUNS)
 
+demo: all
+	$(Q)BIN=$(B)/bin sh .ci/demo.sh
+
 lint:
 	$(Q)for m in $(MAN_PAGES); do mandoc -Tlint -W warning $$m || exit 1; done
 

@@ -227,7 +227,11 @@ hc_header(const struct hc *h, const char *name, char *buf, size_t len)
 static void
 body_put(struct hc *h, const char *p, size_t n)
 {
-	if (h->body_off > 0 && h->body_len + n > HC_BODY_MAX) {
+	if (h->body_off == h->body_len) {
+		/* All consumed: start over, so touched memory stays small. */
+		h->body_off = h->body_len = 0;
+	} else if (h->body_off > 0 && (h->body_len + n > HC_BODY_MAX ||
+	    h->body_off >= 65536)) {
 		memmove(h->body, h->body + h->body_off,
 		    h->body_len - h->body_off);
 		h->body_len -= h->body_off;
