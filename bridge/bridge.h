@@ -2,12 +2,13 @@
  * bridge.h - ringbridge internals shared by its sources: the served rings,
  * the per-client stream state and the request parsing helpers.
  *
- * Threads: libmicrohttpd's event loop runs every content reader; one pump
- * thread per ring sleeps in shmr_cursor_wait() and resumes the suspended
- * clients of its ring; the main thread handles signals, heartbeats, rates
- * and (with --all) the ring scan. Each ring's lock protects its waiter
- * list, its current mapping and the clients' "waiting" flags; the lock is
- * always taken before libmicrohttpd's own mutex (suspend and resume).
+ * Threads: one event-loop thread runs libmicrohttpd (external epoll mode)
+ * and therefore every content reader, and it alone suspends and resumes
+ * connections; one pump thread per ring sleeps in shmr_cursor_wait() and,
+ * when the ring moves, flags the ring and pokes the loop's eventfd; the
+ * main thread handles signals, heartbeats, rates and (with --all) the
+ * ring scan. Each ring's lock protects its waiter list, its current
+ * mapping and the clients' "waiting" flags.
  */
 #ifndef RINGBRIDGE_BRIDGE_H
 #define RINGBRIDGE_BRIDGE_H
@@ -41,6 +42,7 @@ struct ring_ent {
 	pthread_t		 pump;
 	bool			 pump_started;
 	bool			 absent_logged;
+	atomic_bool		 wake_pending;	/* the pump saw it move */
 	struct ring_ent		*next;
 	/* statistics */
 	atomic_uint_least64_t	 clients;

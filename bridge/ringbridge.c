@@ -18,11 +18,14 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,7 +57,6 @@ static struct {
 	unsigned		 write_timeout;
 	unsigned		 sndbuf;
 	unsigned		 conn_memory;
-	unsigned		 threads;
 	bool			 reuseport;
 	bool			 trust_any_owner;
 	char			*token;
@@ -68,13 +70,14 @@ static struct {
 	.write_timeout = 30,
 	.sndbuf = 65536,
 	.conn_memory = 8192,
-	.threads = 1,
 };
 
 static _Atomic(struct ring_ent *) g_rings;
 static atomic_uint_least64_t g_rejected_limit, g_rejected_auth,
     g_requests;
 static struct MHD_Daemon *g_daemon;
+static int g_wake_fd = -1;
+static atomic_bool g_loop_stop;	/* eventfd: pumps -> event loop */
 static int g_marker;		/* *req_cls of requests that are not streams */
 
 /* ---- rings ------------------------------------------------------------- */
@@ -128,6 +131,21 @@ wake(struct ring_ent *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/*
+ * Ask the event-loop thread to resume e's waiters. Resuming from the loop
+ * thread itself, between two MHD_run() calls, costs libmicrohttpd one walk
+ * of its suspended list per batch; resuming from another thread while the
+ * loop runs makes it walk that list once per resumed connection.
+ */
+static void
+request_wake(struct ring_ent *e)
+{
+	uint64_t one = 1;
+
+	if (!atomic_exchange(&e->wake_pending, true))
+		(void)!write(g_wake_fd, &one, sizeof(one));
+}
+
 /* Map ring e (again). 0 if a new mapping is installed. */
 static int
 ring_reopen(struct ring_ent *e)
@@ -154,8 +172,8 @@ ring_reopen(struct ring_ent *e)
 	pthread_mutex_lock(&e->lock);
 	old = e->map;
 	e->map = m;
-	wake_locked(e);
 	pthread_mutex_unlock(&e->lock);
+	request_wake(e);
 	if (old != NULL)
 		log_notice("ring %s: now serving epoch %" PRIu64
 		    " (was %" PRIu64 ")", e->name, m->epoch, old->epoch);
@@ -203,7 +221,7 @@ pump_main(void *arg)
 		if (shmr_ring_info(m->ring, &info) != 0 ||
 		    info.state != SHMR_STATE_LIVE) {
 			/* Readers drain it and see EOF or RESTART. */
-			wake(e);
+			request_wake(e);
 			if (shmr_ring_stale(m->ring) == 1 &&
 			    ring_reopen(e) == 0) {
 				mapref_put(m);
@@ -222,7 +240,7 @@ pump_main(void *arg)
 			 * re-check under the lock in try_suspend()).
 			 */
 			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
-			wake(e);
+			request_wake(e);
 		} else if (rc == -ETIMEDOUT) {
 			if (shmr_ring_stale(m->ring) == 1)
 				ring_reopen(e);
@@ -890,14 +908,19 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 
 	(void)cls;
 	(void)sock_ctx;
-	if (toe != MHD_CONNECTION_NOTIFY_STARTED || opt.sndbuf == 0)
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL)
 		return;
 	/* Cap what the kernel may hold for a client that stops reading. */
 	v = (int)opt.sndbuf;
-	setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (v > 0)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &v,
+		    sizeof(v));
+	/* Events are small and latency matters: no Nagle delay. */
+	v = 1;
+	setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -928,7 +951,7 @@ usage(FILE *f)
 	    "                  [--per-ip n] [--heartbeat sec] "
 	    "[--write-timeout sec]\n"
 	    "                  [--sndbuf bytes] [--conn-memory bytes] "
-	    "[--threads n] [--reuseport]\n"
+	    "[--reuseport]\n"
 	    "                  [--token-file path] [--tls-cert path "
 	    "--tls-key path]\n"
 	    "                  [--cors-origin origin] "
@@ -955,7 +978,6 @@ help(void)
 	    "kernel default)\n"
 	    "      --conn-memory BYTES  libmicrohttpd pool per connection "
 	    "(8K)\n"
-	    "      --threads N          libmicrohttpd event threads (1)\n"
 	    "      --reuseport          SO_REUSEPORT: share the port with "
 	    "other bridges\n"
 	    "      --token-file PATH    require this bearer token\n"
@@ -1082,23 +1104,76 @@ raise_nofile(void)
 	}
 }
 
+/* The event loop: libmicrohttpd's epoll fd plus the pumps' eventfd. */
+static void *
+loop_main(void *arg)
+{
+	const union MHD_DaemonInfo *di;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
+	struct ring_ent *e;
+	uint64_t v;
+	int ep, n;
+
+	(void)arg;
+	di = MHD_get_daemon_info(g_daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (di == NULL || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		exit(EXIT_SYSTEM);
+	}
+	ev.data.u32 = 0;
+	epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev);
+	ev.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, g_wake_fd, &ev);
+	while (!atomic_load(&g_loop_stop)) {
+		MHD_UNSIGNED_LONG_LONG to;
+		int tmo = 1000;
+		bool all = atomic_load(&g_stopping);
+
+		if (MHD_get_timeout(g_daemon, &to) == MHD_YES && to < 1000)
+			tmo = (int)to;
+		n = epoll_wait(ep, evs, 4, tmo);
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.u32 == 1)
+				(void)!read(g_wake_fd, &v, sizeof(v));
+		/* Resume in batches, before libmicrohttpd runs. */
+		for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+			if (atomic_exchange(&e->wake_pending, false) || all)
+				wake(e);
+		MHD_run(g_daemon);
+	}
+	close(ep);
+	return NULL;
+}
+
 static void
-shutdown_streams(void)
+poke_loop(void)
+{
+	uint64_t one = 1;
+
+	(void)!write(g_wake_fd, &one, sizeof(one));
+}
+
+static void
+shutdown_streams(pthread_t loop)
 {
 	struct ring_ent *e;
 	double t0;
 
 	atomic_store(&g_stopping, true);
 	/* Readers see g_stopping and end their streams cleanly. */
-	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-		wake(e);
+	poke_loop();
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
 		if (e->pump_started)
 			pthread_join(e->pump, NULL);
 	t0 = now_mono();
-	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0)
+	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0) {
+		poke_loop();
 		nap_ms(20);
-	/* Anything still suspended must be resumed before the stop. */
+	}
+	/* The loop resumes everything once more before it stops. */
+	atomic_store(&g_loop_stop, true);
+	poke_loop();
+	pthread_join(loop, NULL);
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
 		wake(e);
 }
@@ -1116,7 +1191,6 @@ main(int argc, char **argv)
 		{ "write-timeout", required_argument, NULL, 4 },
 		{ "sndbuf", required_argument, NULL, 5 },
 		{ "conn-memory", required_argument, NULL, 6 },
-		{ "threads", required_argument, NULL, 7 },
 		{ "reuseport", no_argument, NULL, 8 },
 		{ "token-file", required_argument, NULL, 9 },
 		{ "tls-cert", required_argument, NULL, 10 },
@@ -1130,7 +1204,8 @@ main(int argc, char **argv)
 	};
 	const char *rings[256], *token_file = NULL, *cert = NULL, *key = NULL;
 	size_t nrings = 0;
-	int ch, verbose = 0;
+	int ch, rc, verbose = 0;
+	pthread_t loop;
 	unsigned flags, port = 0;
 	sigset_t set;
 	siginfo_t si;
@@ -1182,10 +1257,6 @@ main(int argc, char **argv)
 		case 6:
 			opt.conn_memory = parse_uint_opt("conn-memory", optarg,
 			    4096, 1 << 20, true);
-			break;
-		case 7:
-			opt.threads = parse_uint_opt("threads", optarg, 1, 64,
-			    false);
 			break;
 		case 8:
 			opt.reuseport = true;
@@ -1272,14 +1343,19 @@ main(int argc, char **argv)
 	/* Threads inherit the mask: only sigtimedwait() below sees them. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	if ((g_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		log_err("eventfd: %s", strerror(errno));
+		return EXIT_SYSTEM;
+	}
 	for (size_t i = 0; i < nrings; i++)
 		if (ring_add(rings[i], true) != 0)
 			return EXIT_SYSTEM;
 	if (opt.all)
 		shmr_list(scan_one, NULL);
 
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_ERROR_LOG;
+	/* External epoll mode: loop_main() runs it (see request_wake()). */
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    MHD_USE_TURBO;
 	if (opt.addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (opt.tls_cert != NULL)
@@ -1292,10 +1368,6 @@ main(int argc, char **argv)
 	    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt.conn_memory,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-	    /* No pool for one thread (0.9.75 warns about a size of 1). */
-	    opt.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE :
-	    MHD_OPTION_CONNECTION_TIMEOUT, opt.threads > 1 ? opt.threads :
-	    opt.write_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -1329,6 +1401,10 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 
+	if ((rc = pthread_create(&loop, NULL, loop_main, NULL)) != 0) {
+		log_err("cannot start the event loop: %s", strerror(rc));
+		return EXIT_SYSTEM;
+	}
 	last_rate = last_hb = last_scan = now_mono();
 	for (;;) {
 		int sig = sigtimedwait(&set, &si, &tick);
@@ -1342,7 +1418,7 @@ main(int argc, char **argv)
 			atomic_fetch_add(&g_hb_gen, 1);
 			for (e = atomic_load(&g_rings); e != NULL;
 			    e = e->next)
-				wake(e);
+				request_wake(e);
 			last_hb = now;
 		}
 		if (now - last_rate >= 1.0) {
@@ -1356,8 +1432,9 @@ main(int argc, char **argv)
 	}
 	log_info("shutting down: ending %" PRIu64 " streams",
 	    (uint64_t)atomic_load(&g_streams));
-	shutdown_streams();
+	shutdown_streams(loop);
 	MHD_stop_daemon(g_daemon);
+	close(g_wake_fd);
 	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL; ) {
 		struct ring_ent *next = e->next;
 

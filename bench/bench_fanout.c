@@ -1,0 +1,474 @@
+/*
+ * bench_fanout - SSE fan-out through ringbridge: N clients on one epoll
+ * thread parse the streams incrementally; a producer publishes messages
+ * that carry their CLOCK_REALTIME send time, so every delivery yields a
+ * latency sample. Reports delivered events/s, whether every client got
+ * every message, latency p50/p90/p99/max, and the bridge's CPU and RSS.
+ *
+ * The producer is a thread here (exact --size byte messages) or, with
+ * --ringd PATH, ringd's "ticks" demo feed (its JSON "ts" field).
+ * The bridge runs on CPU 0, this program on the others when there are two.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmring.h"
+#include "bridge_client.h"
+
+static struct {
+	const char	*bridge;
+	const char	*ringd;
+	unsigned	 clients;
+	unsigned	 rate;
+	unsigned	 seconds;
+	unsigned	 size;
+	unsigned	 slow_pct;
+	const char	*extra;
+} opt = {
+	.bridge = "build/bin/ringbridge",
+	.clients = 100,
+	.rate = 1000,
+	.seconds = 5,
+	.size = 100,
+};
+
+static char ring[64];
+static struct shmr_writer *w;
+static atomic_bool prod_stop;
+static atomic_uint_least64_t published;
+
+/* Latency histogram: 10 us buckets up to 1 s, then one overflow bucket. */
+#define LAT_BUCKETS	100001
+static uint64_t lat[LAT_BUCKETS], lat_n, lat_max_ns;
+
+static uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+pin(int cpu)
+{
+	cpu_set_t set;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 2 || getenv("BENCH_NO_PIN") != NULL)
+		return;
+	CPU_ZERO(&set);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &set);
+	} else {
+		for (long i = 1; i < n; i++)
+			CPU_SET(i, &set);
+	}
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *
+producer(void *arg)
+{
+	char *buf = malloc(opt.size + 32);
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), n = 0;
+
+	(void)arg;
+	memset(buf, 'x', opt.size + 32);
+	while (!atomic_load(&prod_stop)) {
+		uint64_t due = t0 + n * 1000000000u / opt.rate;
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (now < due) {
+			struct timespec ts = { 0, (long)(due - now) };
+
+			if (due - now > 2000000)
+				ts.tv_nsec = 2000000;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		int k = snprintf(buf, 32, "T%" PRIu64 "_",
+		    now_ns(CLOCK_REALTIME));
+		buf[k] = 'x';
+		shmr_writer_publish(w, buf, opt.size, NULL);
+		n++;
+		atomic_store(&published, n);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void
+record(const char *data)
+{
+	const char *p;
+	uint64_t sent, d;
+
+	if (data[0] == 'T')
+		sent = strtoull(data + 1, NULL, 10);
+	else if ((p = strstr(data, "\"ts\":")) != NULL)
+		sent = strtoull(p + 5, NULL, 10);
+	else
+		return;
+	d = now_ns(CLOCK_REALTIME) - sent;
+	if ((int64_t)d < 0)
+		d = 0;
+	lat[d / 10000 < LAT_BUCKETS - 1 ? d / 10000 : LAT_BUCKETS - 1]++;
+	lat_n++;
+	if (d > lat_max_ns)
+		lat_max_ns = d;
+}
+
+static double
+pct(double q)
+{
+	uint64_t want = (uint64_t)(q * (double)lat_n), acc = 0;
+
+	for (size_t i = 0; i < LAT_BUCKETS; i++) {
+		acc += lat[i];
+		if (acc > want)
+			return (double)i * 0.01 + 0.005;
+	}
+	return 1000;
+}
+
+struct sub {
+	struct hc	h;
+	bool		slow;
+	bool		ended;
+	int64_t		first, last;	/* sequence numbers seen */
+	uint64_t	events, gaps, lost;
+};
+
+static void
+cpu_of(pid_t pid, double *sec)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	*sec = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		    "%lu %lu", &ut, &st);
+	fclose(f);
+	*sec = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void
+handle(struct sub *s)
+{
+	struct sse_event ev;
+
+	while (hc_sse_next(&s->h, &ev)) {
+		const char *colon = strchr(ev.id, ':');
+		int64_t seq = colon != NULL ? strtoll(colon + 1, NULL, 10) :
+		    -1;
+
+		if (strcmp(ev.type, "message") == 0) {
+			if (s->first < 0)
+				s->first = seq;
+			else if (seq != s->last + 1)
+				s->lost += (uint64_t)(seq - s->last - 1);
+			s->last = seq;
+			s->events++;
+			if (!s->slow)
+				record(ev.data);
+		} else if (strcmp(ev.type, "gap") == 0 ||
+		    strcmp(ev.type, "overrun") == 0) {
+			s->gaps++;
+		}
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench_fanout [--bridge PATH] [--ringd PATH] "
+	    "[-c clients] [-r rate]\n"
+	    "                    [-t seconds] [-s size] [--slow PCT] "
+	    "[--bridge-args ARGS]\n");
+	exit(100);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "bridge", required_argument, NULL, 'b' },
+		{ "ringd", required_argument, NULL, 'd' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "slow", required_argument, NULL, 'S' },
+		{ "bridge-args", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct shmr_create_opts co = { .capacity = 64 << 20,
+	    .gid = (gid_t)-1 };
+	struct bridge_proc bp = { 0 };
+	const char *args[24];
+	char maxc[32], path[160];
+	struct sub *subs;
+	struct epoll_event evs[512];
+	struct rlimit rl;
+	pthread_t pt;
+	pid_t ringd = 0;
+	int ch, ep, na = 0;
+	unsigned nslow, connected = 0;
+	double cpu0, cpu1, ccpu0, ccpu1, t0, t1;
+	uint64_t total = 0, lost = 0, gaps = 0, pub = 0, complete = 0;
+	uint64_t slow_evicted = 0;
+	long rss;
+
+	while ((ch = getopt_long(argc, argv, "c:r:t:s:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'b': opt.bridge = optarg; break;
+		case 'd': opt.ringd = optarg; break;
+		case 'c': opt.clients = (unsigned)atoi(optarg); break;
+		case 'r': opt.rate = (unsigned)atoi(optarg); break;
+		case 't': opt.seconds = (unsigned)atoi(optarg); break;
+		case 's': opt.size = (unsigned)atoi(optarg); break;
+		case 'S': opt.slow_pct = (unsigned)atoi(optarg); break;
+		case 'a': opt.extra = optarg; break;
+		default: usage();
+		}
+	}
+	if (opt.clients == 0 || opt.rate == 0 || opt.size < 32)
+		usage();
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(ring, sizeof(ring), "benchfan%d", (int)getpid());
+	if (opt.ringd != NULL) {
+		char rate[16];
+
+		snprintf(rate, sizeof(rate), "%u", opt.rate);
+		if ((ringd = fork()) == 0) {
+			execl(opt.ringd, "ringd", "-q", "--demo", "ticks", "-r",
+			    rate, "-s", "64M", ring, (char *)NULL);
+			_exit(127);
+		}
+		/* Wait for ringd to create the ring. */
+		for (int i = 0; i < 500; i++) {
+			struct shmr_ring *r;
+
+			if (shmr_ring_open(ring, NULL, &r) == 0) {
+				shmr_ring_close(r);
+				break;
+			}
+			usleep(10000);
+		}
+	} else if (shmr_writer_create(ring, &co, &w) != 0) {
+		fprintf(stderr, "bench_fanout: cannot create ring %s\n", ring);
+		return 111;
+	}
+	snprintf(maxc, sizeof(maxc), "%u", opt.clients + 16);
+	args[na++] = "--ring";
+	args[na++] = ring;
+	args[na++] = "--max-clients";
+	args[na++] = maxc;
+	if (opt.extra != NULL) {
+		char *dup = strdup(opt.extra), *tok, *save = NULL;
+
+		for (tok = strtok_r(dup, " ", &save); tok != NULL && na < 22;
+		    tok = strtok_r(NULL, " ", &save))
+			args[na++] = tok;
+	}
+	args[na] = NULL;
+	pin(0);		/* the child inherits CPU 0 */
+	if (bridge_start(&bp, opt.bridge, args) != 0) {
+		fprintf(stderr, "bench_fanout: cannot start %s\n", opt.bridge);
+		return 111;
+	}
+	pin(-1);
+	subs = calloc(opt.clients, sizeof(*subs));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	nslow = opt.clients * opt.slow_pct / 100;
+	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	for (unsigned i = 0; i < opt.clients; i++) {
+		struct sub *s = &subs[i];
+		struct epoll_event ee = { .events = EPOLLIN, .data.u32 = i };
+
+		s->slow = i < nslow;
+		s->first = s->last = -1;
+		if (hc_connect(&s->h, bp.port, s->slow ? 4096 : 0) != 0 ||
+		    hc_get(&s->h, path, NULL) != 0) {
+			fprintf(stderr, "bench_fanout: client %u cannot "
+			    "connect\n", i);
+			return 111;
+		}
+		fcntl(s->h.fd, F_SETFL, fcntl(s->h.fd, F_GETFL) | O_NONBLOCK);
+		if (!s->slow)
+			epoll_ctl(ep, EPOLL_CTL_ADD, s->h.fd, &ee);
+	}
+	/* All fast streams answered before the clock starts. */
+	while (connected < opt.clients - nslow) {
+		int k = epoll_wait(ep, evs, 512, 10000);
+
+		if (k <= 0) {
+			fprintf(stderr, "bench_fanout: only %u of %u streams "
+			    "answered\n", connected, opt.clients - nslow);
+			return 1;
+		}
+		for (int i = 0; i < k; i++) {
+			struct sub *s = &subs[evs[i].data.u32];
+			bool was = s->h.st != HC_HEADERS;
+
+			while (hc_pump(&s->h) > 0)
+				;
+			if (!was && s->h.st != HC_HEADERS)
+				connected++;
+			handle(s);
+		}
+	}
+	cpu_of(bp.pid, &cpu0);
+	cpu_of(getpid(), &ccpu0);
+	t0 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
+	if (w != NULL)
+		pthread_create(&pt, NULL, producer, NULL);
+	{
+		double end = t0 + opt.seconds, next_slow = t0;
+
+		for (;;) {
+			double now = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
+			int k;
+
+			if (now >= end)
+				break;
+			k = epoll_wait(ep, evs, 512, 50);
+			for (int i = 0; i < k; i++) {
+				struct sub *s = &subs[evs[i].data.u32];
+
+				while (hc_pump(&s->h) > 0)
+					;
+				handle(s);
+			}
+			/* Slow clients: 100 bytes every 100 ms = 1 KB/s. */
+			if (nslow > 0 && now >= next_slow) {
+				char b[100];
+
+				for (unsigned i = 0; i < nslow; i++) {
+					ssize_t r = subs[i].ended ? -1 :
+					    read(subs[i].h.fd, b, sizeof(b));
+
+					if (r == 0 || (r < 0 && errno != EAGAIN &&
+					    !subs[i].ended)) {
+						subs[i].ended = true;
+						slow_evicted++;
+					}
+				}
+				next_slow = now + 0.1;
+			}
+		}
+	}
+	if (w != NULL) {
+		atomic_store(&prod_stop, true);
+		pthread_join(pt, NULL);
+		pub = atomic_load(&published);
+	}
+	t1 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
+	/* Drain: up to 5 s for the fast clients to get the last message. */
+	{
+		struct shmr_ring *r;
+		struct shmr_info in;
+		int64_t lastseq = -1;
+
+		if (shmr_ring_open(ring, NULL, &r) == 0) {
+			if (ringd > 0) {
+				kill(ringd, SIGSTOP);
+			}
+			shmr_ring_info(r, &in);
+			lastseq = (int64_t)in.next_seq - 1;
+			shmr_ring_close(r);
+		}
+		double dl = (double)now_ns(CLOCK_MONOTONIC) / 1e9 + 5;
+
+		while ((double)now_ns(CLOCK_MONOTONIC) / 1e9 < dl) {
+			unsigned behind = 0;
+
+			for (unsigned i = nslow; i < opt.clients; i++)
+				if (subs[i].last < lastseq)
+					behind++;
+			if (behind == 0)
+				break;
+			int k = epoll_wait(ep, evs, 512, 50);
+
+			for (int i = 0; i < k; i++) {
+				struct sub *s = &subs[evs[i].data.u32];
+
+				while (hc_pump(&s->h) > 0)
+					;
+				handle(s);
+			}
+		}
+		if (ringd > 0)
+			pub = (uint64_t)(lastseq + 1);
+		if (getenv("BENCH_DEBUG") != NULL)
+			for (unsigned i = nslow; i < opt.clients; i++)
+				if (subs[i].last != lastseq)
+					fprintf(stderr, "client %u: first %"
+					    PRId64 " last %" PRId64 " of %" PRId64
+					    " closed %d st %d\n", i,
+					    subs[i].first, subs[i].last, lastseq,
+					    subs[i].h.closed, subs[i].h.st);
+		for (unsigned i = nslow; i < opt.clients; i++) {
+			total += subs[i].events;
+			lost += subs[i].lost;
+			gaps += subs[i].gaps;
+			if (subs[i].first >= 0 && subs[i].last == lastseq &&
+			    subs[i].lost == 0 && subs[i].gaps == 0)
+				complete++;
+		}
+	}
+	cpu_of(bp.pid, &cpu1);
+	cpu_of(getpid(), &ccpu1);
+	rss = proc_rss_kib(bp.pid);
+	printf("fanout clients=%u slow=%u rate=%u size=%u seconds=%.1f: "
+	    "published=%" PRIu64 " delivered=%" PRIu64 " (%.0f events/s) "
+	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
+	    " latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f "
+	    "bridge_cpu=%.1f%% cpu_per_event_us=%.2f bridge_rss_kib=%ld "
+	    "slow_evicted=%" PRIu64 "/%u client_cpu=%.1f%%\n",
+	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
+	    (double)total / (t1 - t0), complete, opt.clients - nslow, lost,
+	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
+	    100 * (cpu1 - cpu0) / (t1 - t0),
+	    total ? (cpu1 - cpu0) * 1e6 / (double)total : 0.0, rss,
+	    slow_evicted, nslow, 100 * (ccpu1 - ccpu0) / (t1 - t0));
+	for (unsigned i = 0; i < opt.clients; i++)
+		hc_close(&subs[i].h);
+	bridge_stop(&bp);
+	unlink(bp.errpath);
+	if (ringd > 0) {
+		kill(ringd, SIGCONT);
+		kill(ringd, SIGTERM);
+		waitpid(ringd, NULL, 0);
+	}
+	if (w != NULL)
+		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	shmr_unlink(ring);
+	return complete == opt.clients - nslow ? 0 : 1;
+}
