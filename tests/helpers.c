@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -97,4 +99,46 @@ t_read_object(const char *name, size_t *len)
 	close(fd);
 	*len = (size_t)st.st_size;
 	return p;
+}
+
+pid_t
+t_child_producer(const char *name, uint64_t n)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		struct shmr_writer *w;
+		char buf[64];
+
+		close(p[0]);
+		if (shmr_writer_create(name, NULL, &w) != 0)
+			_exit(1);
+		for (uint64_t i = 0; i < n; i++) {
+			int len = snprintf(buf, sizeof(buf), "msg-%llu",
+			    (unsigned long long)i);
+
+			shmr_writer_publish(w, buf, (size_t)len, NULL);
+		}
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	cr_assert_gt(pid, 0);
+	close(p[1]);
+	cr_assert_eq(read(p[0], &c, 1), 1, "child producer failed");
+	close(p[0]);
+	return pid;
+}
+
+void
+t_kill(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
 }

@@ -19,6 +19,13 @@ void t_cleanup(void);
 struct shmr_writer *t_writer(const char *name, uint64_t cap, uint32_t max);
 /* Publish "msg-<i>" for i in [from, to). */
 void t_publish_range(struct shmr_writer *w, uint64_t from, uint64_t to);
+/*
+ * Fork a producer that creates NAME, publishes msg-0..msg-(n-1) and waits
+ * to be killed; returns its pid once the messages are in.
+ */
+pid_t t_child_producer(const char *name, uint64_t n);
+/* SIGKILL a child and reap it. */
+void t_kill(pid_t pid);
 /* Write raw bytes as /dev/shm/shmring.NAME with the given mode. */
 int t_write_object(const char *name, const void *p, size_t len, mode_t mode);
 /* Read /dev/shm/shmring.NAME into a malloc'd buffer. */

@@ -261,26 +261,10 @@ Test(reader, restart_is_reported_then_followed)
 	struct shmr_reader *r;
 	struct shmr_writer *w;
 	struct shmr_msg m;
-	pid_t pid;
-	int st, p[2];
-	char ch;
+	pid_t pid = t_child_producer(n, 1);
 
-	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		struct shmr_writer *cw;
-
-		if (shmr_writer_create(n, NULL, &cw) != 0)
-			_exit(1);
-		shmr_writer_publish(cw, "msg-0", 5, NULL);
-		write(p[1], "r", 1);
-		pause();
-		_exit(0);
-	}
-	cr_assert_eq(read(p[0], &ch, 1), 1);
 	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+	t_kill(pid);
 	cr_expect_eq(shmr_ring_alive(shmr_reader_ring(r)), 0);
 	w = t_writer(n, 1 << 16, 0);
 	t_publish_range(w, 0, 3);

@@ -205,28 +205,12 @@ Test(writer, takeover_after_death_bumps_epoch)
 	struct shmr_writer *w;
 	struct shmr_ring *old, *cur;
 	struct shmr_info info;
-	pid_t pid;
-	int st, p[2];
-	char c;
+	pid_t pid = t_child_producer(n, 1);
 
-	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		struct shmr_writer *cw;
-
-		if (shmr_writer_create(n, NULL, &cw) != 0)
-			_exit(1);
-		shmr_writer_publish(cw, "before", 6, NULL);
-		write(p[1], "r", 1);
-		pause();
-		_exit(0);
-	}
-	cr_assert_eq(read(p[0], &c, 1), 1);
 	cr_assert_eq(shmr_ring_open(n, NULL, &old), 0);
 	cr_expect_eq(shmr_ring_alive(old), 1);
 	cr_expect_eq(shmr_writer_create(n, NULL, &w), -EBUSY);
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+	t_kill(pid);
 	cr_expect_eq(shmr_ring_alive(old), 0);
 	cr_expect_eq(shmr_ring_stale(old), 0);
 
@@ -241,8 +225,6 @@ Test(writer, takeover_after_death_bumps_epoch)
 	cr_expect_eq(shmr_ring_alive(cur), 1);
 	shmr_ring_close(cur);
 	shmr_ring_close(old);
-	close(p[0]);
-	close(p[1]);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
