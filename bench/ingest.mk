@@ -15,7 +15,8 @@ $(BENCH_INGEST): $(B)/bench/bench_ingest.o $(LIBSHM_A)
 PROGRAMS += $(BENCH_INGEST)
 
 # BENCH_INGEST_ARGS=--quick for a smoke run (16 MiB per case).
-run-bench-ingest: $(BENCH_INGEST) $(RINGD)
+# daemon/ringd.mk is read after this file: name ringd directly.
+run-bench-ingest: $(BENCH_INGEST) $(B)/bin/ringd
 	$(BENCH_INGEST) $(BENCH_INGEST_ARGS)
 
 BENCH_RUNS += run-bench-ingest
