@@ -1069,3 +1069,31 @@ Test(ringd, stale_socket_replaced_live_one_refused)
 	cr_assert(log_has(p, "exists and is not a socket"));
 	cr_assert_eq(access(T.path[0], F_OK), 0);
 }
+
+Test(ringd, stdin_end_does_not_stop_socket_input)
+{
+	char in[128];
+	const char *argv[] = { "--keep", "-i", "stdin", "-i", in, T.ring,
+	    NULL };
+	struct proc *p;
+	struct shmr_reader *r;
+	int fd;
+
+	snprintf(in, sizeof(in), "unix:%s", T.path[0]);
+	p = spawn(true, argv);
+	wait_ready(p);
+	write_all(p->in, "from stdin\n", 11);
+	close(p->in);
+	p->in = -1;
+	wait_log(p, "input stdin: end of input after 1 messages");
+	fd = dgram_connect(T.path[0], SOCK_DGRAM);
+	send_msg(fd, "from socket", 11);
+	close(fd);
+	wait_messages(2);
+	stop(p);
+	r = open_reader();
+	expect_str(r, "from stdin");
+	expect_str(r, "from socket");
+	expect_eof(r);
+	shmr_reader_close(r);
+}
