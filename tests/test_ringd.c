@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1096,4 +1097,30 @@ Test(ringd, stdin_end_does_not_stop_socket_input)
 	expect_str(r, "from socket");
 	expect_eof(r);
 	shmr_reader_close(r);
+}
+
+Test(ringd, paced_demo_sleeps_between_messages)
+{
+	/*
+	 * 10 messages at 20/s last about half a second of wall time; a
+	 * ringd that sleeps until each is due uses a few milliseconds of
+	 * CPU, one that polls the clock uses all of that half second. Load
+	 * can only lower the CPU a spinning ringd gets, never raise the CPU
+	 * of a sleeping one, so this cannot fail by being slow.
+	 */
+	const char *argv[] = { "-s", "64K", "--demo", "sine", "-r", "20", "-n",
+	    "10", "--keep", T.ring, NULL };
+	struct proc *p = spawn(false, argv);
+	struct rusage ru;
+	double cpu;
+	int st;
+
+	cr_assert_eq(wait4(p->pid, &st, 0, &ru), p->pid);
+	p->pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	cr_assert_lt(cpu, 0.2, "ringd used %.3f s of CPU for 10 paced "
+	    "messages", cpu);
+	wait_messages(10);
 }
