@@ -122,6 +122,7 @@ struct result {
 	uint64_t	lat[4];		/* worst reader's percentiles */
 	uint64_t	nlat;
 	uint64_t	instr;		/* perf: instructions in the send loop */
+	uint64_t	futex;		/* perf: producer's futex calls, same */
 };
 
 /* Producer side of a transport. */
@@ -605,24 +606,85 @@ reader_main(const struct job *j, int idx, int fd)
 
 /* ---- producer side ------------------------------------------------------ */
 
-static int perf_fd = -1;
+static int perf_fd = -1;	/* instructions, user space */
+static int futex_fd = -1;	/* futex(2) calls */
+
+static int
+perf_open_attr(struct perf_event_attr *a)
+{
+	long fd;
+
+	a->size = sizeof(*a);
+	a->disabled = 1;
+	a->exclude_hv = 1;
+	fd = syscall(SYS_perf_event_open, a, 0, -1, -1, 0);
+	return fd < 0 ? -1 : (int)fd;
+}
 
 /* A user-space instruction counter for this thread, or -1. */
 static int
 perf_open(void)
 {
 	struct perf_event_attr a;
-	long fd;
 
 	memset(&a, 0, sizeof(a));
 	a.type = PERF_TYPE_HARDWARE;
-	a.size = sizeof(a);
 	a.config = PERF_COUNT_HW_INSTRUCTIONS;
-	a.disabled = 1;
 	a.exclude_kernel = 1;
-	a.exclude_hv = 1;
-	fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
-	return fd < 0 ? -1 : (int)fd;
+	return perf_open_attr(&a);
+}
+
+/* Counts this thread's futex(2) calls (the wake-ups it issues), or -1. */
+static int
+futex_open(void)
+{
+	static const char *const ids[] = {
+		"/sys/kernel/tracing/events/syscalls/sys_enter_futex/id",
+		"/sys/kernel/debug/tracing/events/syscalls/sys_enter_futex/id",
+	};
+	struct perf_event_attr a;
+	unsigned long long id = 0;
+	FILE *f;
+	size_t i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]) && id == 0; i++) {
+		if ((f = fopen(ids[i], "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu", &id) != 1)
+			id = 0;
+		fclose(f);
+	}
+	if (id == 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.config = id;
+	return perf_open_attr(&a);
+}
+
+static void
+counters(int on)
+{
+	int fds[2] = { perf_fd, futex_fd }, i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (on)
+			(void)ioctl(fds[i], PERF_EVENT_IOC_RESET, 0);
+		(void)ioctl(fds[i], on ? PERF_EVENT_IOC_ENABLE :
+		    PERF_EVENT_IOC_DISABLE, 0);
+	}
+}
+
+static uint64_t
+counter_read(int fd)
+{
+	uint64_t v = 0;
+
+	if (fd < 0 || read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
 }
 
 static int
@@ -774,10 +836,7 @@ produce(const struct job *j, struct tx *tx, unsigned char *msgs,
 		iov[k].data = msgs + (size_t)k * j->size;
 		iov[k].len = j->size;
 	}
-	if (perf_fd >= 0) {
-		(void)ioctl(perf_fd, PERF_EVENT_IOC_RESET, 0);
-		(void)ioctl(perf_fd, PERF_EVENT_IOC_ENABLE, 0);
-	}
+	counters(1);
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)(j->secs * 1e9);
 	ctl->t_start = t0;
@@ -814,13 +873,9 @@ produce(const struct job *j, struct tx *tx, unsigned char *msgs,
 		cnt++;
 	}
 	ctl->t_end = now_ns();
-	if (perf_fd >= 0) {
-		uint64_t v = 0;
-
-		(void)ioctl(perf_fd, PERF_EVENT_IOC_DISABLE, 0);
-		if (read(perf_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-			res->instr = v;
-	}
+	counters(0);
+	res->instr = counter_read(perf_fd);
+	res->futex = counter_read(futex_fd);
 	ctl->sent = rc == 0 ? cnt : cnt - (uint64_t)batch;
 	if (rc < 0)
 		snprintf(res->err, sizeof(res->err), "%s: send: %s",
@@ -1504,15 +1559,20 @@ sect_publish(const struct opts *o, struct summary *sum)
 		{ 0, 0 }, { 1, 1 }, { 1, 0 }, { 4, 0 }, { 8, 0 }
 	};
 	double rate, base = 0;
-	char a[32], ipp[32];
+	char a[32], ipp[32], fx[32];
 	int i;
 
 	perf_fd = perf_open();
+	futex_fd = futex_open();
 	printf("\n### Producer publish rate, 64 B, shmr_writer_publish() "
 	    "flat out, %.1f s per row\n\n", o->secs);
+	printf("Readers read until the ring is empty, then wait in "
+	    "shmr_cursor_wait(). futex/1k: the producer's\nfutex(2) calls "
+	    "(its wake-ups) per 1000 publishes, from the "
+	    "syscalls:sys_enter_futex tracepoint.\n\n");
 	printf("| readers attached | publishes/s | ns/publish | vs 0 readers "
-	    "| instructions/publish (perf) | readers' lost | note |\n"
-	    "|---|---:|---:|---:|---:|---:|---|\n");
+	    "| futex/1k | instructions/publish (perf) | readers' lost | "
+	    "note |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
 	for (i = 0; i < (int)(sizeof(rows) / sizeof(rows[0])); i++) {
 		memset(&j, 0, sizeof(j));
 		j.kind = K_SHM;
@@ -1527,24 +1587,31 @@ sect_publish(const struct opts *o, struct summary *sum)
 		if (rows[i].n == 4 && !rows[i].spin)
 			sum->pub4 = rate;
 		fmt_rate(a, sizeof(a), rate);
+		snprintf(ipp, sizeof(ipp), "n/a");
 		if (perf_fd >= 0 && r.sent > 0)
 			snprintf(ipp, sizeof(ipp), "%.1f",
 			    (double)r.instr / (double)r.sent);
-		else
-			snprintf(ipp, sizeof(ipp), "n/a");
-		printf("| %d %s | %s | %.1f | %.2fx | %s | %" PRIu64 " | %s "
-		    "|\n", rows[i].n, rows[i].n == 0 ? "" : rows[i].spin ?
-		    "busy-poll" : "blocking", a, rate > 0 ? 1e9 / rate : 0,
-		    base > 0 ? rate / base : 0, ipp, r.lost, status_col(&r));
+		snprintf(fx, sizeof(fx), "n/a");
+		if (futex_fd >= 0 && r.sent > 0)
+			snprintf(fx, sizeof(fx), "%.2f",
+			    (double)r.futex * 1000 / (double)r.sent);
+		printf("| %d %s | %s | %.1f | %.2fx | %s | %s | %" PRIu64
+		    " | %s |\n", rows[i].n, rows[i].n == 0 ? "" :
+		    rows[i].spin ? "busy-poll" : "blocking", a, rate > 0 ?
+		    1e9 / rate : 0, base > 0 ? rate / base : 0, fx, ipp,
+		    r.lost, status_col(&r));
 		fflush(stdout);
 	}
 	sum->pub0 = base;
-	if (perf_fd >= 0) {
+	if (perf_fd < 0)
+		printf("\nInstruction counter: not available on this machine "
+		    "(perf_event_open(PERF_COUNT_HW_INSTRUCTIONS) failed); "
+		    "see the callgrind section.\n");
+	if (perf_fd >= 0)
 		close(perf_fd);
-		perf_fd = -1;
-	} else
-		printf("\nperf counters: not available on this machine "
-		    "(perf_event_open(PERF_COUNT_HW_INSTRUCTIONS) failed).\n");
+	if (futex_fd >= 0)
+		close(futex_fd);
+	perf_fd = futex_fd = -1;
 }
 
 static void
