@@ -376,6 +376,12 @@ sock_drain(struct ringd *rd, struct input *in)
 {
 	int rc = 0;
 
+	/*
+	 * Connections still in the backlog were accepted by the kernel, and
+	 * so were their records: take them in too (the caller drains them).
+	 */
+	if (in->kind == IN_SEQ_LISTEN)
+		return accept_conns(rd, in);
 	/* Bounded: a writer that never stops must not keep ringd alive. */
 	for (int i = 0; i < 1024; i++) {
 		if (in->done || in->fd < 0)

@@ -406,7 +406,11 @@ run(struct ringd *rd, int sfd)
 	return rc;
 }
 
-/* Publish what was already accepted before the ring is closed. */
+/*
+ * Publish what was already accepted before the ring is closed. Draining a
+ * seqpacket listener appends its pending connections to rd->in, so the
+ * loop reads rd->nin afresh and drains them too.
+ */
 static int
 drain(struct ringd *rd)
 {
@@ -417,7 +421,7 @@ drain(struct ringd *rd)
 
 		if (in->kind == IN_STREAM)
 			stream_shutdown(rd, in);
-		else if (in->kind == IN_DGRAM || in->kind == IN_SEQ_CONN) {
+		else if (in->kind != IN_DEMO) {
 			if ((rc = sock_drain(rd, in)) < 0)
 				return rc;
 		}

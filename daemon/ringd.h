@@ -113,7 +113,11 @@ int	sock_open(struct ringd *rd, const char *path, bool seqpacket,
 	    struct input **out);
 /* Receive what is queued (bounded) and publish it in batches. */
 int	sock_ready(struct ringd *rd, struct input *in);
-/* On shutdown: publish every datagram the kernel already accepted. */
+/*
+ * On shutdown: publish every datagram or record the kernel already
+ * accepted; a seqpacket listener accepts its pending connections (added
+ * to the loop's inputs, for the caller to drain).
+ */
 int	sock_drain(struct ringd *rd, struct input *in);
 void	sock_free(struct input *in);
 

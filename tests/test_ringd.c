@@ -1124,3 +1124,35 @@ Test(ringd, paced_demo_sleeps_between_messages)
 	    "messages", cpu);
 	wait_messages(10);
 }
+
+Test(ringd, sigterm_publishes_what_sockets_already_accepted)
+{
+	char in1[128], in2[128];
+	const char *argv[] = { "--keep", "-i", in1, "-i", in2, T.ring, NULL };
+	struct proc *p;
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	int d, q, rc, got = 0;
+
+	snprintf(in1, sizeof(in1), "unix:%s", T.path[0]);
+	snprintf(in2, sizeof(in2), "seqpacket:%s", T.path[1]);
+	p = spawn(false, argv);
+	wait_ready(p);
+	/* Sent, then the signal at once: ringd may not have seen them yet. */
+	d = dgram_connect(T.path[0], SOCK_DGRAM);
+	q = dgram_connect(T.path[1], SOCK_SEQPACKET);
+	send_msg(d, "dgram", 5);
+	send_msg(q, "record", 6);
+	stop(p);
+	close(d);
+	close(q);
+	r = open_reader();
+	while ((rc = next(r, &m)) == SHMR_MSG) {
+		cr_assert((m.len == 5 && memcmp(m.data, "dgram", 5) == 0) ||
+		    (m.len == 6 && memcmp(m.data, "record", 6) == 0));
+		got++;
+	}
+	cr_assert_eq(rc, SHMR_EOF);
+	cr_assert_eq(got, 2, "%d of 2 messages published", got);
+	shmr_reader_close(r);
+}
