@@ -19,6 +19,7 @@
  * would make libmicrohttpd busy-loop); the ring's pump thread resumes it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -229,6 +230,26 @@ msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
 		break;
 	}
 	c->m_pre_len = (uint8_t)k;
+}
+
+/* Bytes the current message takes once formatted (JSON: worst case). */
+static size_t
+msg_size(const struct client *c)
+{
+	size_t len = c->m_msg.len, body;
+
+	switch (c->m_body) {
+	case BODY_B64:
+		body = ENC_BASE64_LEN(len);
+		break;
+	case BODY_JSON:
+		body = len > SIZE_MAX / 6 ? SIZE_MAX / 2 : len * 6;
+		break;
+	default:
+		body = len;
+		break;
+	}
+	return c->m_pre_len + body + c->m_suf_len;
 }
 
 /* Copy from a fixed buffer at *off; true when it was all copied. */
@@ -465,6 +486,15 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		switch (rc) {
 		case SHMR_MSG:
 			msg_begin(c, &m, n);
+			if (n > 0 && msg_size(c) > max - n) {
+				/*
+				 * Start it in the next call with the whole
+				 * buffer: only messages larger than that are
+				 * ever split, and so exposed to being cut.
+				 */
+				c->m_active = false;
+				break;
+			}
 			continue;
 		case SHMR_OVERRUN:
 			atomic_fetch_add(&e->lost, m.lost);

@@ -719,3 +719,44 @@ Test(bridge, all_mode_finds_new_rings)
 	}
 	cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 200);
 }
+
+Test(bridge, tls_with_curl)
+{
+	char cert[64], key[64], cmd[512], out[4096];
+	const char *extra[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+	FILE *p;
+	size_t n;
+
+	if (system("command -v openssl >/dev/null && command -v curl "
+	    ">/dev/null") != 0)
+		cr_skip_test("needs openssl and curl");
+	snprintf(cert, sizeof(cert), "/tmp/rbcert.%d.pem", (int)getpid());
+	snprintf(key, sizeof(key), "/tmp/rbkey.%d.pem", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 "
+	    "-nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
+	    ">/dev/null 2>&1", key, cert);
+	cr_assert_eq(system(cmd), 0);
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	unlink(cert);
+	unlink(key);
+	pubs("over tls");
+	snprintf(cmd, sizeof(cmd), "curl -sk --max-time 20 "
+	    "'https://127.0.0.1:%d/rings/%s'", bp.port, ring);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	cr_assert(strstr(out, "\"next_seq\":1") != NULL, "%s", out);
+	/* A stream over TLS: read the first event, then hang up. */
+	snprintf(cmd, sizeof(cmd), "curl -skN --max-time 20 "
+	    "'https://127.0.0.1:%d/rings/%s/stream?from=oldest' | "
+	    "head -n 5", bp.port, ring);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	cr_assert(strstr(out, "id: 1:0\ndata: over tls\n") != NULL, "%s", out);
+}
