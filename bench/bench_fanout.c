@@ -20,7 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +43,7 @@ static struct {
 	unsigned	 size;
 	unsigned	 slow_pct;
 	const char	*extra;
+	const char	*nginx;		/* nginx binary: run Nchan instead */
 } opt = {
 	.bridge = "build/bin/ringbridge",
 	.clients = 100,
@@ -82,11 +88,133 @@ pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+static int nchan_port;
+static char nchan_dir[64];
+
+static int
+tcp_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Publish one message to Nchan over a keep-alive connection; 0 or -1. */
+static int
+nchan_publish(int fd, const char *p, size_t n)
+{
+	char req[256], resp[4096];
+	size_t got = 0;
+	long clen = -1;
+	char *end = NULL, *cl;
+	int k;
+
+	k = snprintf(req, sizeof(req), "POST /pub HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: %zu\r\n\r\n", n);
+	if (write(fd, req, (size_t)k) != k || write(fd, p, n) != (ssize_t)n)
+		return -1;
+	/* Status line and headers, then Content-Length bytes of body. */
+	for (;;) {
+		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		resp[got] = '\0';
+		if (end == NULL && (end = strstr(resp, "\r\n\r\n")) != NULL) {
+			cl = strcasestr(resp, "Content-Length:");
+			clen = cl != NULL && cl < end ? atol(cl + 15) : 0;
+		}
+		if (end != NULL && got >= (size_t)(end + 4 - resp) +
+		    (size_t)clen)
+			return 0;
+		if (got >= sizeof(resp) - 1)
+			return -1;
+	}
+}
+
+static pid_t
+nchan_start(void)
+{
+	char conf[128], cmd[4200];
+	FILE *f;
+	pid_t pid;
+	int fd;
+
+	/* A free port: bind 0, read it back, release it. */
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t sl = sizeof(sa);
+
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+		getsockname(fd, (struct sockaddr *)&sa, &sl);
+		nchan_port = ntohs(sa.sin_port);
+		close(fd);
+	}
+	snprintf(nchan_dir, sizeof(nchan_dir), "/tmp/benchnchan.%d",
+	    (int)getpid());
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/logs %s/tmp", nchan_dir,
+	    nchan_dir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", nchan_dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		return -1;
+	fprintf(f,
+	    "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;\n"
+	    "daemon off; master_process off; worker_processes 1;\n"
+	    "pid nginx.pid; error_log logs/error.log error;\n"
+	    "worker_rlimit_nofile 30000;\n"
+	    "events { worker_connections 25000; }\n"
+	    "http { access_log off;\n"
+	    " client_body_temp_path tmp/body; proxy_temp_path tmp/proxy;\n"
+	    " fastcgi_temp_path tmp/fcgi; uwsgi_temp_path tmp/uwsgi;\n"
+	    " scgi_temp_path tmp/scgi; keepalive_requests 100000000;\n"
+	    " nchan_shared_memory_size 256M; send_timeout 10s;\n"
+	    " server { listen 127.0.0.1:%d;\n"
+	    "  location = /pub { nchan_publisher; nchan_channel_id feed;\n"
+	    "   nchan_message_buffer_length 1024;\n"
+	    "   nchan_message_timeout 5m; }\n"
+	    "  location = /sub { nchan_subscriber eventsource;\n"
+	    "   nchan_channel_id feed;\n"
+	    "   nchan_subscriber_first_message newest; } } }\n",
+	    nchan_port);
+	fclose(f);
+	if ((pid = fork()) == 0) {
+		char prefix[80];
+
+		snprintf(prefix, sizeof(prefix), "%s/", nchan_dir);
+		execl(opt.nginx, "nginx", "-p", prefix, "-c", conf, "-e",
+		    "logs/stderr.log", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if ((fd = tcp_connect(nchan_port)) >= 0) {
+			close(fd);
+			return pid;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
 static void *
 producer(void *arg)
 {
 	char *buf = malloc(opt.size + 32);
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), n = 0;
+	int nchan_fd = opt.nginx != NULL ? tcp_connect(nchan_port) : -1;
 
 	(void)arg;
 	memset(buf, 'x', opt.size + 32);
@@ -105,11 +233,21 @@ producer(void *arg)
 		int k = snprintf(buf, 32, "T%" PRIu64 "_",
 		    now_ns(CLOCK_REALTIME));
 		buf[k] = 'x';
-		shmr_writer_publish(w, buf, opt.size, NULL);
+		if (nchan_fd >= 0) {
+			if (nchan_publish(nchan_fd, buf, opt.size) != 0) {
+				fprintf(stderr, "bench_fanout: publish to "
+				    "Nchan failed\n");
+				break;
+			}
+		} else {
+			shmr_writer_publish(w, buf, opt.size, NULL);
+		}
 		n++;
 		atomic_store(&published, n);
 	}
 	free(buf);
+	if (nchan_fd >= 0)
+		close(nchan_fd);
 	return NULL;
 }
 
@@ -184,6 +322,10 @@ handle(struct sub *s)
 		int64_t seq = colon != NULL ? strtoll(colon + 1, NULL, 10) :
 		    -1;
 
+		if (opt.nginx != NULL) {
+			/* Nchan ids are "time:tag": count the events. */
+			seq = s->last + 1;
+		}
 		if (strcmp(ev.type, "message") == 0) {
 			if (s->first < 0)
 				s->first = seq;
@@ -206,7 +348,8 @@ usage(void)
 	fprintf(stderr, "usage: bench_fanout [--bridge PATH] [--ringd PATH] "
 	    "[-c clients] [-r rate]\n"
 	    "                    [-t seconds] [-s size] [--slow PCT] "
-	    "[--bridge-args ARGS]\n");
+	    "[--bridge-args ARGS]\n"
+	    "                    [--nchan NGINX]\n");
 	exit(100);
 }
 
@@ -222,6 +365,7 @@ main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "slow", required_argument, NULL, 'S' },
 		{ "bridge-args", required_argument, NULL, 'a' },
+		{ "nchan", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -252,6 +396,7 @@ main(int argc, char **argv)
 		case 's': opt.size = (unsigned)atoi(optarg); break;
 		case 'S': opt.slow_pct = (unsigned)atoi(optarg); break;
 		case 'a': opt.extra = optarg; break;
+		case 'n': opt.nginx = optarg; break;
 		default: usage();
 		}
 	}
@@ -262,52 +407,67 @@ main(int argc, char **argv)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(ring, sizeof(ring), "benchfan%d", (int)getpid());
-	if (opt.ringd != NULL) {
-		char rate[16];
-
-		snprintf(rate, sizeof(rate), "%u", opt.rate);
-		if ((ringd = fork()) == 0) {
-			execl(opt.ringd, "ringd", "-q", "--demo", "ticks", "-r",
-			    rate, "-s", "64M", ring, (char *)NULL);
-			_exit(127);
+	if (opt.nginx != NULL) {
+		pin(0);
+		if ((bp.pid = nchan_start()) <= 0) {
+			fprintf(stderr, "bench_fanout: cannot start %s with "
+			    "Nchan\n", opt.nginx);
+			return 111;
 		}
-		/* Wait for ringd to create the ring. */
-		for (int i = 0; i < 500; i++) {
-			struct shmr_ring *r;
+		bp.port = nchan_port;
+		pin(-1);
+	} else {
+		if (opt.ringd != NULL) {
+			char rate[16];
 
-			if (shmr_ring_open(ring, NULL, &r) == 0) {
-				shmr_ring_close(r);
-				break;
+			snprintf(rate, sizeof(rate), "%u", opt.rate);
+			if ((ringd = fork()) == 0) {
+				execl(opt.ringd, "ringd", "-q", "--demo", "ticks", "-r",
+				    rate, "-s", "64M", ring, (char *)NULL);
+				_exit(127);
 			}
-			usleep(10000);
-		}
-	} else if (shmr_writer_create(ring, &co, &w) != 0) {
-		fprintf(stderr, "bench_fanout: cannot create ring %s\n", ring);
-		return 111;
-	}
-	snprintf(maxc, sizeof(maxc), "%u", opt.clients + 16);
-	args[na++] = "--ring";
-	args[na++] = ring;
-	args[na++] = "--max-clients";
-	args[na++] = maxc;
-	if (opt.extra != NULL) {
-		char *dup = strdup(opt.extra), *tok, *save = NULL;
+			/* Wait for ringd to create the ring. */
+			for (int i = 0; i < 500; i++) {
+				struct shmr_ring *r;
 
-		for (tok = strtok_r(dup, " ", &save); tok != NULL && na < 22;
-		    tok = strtok_r(NULL, " ", &save))
-			args[na++] = tok;
+				if (shmr_ring_open(ring, NULL, &r) == 0) {
+					shmr_ring_close(r);
+					break;
+				}
+				usleep(10000);
+			}
+		} else if (shmr_writer_create(ring, &co, &w) != 0) {
+			fprintf(stderr, "bench_fanout: cannot create "
+			    "ring %s\n", ring);
+			return 111;
+		}
+		snprintf(maxc, sizeof(maxc), "%u", opt.clients + 16);
+		args[na++] = "--ring";
+		args[na++] = ring;
+		args[na++] = "--max-clients";
+		args[na++] = maxc;
+		if (opt.extra != NULL) {
+			char *dup = strdup(opt.extra), *tok, *save = NULL;
+
+			for (tok = strtok_r(dup, " ", &save); tok != NULL && na < 22;
+			    tok = strtok_r(NULL, " ", &save))
+				args[na++] = tok;
+		}
+		args[na] = NULL;
+		pin(0);		/* the child inherits CPU 0 */
+		if (bridge_start(&bp, opt.bridge, args) != 0) {
+			fprintf(stderr, "bench_fanout: cannot start %s\n", opt.bridge);
+			return 111;
+		}
+		pin(-1);
 	}
-	args[na] = NULL;
-	pin(0);		/* the child inherits CPU 0 */
-	if (bridge_start(&bp, opt.bridge, args) != 0) {
-		fprintf(stderr, "bench_fanout: cannot start %s\n", opt.bridge);
-		return 111;
-	}
-	pin(-1);
 	subs = calloc(opt.clients, sizeof(*subs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	nslow = opt.clients * opt.slow_pct / 100;
-	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	if (opt.nginx != NULL)
+		snprintf(path, sizeof(path), "/sub");
+	else
+		snprintf(path, sizeof(path), "/rings/%s/stream", ring);
 	for (unsigned i = 0; i < opt.clients; i++) {
 		struct sub *s = &subs[i];
 		struct epoll_event ee = { .events = EPOLLIN, .data.u32 = i };
@@ -315,7 +475,8 @@ main(int argc, char **argv)
 		s->slow = i < nslow;
 		s->first = s->last = -1;
 		if (hc_connect(&s->h, bp.port, s->slow ? 4096 : 0) != 0 ||
-		    hc_get(&s->h, path, NULL) != 0) {
+		    hc_get(&s->h, path, "Accept: text/event-stream\r\n") !=
+		    0) {
 			fprintf(stderr, "bench_fanout: client %u cannot "
 			    "connect\n", i);
 			return 111;
@@ -347,7 +508,7 @@ main(int argc, char **argv)
 	cpu_of(bp.pid, &cpu0);
 	cpu_of(getpid(), &ccpu0);
 	t0 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
-	if (w != NULL)
+	if (w != NULL || opt.nginx != NULL)
 		pthread_create(&pt, NULL, producer, NULL);
 	{
 		double end = t0 + opt.seconds, next_slow = t0;
@@ -384,7 +545,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	if (w != NULL) {
+	if (w != NULL || opt.nginx != NULL) {
 		atomic_store(&prod_stop, true);
 		pthread_join(pt, NULL);
 		pub = atomic_load(&published);
@@ -396,7 +557,9 @@ main(int argc, char **argv)
 		struct shmr_info in;
 		int64_t lastseq = -1;
 
-		if (shmr_ring_open(ring, NULL, &r) == 0) {
+		if (opt.nginx != NULL) {
+			lastseq = (int64_t)pub - 1;
+		} else if (shmr_ring_open(ring, NULL, &r) == 0) {
 			if (ringd > 0) {
 				kill(ringd, SIGSTOP);
 			}
@@ -446,12 +609,14 @@ main(int argc, char **argv)
 	cpu_of(bp.pid, &cpu1);
 	cpu_of(getpid(), &ccpu1);
 	rss = proc_rss_kib(bp.pid);
-	printf("fanout clients=%u slow=%u rate=%u size=%u seconds=%.1f: "
+	printf("fanout server=%s clients=%u slow=%u rate=%u size=%u seconds=%.1f: "
 	    "published=%" PRIu64 " delivered=%" PRIu64 " (%.0f events/s) "
 	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
 	    " latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f "
-	    "bridge_cpu=%.1f%% cpu_per_event_us=%.2f bridge_rss_kib=%ld "
+	    "server_cpu=%.1f%% cpu_per_event_us=%.2f server_rss_kib=%ld "
 	    "slow_evicted=%" PRIu64 "/%u client_cpu=%.1f%%\n",
+	    opt.nginx != NULL ? "nchan" : opt.ringd != NULL ?
+	    "ringd+ringbridge" : "ringbridge",
 	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
 	    (double)total / (t1 - t0), complete, opt.clients - nslow, lost,
 	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
@@ -460,8 +625,17 @@ main(int argc, char **argv)
 	    slow_evicted, nslow, 100 * (ccpu1 - ccpu0) / (t1 - t0));
 	for (unsigned i = 0; i < opt.clients; i++)
 		hc_close(&subs[i].h);
-	bridge_stop(&bp);
-	unlink(bp.errpath);
+	if (opt.nginx != NULL) {
+		char cmd[128];
+
+		kill(bp.pid, SIGQUIT);
+		waitpid(bp.pid, NULL, 0);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", nchan_dir);
+		(void)!system(cmd);
+	} else {
+		bridge_stop(&bp);
+		unlink(bp.errpath);
+	}
 	if (ringd > 0) {
 		kill(ringd, SIGCONT);
 		kill(ringd, SIGTERM);
