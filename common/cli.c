@@ -98,6 +98,12 @@ cli_parse_mode(const char *s, mode_t *out, const char **why)
 void
 cli_human(char *buf, size_t len, uint64_t bytes)
 {
+	/*
+	 * humanize_number scales only until the number fits the buffer it is
+	 * given, so give it room for "1023KiB" and no more.
+	 */
+	if (len > 8)
+		len = 8;
 	if (humanize_number(buf, len, (int64_t)bytes, "B", HN_AUTOSCALE,
 	    HN_DECIMAL | HN_NOSPACE | HN_IEC_PREFIXES) < 0)
 		snprintf(buf, len, "%llu", (unsigned long long)bytes);

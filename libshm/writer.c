@@ -524,8 +524,10 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch)
 	 * with SIGBUS in the middle of a publish. */
 	if ((rc = posix_fallocate(w->fd, 0, (off_t)w->map_len)) != 0)
 		return rc == EFBIG ? -ENOSPC : -rc;
-	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    w->fd, 0);
+	/* MAP_POPULATE: take every page fault now, so that publishing
+	 * never stalls on one (tmpfs clears a page on its first fault). */
+	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, w->fd, 0);
 	if (w->hdr == MAP_FAILED) {
 		w->hdr = NULL;
 		return -errno;
