@@ -184,6 +184,31 @@ sse_text_ok(const unsigned char *p, size_t n)
 	return enc_utf8_valid(p, n);
 }
 
+/* Append to a prefix buffer known to be large enough (96 bytes). */
+static int
+put_str(char *b, int k, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(b + k, s, n);
+	return k + (int)n;
+}
+
+static int
+put_u64(char *b, int k, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		b[k++] = tmp[--n];
+	return k;
+}
+
 static void
 msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
 {
@@ -206,10 +231,15 @@ msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
 		else
 			c->m_body = sse_text_ok(m->data, m->len) ? BODY_TEXT :
 			    BODY_B64;
-		k = snprintf(c->m_pre, sizeof(c->m_pre), "id: %" PRIu64 ":%"
-		    PRIu64 "\n%sdata: ", epoch, m->seq,
-		    c->m_body == BODY_B64 && c->enc == ENC_AUTO ?
-		    "event: base64\n" : "");
+		/* The hot path: no printf. */
+		k = put_str(c->m_pre, 0, "id: ");
+		k = put_u64(c->m_pre, k, epoch);
+		c->m_pre[k++] = ':';
+		k = put_u64(c->m_pre, k, m->seq);
+		c->m_pre[k++] = '\n';
+		if (c->m_body == BODY_B64 && c->enc == ENC_AUTO)
+			k = put_str(c->m_pre, k, "event: base64\n");
+		k = put_str(c->m_pre, k, "data: ");
 		memcpy(c->m_suf, "\n\n", 2);
 		c->m_suf_len = 2;
 		break;

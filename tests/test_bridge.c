@@ -760,3 +760,31 @@ Test(bridge, tls_with_curl)
 	pclose(p);
 	cr_assert(strstr(out, "id: 1:0\ndata: over tls\n") != NULL, "%s", out);
 }
+
+Test(bridge, per_ip_limit)
+{
+	const char *extra[] = { "--per-ip", "2", NULL };
+	struct hc h[2];
+	char body[256];
+
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	for (int i = 0; i < 2; i++)
+		open_stream(&h[i], "", NULL);
+	/* A third connection from 127.0.0.1 is closed without an answer. */
+	cr_assert_lt(http_request(bp.port, "GET", "/healthz", NULL, body,
+	    sizeof(body), NULL, 0), 0);
+	hc_close(&h[1]);
+	/* The bridge notices the close at the next write: a heartbeat or
+	 * a message. Publish until a new connection is accepted. */
+	for (int i = 0; i < 400; i++) {
+		pubs("tick");
+		if (http_request(bp.port, "GET", "/healthz", NULL, body,
+		    sizeof(body), NULL, 0) == 200)
+			break;
+		usleep(50000);
+	}
+	cr_assert_eq(http_request(bp.port, "GET", "/healthz", NULL, body,
+	    sizeof(body), NULL, 0), 200);
+	hc_close(&h[0]);
+}
