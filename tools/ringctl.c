@@ -177,15 +177,37 @@ reason(int rc)
 	}
 }
 
+/*
+ * reason() plus, for an object too small to be any ring (a valid one is
+ * at least SHMR_CAP_MIN bytes), its size: truncated or foreign.
+ */
+static const char *
+describe(const char *name, int rc, char *buf, size_t len)
+{
+	char path[sizeof(SHM_PATH) + SHMR_NAME_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", SHM_PATH, name);
+	if ((rc == -EBADMSG || rc == -EPROTO || rc == -EAGAIN) &&
+	    stat(path, &st) == 0 && (uint64_t)st.st_size < SHMR_CAP_MIN)
+		snprintf(buf, len, "%s (object is only %lld bytes: truncated "
+		    "or not a ring)", reason(rc), (long long)st.st_size);
+	else
+		snprintf(buf, len, "%s", reason(rc));
+	return buf;
+}
+
 static int
 ring_err(const char *name, int rc)
 {
-	warnx("%s: %s", name, reason(rc));
+	char why[160];
+
+	warnx("%s: %s", name, describe(name, rc, why, sizeof(why)));
 	return exit_for(rc);
 }
 
 static int
-check_name(const char *cmd, const char *name)
+check_name(const char *name)
 {
 	int rc;
 
@@ -193,10 +215,10 @@ check_name(const char *cmd, const char *name)
 		warnx("%s: invalid ring name: %s", name, rc == -ENAMETOOLONG ?
 		    "too long" : "use 1 to 128 of [A-Za-z0-9._-], not "
 		    "starting with '.'");
-		(void)cmd;
 		return EXIT_USAGE;
 	}
-	strncpy(cur_ring, name, sizeof(cur_ring) - 1);
+	/* for the SIGBUS message */
+	snprintf(cur_ring, sizeof(cur_ring), "%s", name);
 	return 0;
 }
 
@@ -395,7 +417,7 @@ one_name(const char *cmd, int argc, char **argv, const char **name)
 		return usage_err(cmd, argc - optind < 1 ? "%s: missing ring "
 		    "name" : "%s: too many arguments", cmd);
 	*name = argv[optind];
-	if ((rc = check_name(cmd, *name)) != 0)
+	if ((rc = check_name(*name)) != 0)
 		return rc;
 	return 0;
 }
@@ -420,6 +442,7 @@ struct lentry {
 	double		 rate;	/* messages/s, < 0 if unknown */
 	struct stat	 st;	/* for unreadable rings */
 	bool		 have_st;
+	char		 why[160];	/* for unreadable rings */
 };
 
 struct names {
@@ -532,7 +555,7 @@ list_print_text(const struct names *ns)
 			if (e->have_st)
 				owner_name(e->st.st_uid, own, sizeof(own));
 			printf("%-*s  unreadable: %s (owner %s, mode %04o)\n",
-			    w[C_NAME], e->name, reason(e->err), own,
+			    w[C_NAME], e->name, e->why, own,
 			    e->have_st ? (unsigned)(e->st.st_mode & 07777) :
 			    0u);
 			continue;
@@ -564,7 +587,7 @@ list_print_json(const struct names *ns)
 		first = false;
 		json_key_str(stdout, "name", e->name, false);
 		if (e->err != 0) {
-			json_key_str(stdout, "error", reason(e->err), true);
+			json_key_str(stdout, "error", e->why, true);
 			if (e->have_st) {
 				snprintf(mode, sizeof(mode), "%04o",
 				    (unsigned)(e->st.st_mode & 07777));
@@ -663,6 +686,7 @@ cmd_list(int argc, char **argv)
 			continue;
 		}
 		e->err = rc;
+		describe(e->name, rc, e->why, sizeof(e->why));
 		snprintf(path, sizeof(path), "%s%s", SHM_PATH, e->name);
 		e->have_st = stat(path, &e->st) == 0;
 		if (e->ring != NULL) {
@@ -925,6 +949,40 @@ print_msg(enum fmt fmt, const struct shmr_msg *m, struct buf *b)
 }
 
 /*
+ * Overruns are reported with the exact number of messages lost. A reader
+ * lapped again and again by a fast producer reports at most one line per
+ * second, with the total lost over the overruns it covers.
+ */
+struct overruns {
+	uint64_t	lost;	/* not yet reported */
+	uint64_t	events;
+	uint64_t	next;	/* sequence number after the last one */
+	uint64_t	last_ns; /* CLOCK_MONOTONIC of the last report */
+};
+
+static void
+overrun_report(const char *name, struct overruns *ov, bool flush)
+{
+	uint64_t now;
+
+	if (ov->events == 0)
+		return;
+	now = now_ns(CLOCK_MONOTONIC);
+	if (!flush && ov->last_ns != 0 && now - ov->last_ns < 1000000000u)
+		return;
+	fflush(stdout);
+	if (ov->events == 1)
+		warnx("%s: overrun: lost %" PRIu64 " messages, continuing at "
+		    "seq %" PRIu64, name, ov->lost, ov->next);
+	else
+		warnx("%s: overrun: lost %" PRIu64 " messages in %" PRIu64
+		    " overruns, continuing at seq %" PRIu64, name, ov->lost,
+		    ov->events, ov->next);
+	ov->lost = ov->events = 0;
+	ov->last_ns = now;
+}
+
+/*
  * While following: the producer died (report once per producer), or the
  * name now refers to a new object that libshm's reader did not follow
  * (removed and created again): switch to it from its start.
@@ -981,6 +1039,7 @@ cmd_tail(int argc, char **argv)
 	struct shmr_info in;
 	struct shmr_msg m;
 	struct buf b = { NULL, 0 };
+	struct overruns ov = { 0, 0, 0, 0 };
 	enum shmr_from from = SHMR_FROM_SEQ;
 	enum fmt fmt = FMT_TEXT;
 	const char *name, *why, *from_arg = NULL, *fmt_arg = NULL;
@@ -1042,19 +1101,27 @@ cmd_tail(int argc, char **argv)
 	if ((rc = one_name("tail", argc, argv, &name)) != 0)
 		return rc;
 
-	if (from_arg == NULL) {
-		/* The last n: start n before next_seq, but not before oldest. */
+	if (from == SHMR_FROM_SEQ) {
 		if ((rc = shmr_ring_open(name, NULL, &ring)) < 0)
 			return ring_err(name, rc);
 		rc = shmr_ring_info(ring, &in);
 		shmr_ring_close(ring);
 		if (rc < 0)
 			return ring_err(name, rc);
-		start = in.next_seq - in.oldest_seq > n ? in.next_seq - n :
-		    in.oldest_seq;
-		if (!follow)
-			limit = n;
-	} else if (have_n)
+		if (from_arg == NULL) {
+			/* The last n: n before next_seq, not before oldest. */
+			start = in.next_seq - in.oldest_seq > n ?
+			    in.next_seq - n : in.oldest_seq;
+			if (!follow)
+				limit = n;
+		} else if (start > in.next_seq) {
+			warnx("%s: sequence %" PRIu64 " is beyond the next "
+			    "sequence number %" PRIu64, name, start,
+			    in.next_seq);
+			return EXIT_NEG;
+		}
+	}
+	if (from_arg != NULL && have_n)
 		limit = n;
 
 	if ((rc = shmr_reader_open(name, from, start, &r)) < 0) {
@@ -1067,8 +1134,12 @@ cmd_tail(int argc, char **argv)
 	}
 	while (printed < limit && !stop) {
 		rc = shmr_reader_next(r, &m);
+		if (rc != SHMR_MSG && rc != SHMR_OVERRUN)
+			overrun_report(name, &ov, true);
 		switch (rc) {
 		case SHMR_MSG:
+			if (ov.events != 0)
+				overrun_report(name, &ov, false);
 			if ((rc = print_msg(fmt, &m, &b)) < 0) {
 				warnx("%s: %s", name, shmr_strerror(rc));
 				status = EXIT_SYS;
@@ -1077,9 +1148,10 @@ cmd_tail(int argc, char **argv)
 			printed++;
 			continue;
 		case SHMR_OVERRUN:
-			fflush(stdout);
-			warnx("%s: overrun: lost %" PRIu64 " messages, "
-			    "continuing at seq %" PRIu64, name, m.lost, m.seq);
+			ov.lost += m.lost;
+			ov.events++;
+			ov.next = m.seq;
+			overrun_report(name, &ov, false);
 			continue;
 		case SHMR_RESTART:
 			fflush(stdout);
@@ -1095,8 +1167,9 @@ cmd_tail(int argc, char **argv)
 		default:
 			fflush(stdout);
 			if (rc == -EBADMSG)
-				warnx("%s: corrupt record after seq %" PRIu64
-				    "; run ringctl check %s", name, m.seq, name);
+				warnx("%s: corrupt record where seq %" PRIu64
+				    " was expected; see ringctl check %s", name,
+				    m.seq, name);
 			else
 				warnx("%s: read failed: %s", name,
 				    shmr_strerror(rc));
@@ -1117,6 +1190,7 @@ cmd_tail(int argc, char **argv)
 		}
 	}
 out:
+	overrun_report(name, &ov, true);
 	shmr_reader_close(r);
 	free(b.p);
 	return finish(status);
@@ -1374,7 +1448,7 @@ cmd_check(int argc, char **argv)
 	if ((rc = one_name("check", argc, argv, &name)) != 0)
 		return rc;
 	if ((rc = open_ring(name, &ring)) < 0)
-		problem = reason(rc);
+		problem = describe(name, rc, why, sizeof(why));
 	else if ((rc = shmr_ring_info(ring, &in)) < 0)
 		problem = reason(rc);
 	else if ((problem = check_info(&in, why, sizeof(why))) != NULL)
@@ -1501,7 +1575,7 @@ rm_one(const char *name, bool force)
 	struct shmr_info in;
 	int rc, alive;
 
-	if ((rc = check_name("rm", name)) != 0)
+	if ((rc = check_name(name)) != 0)
 		return rc;
 	rc = open_ring(name, &ring);
 	if (rc == -ENOENT)
