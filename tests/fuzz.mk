@@ -49,7 +49,8 @@ fuzz-segment: $(FUZZ_DIR)/fuzz_segment
 	$(Q)rm -rf $(FUZZ_DIR)/corpus-segment
 	$(Q)mkdir -p $(FUZZ_DIR)/corpus-segment $(FUZZ_DIR)/artifacts-segment
 	$(Q)cp tests/corpus/segment/* $(FUZZ_DIR)/corpus-segment/
-	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16} \
+	    $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
 	    -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts-segment/ \
 	    $(FUZZ_DIR)/corpus-segment
