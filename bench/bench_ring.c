@@ -1062,8 +1062,6 @@ run_job(const struct job *j, struct result *res)
 	res->rx_secs = (double)(tmax - ctl->t_start) / 1e9;
 out:
 	res->ok = res->err[0] == '\0';
-	if (!res->ok)
-		failures++;
 	for (k = 0; k < tx.nfds; k++)
 		close(tx.fds[k]);
 	tx.nfds = 0;
@@ -1073,6 +1071,46 @@ out:
 	cleanup_names();
 	ring_name[0] = zmq_path[0] = '\0';
 	free(msgs);
+}
+
+enum best { BEST_RX, BEST_TX, BEST_LAT };
+
+static int repeat = 1;			/* -n: runs per row, best kept */
+
+/*
+ * Run a row `repeat` times and keep the best run: the most delivered
+ * messages per second, the highest producer rate, or the lowest median
+ * latency. On a machine shared with other work the best of a few short
+ * runs is closer to what the transport can do than one long run.
+ */
+static void
+run_best(const struct job *j, struct result *res, enum best how)
+{
+	struct result r;
+	double v, bestv = -1;
+	int i;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < repeat; i++) {
+		run_job(j, &r);
+		if (!r.ok) {
+			if (bestv < 0)
+				*res = r;
+			continue;
+		}
+		if (how == BEST_RX)
+			v = r.rx_secs > 0 ? (double)r.min_msgs / r.rx_secs : 0;
+		else if (how == BEST_TX)
+			v = r.send_secs > 0 ? (double)r.sent / r.send_secs : 0;
+		else
+			v = r.lat[0] > 0 ? 1e12 / (double)r.lat[0] : 0;
+		if (v > bestv) {
+			bestv = v;
+			*res = r;
+		}
+	}
+	if (!res->ok)
+		failures++;
 }
 
 /* ---- instructions per publish under callgrind --------------------------- */
@@ -1329,9 +1367,13 @@ print_machine(void)
 #else
 	printf("; ZeroMQ not built (install libzmq3-dev)");
 #endif
-	printf("\npinning: %s; shmring ring size %" PRIu64 " KiB\n",
-	    use_pin && ncpus >= 2 ? "producer on CPU 0, readers on the others"
-	    : "none", ring_size >> 10);
+	if (use_pin && ncpus >= 2)
+		printf("\npinning: producer on CPU %d, readers on the other "
+		    "%d", cpus[0], ncpus - 1);
+	else
+		printf("\npinning: none");
+	printf("; shmring ring size %" PRIu64 " KiB; best of %d run%s per "
+	    "row\n", ring_size >> 10, repeat, repeat == 1 ? "" : "s");
 }
 
 /* Other load on the machine skews every number: show it. */
@@ -1424,7 +1466,7 @@ sect_throughput(const struct opts *o, struct summary *sum)
 			memset(&r[i], 0, sizeof(r[i]));
 			if (!wanted(j.kind))
 				continue;
-			run_job(&j, &r[i]);
+			run_best(&j, &r[i], BEST_RX);
 			rate[i] = r[i].ok ? mps(&r[i]) : -1;
 			if (j.kind != K_SHM && rate[i] > best)
 				best = rate[i];
@@ -1490,7 +1532,7 @@ sect_latency(const struct opts *o, struct summary *sum)
 			j.rate = o->rate;
 			if (!wanted(j.kind))
 				continue;
-			run_job(&j, &r);
+			run_best(&j, &r, BEST_LAT);
 			for (k = 0; k < 4; k++)
 				fmt_ns(p[k], sizeof(p[k]), r.lat[k]);
 			printf("| %s | %s | %s | %s | %s | %s | %" PRIu64
@@ -1535,7 +1577,7 @@ sect_fanout(const struct opts *o)
 			j.secs = o->secs;
 			if (!wanted(j.kind))
 				continue;
-			run_job(&j, &r);
+			run_best(&j, &r, BEST_RX);
 			fmt_rate(a, sizeof(a), r.send_secs > 0 ?
 			    (double)r.sent / r.send_secs : 0);
 			fmt_rate(b, sizeof(b), r.rx_secs > 0 ?
@@ -1580,7 +1622,7 @@ sect_publish(const struct opts *o, struct summary *sum)
 		j.spin = rows[i].spin;
 		j.size = 64;
 		j.secs = o->secs;
-		run_job(&j, &r);
+		run_best(&j, &r, BEST_TX);
 		rate = r.send_secs > 0 ? (double)r.sent / r.send_secs : 0;
 		if (i == 0)
 			base = rate;
@@ -1707,8 +1749,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " [-q] [-d secs] [-l secs] [-r rate] [-b batch] "
 	    "[-s size,...]\n"
-	    "       [-R ring-size] [-o sections] [-t transports] [--no-pin] "
-	    "[-v]\n"
+	    "       [-R ring-size] [-o sections] [-t transports] [-n repeat]\n"
+	    "       [--no-pin] [-v]\n"
 	    "\n"
 	    "libshm against a pipe, Unix domain sockets and ZeroMQ, one "
 	    "producer and\nforked readers on this machine; a report on "
@@ -1730,6 +1772,8 @@ usage(FILE *f)
 	    "publish,instr\n"
 	    "  -t, --transports LIST   shmring,pipe,stream,seqpacket,zmq "
 	    "(default all)\n"
+	    "  -n, --repeat N          runs per row, the best is shown "
+	    "(default 1)\n"
 	    "  -q, --quick             short rows (a smoke run)\n"
 	    "      --no-pin            do not pin processes to CPUs\n"
 	    "  -v, --verbose           show valgrind's output\n"
@@ -1827,6 +1871,7 @@ main(int argc, char **argv)
 		{ "callgrind-count", required_argument, NULL, 'c' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "transports", required_argument, NULL, 't' },
+		{ "repeat", required_argument, NULL, 'n' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1858,7 +1903,7 @@ main(int argc, char **argv)
 	    o.s.instr = 1;
 	(void)parse_sizes(sizes_default, &o);
 
-	while ((ch = getopt_long(argc, argv, "d:l:r:b:s:R:c:o:t:qvhV", lo,
+	while ((ch = getopt_long(argc, argv, "d:l:r:b:s:R:c:o:t:n:qvhV", lo,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -1913,6 +1958,11 @@ main(int argc, char **argv)
 				    "instr\n");
 				return 100;
 			}
+			break;
+		case 'n':
+			if (cli_parse_u64(optarg, 1, 100, &v, &why) < 0)
+				goto badnum;
+			repeat = (int)v;
 			break;
 		case 't':
 			if (parse_kinds(optarg) < 0) {
