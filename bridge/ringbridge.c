@@ -156,7 +156,10 @@ ring_reopen(struct ring_ent *e)
 	int rc;
 
 	if ((rc = shmr_ring_open(e->name, &oo, &r)) != 0) {
-		if (!e->absent_logged)
+		if (!e->absent_logged && (rc == -ENOENT || rc == -EAGAIN))
+			log_info("ring %s: not there (yet): %s", e->name,
+			    shmr_strerror(rc));
+		else if (!e->absent_logged)
 			log_warn("ring %s: cannot open: %s", e->name,
 			    shmr_strerror(rc));
 		e->absent_logged = true;
