@@ -342,6 +342,18 @@ handle(struct sub *s)
 	}
 }
 
+/* BENCH_DEBUG=1: which fast clients missed the last message. */
+static void
+debug_behind(const struct sub *subs, unsigned nslow, int64_t lastseq)
+{
+	for (unsigned i = nslow; i < opt.clients; i++)
+		if (subs[i].last != lastseq)
+			fprintf(stderr, "client %u: first %" PRId64 " last %"
+			    PRId64 " of %" PRId64 " closed %d\n", i,
+			    subs[i].first, subs[i].last, lastseq,
+			    subs[i].h.closed);
+}
+
 static void
 usage(void)
 {
@@ -422,8 +434,9 @@ main(int argc, char **argv)
 
 			snprintf(rate, sizeof(rate), "%u", opt.rate);
 			if ((ringd = fork()) == 0) {
-				execl(opt.ringd, "ringd", "-q", "--demo", "ticks", "-r",
-				    rate, "-s", "64M", ring, (char *)NULL);
+				execl(opt.ringd, "ringd", "-q", "--demo",
+				    "ticks", "-r", rate, "-s", "64M", ring,
+				    (char *)NULL);
 				_exit(127);
 			}
 			/* Wait for ringd to create the ring. */
@@ -449,14 +462,16 @@ main(int argc, char **argv)
 		if (opt.extra != NULL) {
 			char *dup = strdup(opt.extra), *tok, *save = NULL;
 
-			for (tok = strtok_r(dup, " ", &save); tok != NULL && na < 22;
+			for (tok = strtok_r(dup, " ", &save);
+			    tok != NULL && na < 22;
 			    tok = strtok_r(NULL, " ", &save))
 				args[na++] = tok;
 		}
 		args[na] = NULL;
 		pin(0);		/* the child inherits CPU 0 */
 		if (bridge_start(&bp, opt.bridge, args) != 0) {
-			fprintf(stderr, "bench_fanout: cannot start %s\n", opt.bridge);
+			fprintf(stderr, "bench_fanout: cannot start %s\n",
+			    opt.bridge);
 			return 111;
 		}
 		pin(-1);
@@ -535,7 +550,8 @@ main(int argc, char **argv)
 					ssize_t r = subs[i].ended ? -1 :
 					    read(subs[i].h.fd, b, sizeof(b));
 
-					if (r == 0 || (r < 0 && errno != EAGAIN &&
+					if (r == 0 || (r < 0 &&
+					    errno != EAGAIN &&
 					    !subs[i].ended)) {
 						subs[i].ended = true;
 						slow_evicted++;
@@ -590,13 +606,7 @@ main(int argc, char **argv)
 		if (ringd > 0)
 			pub = (uint64_t)(lastseq + 1);
 		if (getenv("BENCH_DEBUG") != NULL)
-			for (unsigned i = nslow; i < opt.clients; i++)
-				if (subs[i].last != lastseq)
-					fprintf(stderr, "client %u: first %"
-					    PRId64 " last %" PRId64 " of %" PRId64
-					    " closed %d st %d\n", i,
-					    subs[i].first, subs[i].last, lastseq,
-					    subs[i].h.closed, subs[i].h.st);
+			debug_behind(subs, nslow, lastseq);
 		for (unsigned i = nslow; i < opt.clients; i++) {
 			total += subs[i].events;
 			lost += subs[i].lost;
@@ -609,7 +619,8 @@ main(int argc, char **argv)
 	cpu_of(bp.pid, &cpu1);
 	cpu_of(getpid(), &ccpu1);
 	rss = proc_rss_kib(bp.pid);
-	printf("fanout server=%s clients=%u slow=%u rate=%u size=%u seconds=%.1f: "
+	printf("fanout server=%s clients=%u slow=%u rate=%u size=%u "
+	    "seconds=%.1f: "
 	    "published=%" PRIu64 " delivered=%" PRIu64 " (%.0f events/s) "
 	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
 	    " latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f "

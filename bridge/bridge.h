@@ -100,7 +100,7 @@ struct client {
 	uint8_t			 m_stage_len, m_stage_off;
 	bool			 m_here;	/* begun in this reader call */
 	uint16_t		 m_off;		/* offset in prefix/suffix */
-	size_t			 m_start;	/* output offset where it began */
+	size_t			 m_start;	/* output offset at its start */
 	size_t			 m_in;		/* payload bytes consumed */
 	struct shmr_msg		 m_msg;		/* view into the mapping */
 	char			 m_pre[96];

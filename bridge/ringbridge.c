@@ -1223,8 +1223,8 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			if (shmr_name_valid(optarg) != 0) {
-				fprintf(stderr, "ringbridge: --ring %s: invalid "
-				    "ring name\n", optarg);
+				fprintf(stderr, "ringbridge: --ring %s: "
+				    "invalid ring name\n", optarg);
 				return EXIT_USAGE;
 			}
 			if (nrings == sizeof(rings) / sizeof(rings[0])) {

@@ -284,7 +284,8 @@ decode(struct hc *h, const char *p, size_t n)
 			n--;
 			break;
 		case HC_CHUNK_DATA: {
-			size_t k = n < h->chunk_left ? n : (size_t)h->chunk_left;
+			size_t k = n < h->chunk_left ? n :
+			    (size_t)h->chunk_left;
 
 			body_put(h, p, k);
 			p += k;
@@ -394,7 +395,8 @@ hc_sse_next(struct hc *h, struct sse_event *ev)
 		}
 		{
 			char *colon = memchr(line, ':', ll);
-			size_t nlen = colon != NULL ? (size_t)(colon - line) : ll;
+			size_t nlen = colon != NULL ?
+			    (size_t)(colon - line) : ll;
 			const char *v = colon != NULL ? colon + 1 : line + ll;
 			size_t vl = (size_t)(line + ll - v);
 

@@ -60,7 +60,7 @@ struct hc {
 struct sse_event {
 	char	 type[32];	/* "message" unless an event field said */
 	char	 id[64];
-	char	*data;		/* NUL-terminated, points into a static buffer */
+	char	*data;		/* NUL-terminated, in a static buffer */
 	size_t	 len;
 };
 
