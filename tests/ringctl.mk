@@ -2,6 +2,8 @@
 # scriptable test producer. One run target per script so make -j runs them
 # side by side.
 RINGCTL_FEED := $(B)/tests/ringctl_feed
+# tools/ringctl.mk is included after this file: name the binary here.
+RINGCTL_BIN := $(B)/bin/ringctl
 RINGCTL_SCRIPTS := basic tail check list
 RINGCTL_RUNS := $(RINGCTL_SCRIPTS:%=run-ringctl_%)
 
@@ -11,9 +13,9 @@ $(RINGCTL_FEED): $(B)/tests/ringctl_feed.o $(LIBSHM_A)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 $(RINGCTL_RUNS): run-ringctl_%: tests/ringctl_%.sh tests/ringctl_lib.sh \
-    $(RINGCTL) $(RINGCTL_FEED)
+    $(RINGCTL_BIN) $(RINGCTL_FEED)
 	@echo "  TEST    ringctl_$*"
-	$(Q)RINGCTL=$(RINGCTL) FEED=$(RINGCTL_FEED) \
+	$(Q)RINGCTL=$(RINGCTL_BIN) FEED=$(RINGCTL_FEED) \
 	    timeout 300 bash tests/ringctl_$*.sh > $(B)/tests/ringctl_$*.log \
 	    2>&1 && tail -n 1 $(B)/tests/ringctl_$*.log || \
 	    { cat $(B)/tests/ringctl_$*.log; \

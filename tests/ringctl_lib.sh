@@ -98,11 +98,11 @@ PYEOF
 feed_start() {
 	local id=$1 w r line
 	shift
-	mkfifo "$T/$id.in" "$T/$id.out"
-	"$FEED" "$@" <"$T/$id.in" >"$T/$id.out" &
+	mkfifo "$T/feed-$id.in" "$T/feed-$id.out"
+	"$FEED" "$@" <"$T/feed-$id.in" >"$T/feed-$id.out" &
 	FEED_PID[$id]=$!
-	exec {w}>"$T/$id.in"
-	exec {r}<"$T/$id.out"
+	exec {w}>"$T/feed-$id.in"
+	exec {r}<"$T/feed-$id.out"
 	FEED_W[$id]=$w
 	FEED_R[$id]=$r
 	if ! read -r -t 30 line <&"$r" || [ "$line" != ok ]; then
@@ -127,7 +127,7 @@ feed() {
 		local w=${FEED_W[$id]} r=${FEED_R[$id]}
 		exec {w}>&- {r}<&-
 		unset "FEED_PID[$id]"
-		rm -f "$T/$id.in" "$T/$id.out"
+		rm -f "$T/feed-$id.in" "$T/feed-$id.out"
 		;;
 	esac
 }

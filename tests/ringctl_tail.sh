@@ -133,4 +133,29 @@ assert o[0]['seq'] == 0 and o[1]['seq'] == 0, o
 check "dead producer reported once" \
     test "$(grep -c 'died' "$T/g.err")" -eq 1
 
+# ---- tail -f: the ring is removed and created again under the name ----
+R4=${PFX}again
+feed_start e "$R4"
+feed e "pub old"
+timeout 120 "$RINGCTL" tail -f --format json "$R4" >"$T/h.out" \
+    2>"$T/h.err" &
+tpid=$!
+check "tail -f: old ring's message" wait_for "$T/h.out" '"old"'
+rc 0 "rm --force under a follower" rm --force "$R4"
+feed_start f "$R4"
+feed f "pub new"
+feed f close
+# the old producer closes too: its end of stream must not end the tail,
+# since the name now refers to the new ring (closed after one message)
+feed e close
+wait "$tpid"
+check "tail -f follows the new ring to its end, exit 0" test $? -eq 0
+pycheck "tail -f: old then new" "$T/h.out" "
+assert [json.loads(l)['data'] for l in lines] == ['old', 'new'], lines
+"
+cp "$T/h.err" "$T/h.txt"
+pycheck "tail -f: the switch is reported" "$T/h.txt" "
+assert '$R4: ' in s and ('created again' in s or 'restarted' in s), s
+"
+
 finish

@@ -982,37 +982,43 @@ overrun_report(const char *name, struct overruns *ov, bool flush)
 	ov->last_ns = now;
 }
 
+/* The name refers to a new ring (removed and created again): switch. */
+static int
+reopen(const char *name, struct shmr_reader **rp)
+{
+	struct shmr_reader *nr;
+	int rc;
+
+	if ((rc = shmr_reader_open(name, SHMR_FROM_OLDEST, 0, &nr)) < 0)
+		return rc;
+	shmr_reader_close(*rp);
+	*rp = nr;
+	warnx("%s: ring was created again (epoch %" PRIu64 "); following it "
+	    "from its start", name, shmr_ring_epoch(shmr_reader_ring(nr)));
+	return 0;
+}
+
 /*
  * While following: the producer died (report once per producer), or the
- * name now refers to a new object that libshm's reader did not follow
- * (removed and created again): switch to it from its start.
+ * name now refers to a new object that libshm's reader did not follow.
  */
-static int
+static void
 follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
     bool *gone_said)
 {
 	struct shmr_ring *ring = shmr_reader_ring(*rp);
-	struct shmr_reader *nr;
 	struct shmr_info in;
 	int rc;
 
 	if (shmr_ring_stale(ring) == 1) {
-		rc = shmr_reader_open(name, SHMR_FROM_OLDEST, 0, &nr);
-		if (rc == 0) {
-			shmr_reader_close(*rp);
-			*rp = nr;
-			warnx("%s: ring was created again (epoch %" PRIu64
-			    "); following it from its start", name,
-			    shmr_ring_epoch(shmr_reader_ring(nr)));
+		if ((rc = reopen(name, rp)) == 0)
 			*dead_said = *gone_said = false;
-			return 1;
-		}
-		if (!*gone_said) {
+		else if (!*gone_said) {
 			warnx("%s: ring %s; waiting for it to come back", name,
 			    rc == -ENOENT ? "was removed" : reason(rc));
 			*gone_said = true;
 		}
-		return 0;
+		return;
 	}
 	if (!*dead_said && shmr_ring_alive(ring) == 0 &&
 	    shmr_ring_info(ring, &in) == 0 && in.state == SHMR_STATE_LIVE) {
@@ -1020,7 +1026,6 @@ follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
 		    name, (long)in.pid);
 		*dead_said = true;
 	}
-	return 0;
 }
 
 static int
@@ -1161,6 +1166,12 @@ cmd_tail(int argc, char **argv)
 			dead_said = gone_said = false;
 			continue;
 		case SHMR_EOF:
+			/* The end of a ring the name no longer refers to. */
+			if (follow && shmr_ring_stale(shmr_reader_ring(r)) ==
+			    1 && reopen(name, &r) == 0) {
+				dead_said = gone_said = false;
+				continue;
+			}
 			goto out;
 		case SHMR_EMPTY:
 			break;
