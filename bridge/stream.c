@@ -547,11 +547,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		case SHMR_RESTART:
 			if (switch_epoch(c))
 				continue;
-			if (n > 0)
-				break;
-			if (try_suspend(c, true))
-				return 0;
-			continue;
+			/* No new epoch mapped yet: wait like an idle stream. */
+			/* FALLTHROUGH */
 		case SHMR_EMPTY:
 			if (n > 0)
 				break;
@@ -560,7 +557,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				ctl_heartbeat(c);
 				continue;
 			}
-			if (try_suspend(c, false))
+			if (try_suspend(c, rc == SHMR_RESTART))
 				return 0;
 			continue;
 		default:
