@@ -1075,7 +1075,7 @@ out:
 
 enum best { BEST_RX, BEST_TX, BEST_LAT };
 
-static int repeat = 1;			/* -n: runs per row, best kept */
+static int repeat = 3;			/* -n: runs per row, best kept */
 
 /*
  * Run a row `repeat` times and keep the best run: the most delivered
@@ -1756,9 +1756,9 @@ usage(FILE *f)
 	    "producer and\nforked readers on this machine; a report on "
 	    "stdout (markdown tables).\n"
 	    "\n"
-	    "  -d, --duration SECS     per throughput/fan-out/publish row "
-	    "(default 1)\n"
-	    "  -l, --lat-duration SECS per latency row (default 1)\n"
+	    "  -d, --duration SECS     per throughput/fan-out/publish run "
+	    "(default 0.3)\n"
+	    "  -l, --lat-duration SECS per latency run (default 0.5)\n"
 	    "  -r, --rate N            latency pacing in messages/s "
 	    "(default 20000)\n"
 	    "  -b, --batch N           messages per publish_batch "
@@ -1773,7 +1773,7 @@ usage(FILE *f)
 	    "  -t, --transports LIST   shmring,pipe,stream,seqpacket,zmq "
 	    "(default all)\n"
 	    "  -n, --repeat N          runs per row, the best is shown "
-	    "(default 1)\n"
+	    "(default 3)\n"
 	    "  -q, --quick             short rows (a smoke run)\n"
 	    "      --no-pin            do not pin processes to CPUs\n"
 	    "  -v, --verbose           show valgrind's output\n"
@@ -1891,11 +1891,11 @@ main(int argc, char **argv)
 	const char *why = NULL, *attach = NULL;
 	uint64_t v, loop = 0, nreaders = 0, fd = 0, msg_size = 64;
 	char sizes_default[] = "8,64,1024,65536";
-	int ch, quick = 0, size_set = 0, read_mode = 0;
+	int ch, quick = 0, size_set = 0, read_mode = 0, repeat_set = 0;
 
 	memset(&o, 0, sizeof(o));
-	o.secs = 1.0;
-	o.lat_secs = 1.0;
+	o.secs = 0.3;
+	o.lat_secs = 0.5;
 	o.rate = 20000;
 	o.batch = 16;
 	o.cg_count = 200000;
@@ -1963,6 +1963,7 @@ main(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 100, &v, &why) < 0)
 				goto badnum;
 			repeat = (int)v;
+			repeat_set = 1;
 			break;
 		case 't':
 			if (parse_kinds(optarg) < 0) {
@@ -2044,9 +2045,11 @@ badnum:
 
 	if (quick) {
 		if (!(size_set & 1))
-			o.secs = 0.2;
+			o.secs = 0.1;
 		if (!(size_set & 2))
-			o.lat_secs = 0.2;
+			o.lat_secs = 0.1;
+		if (!repeat_set)
+			repeat = 1;
 		o.cg_count = 20000;
 	}
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
