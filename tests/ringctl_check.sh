@@ -28,14 +28,14 @@ feed_start s "$R" 65536 1024
 feed_send s "spin 100"
 for i in $(seq 1 600); do
 	"$RINGCTL" --json info "$R" >"$T/busy" 2>/dev/null
-	python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["next_seq"] < 100000)' "$T/busy" && break
+	[ "$(json_field "$T/busy" next_seq)" -ge 100000 ] && break
 	sleep 0.05
 done
 for i in $(seq 1 10); do
 	rc 0 "check while the producer writes at full speed ($i)" check "$R"
 done
 "$RINGCTL" --json info "$R" >"$T/busy"
-start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next_seq"])' "$T/busy")
+start=$(json_field "$T/busy" next_seq)
 timeout 60 "$RINGCTL" tail -f --from "$start" -n 20000 --format json "$R" \
     >"$T/busy.out" 2>"$T/busy.err"
 check "tail while the producer writes at full speed" test $? -eq 0

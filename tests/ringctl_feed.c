@@ -9,12 +9,12 @@
  *
  *	pub TEXT	publish TEXT (the rest of the line)
  *	hex HEX		publish the bytes spelled in hex
- *	n COUNT [SIZE]	publish COUNT messages "msg-SEQ", padded with 'x'
- *			to SIZE bytes
+ *	n COUNT [SIZE]	publish COUNT messages "msg-SEQ", padded with
+ *			'x' to SIZE bytes
  *	spin SIZE	publish SIZE-byte messages as fast as possible until
  *			SIGUSR1, then answer "ok COUNT"
  *	info		answer "ok NEXT_SEQ OLDEST_SEQ PID"
- *	close		close the ring (readers see end of stream) and exit
+ *	close		close the ring (end of stream) and exit
  *	unlink		close and remove the ring, and exit
  *	die		exit without closing: a dead producer
  *
@@ -100,7 +100,8 @@ main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 
 	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: ringctl_feed name [capacity [max_msg]]\n");
+		fprintf(stderr, "usage: ringctl_feed name [capacity "
+		    "[max_msg]]\n");
 		return 1;
 	}
 	o.capacity = argc > 2 ? strtoull(argv[2], NULL, 0) : 65536;

@@ -94,6 +94,15 @@ PYEOF
 	fi
 }
 
+# json_field FILE KEY: one top-level field of a JSON document (0 if none).
+json_field() {
+	python3 -c 'import json, sys
+try:
+    print(json.load(open(sys.argv[1]))[sys.argv[2]])
+except (ValueError, KeyError):
+    print(0)' "$1" "$2"
+}
+
 # feed_start ID NAME [CAPACITY [MAX_MSG]]: a producer driven through FIFOs.
 feed_start() {
 	local id=$1 w r line

@@ -35,8 +35,10 @@
 
 #define SHM_PATH	"/dev/shm/shmring."
 #define DEFAULT_TAIL	10
-#define RATE_SAMPLE_MS	100	/* list: the two header samples are this far apart */
-#define FOLLOW_POLL_MS	500	/* tail -f: producer liveness check period */
+/* list: the two header samples for the rate are this far apart */
+#define RATE_SAMPLE_MS	100
+/* tail -f: how often a quiet follower checks the producer and the name */
+#define FOLLOW_POLL_MS	500
 /* humanize_number scales until the number fits: 8 gives "64KiB". */
 #define HUMAN_LEN	8
 
@@ -1374,7 +1376,7 @@ cmd_watch(int argc, char **argv)
 	if (json_out)
 		tty = false;
 	if (tty)
-		printf("\033[H\033[2J");	/* clear once; frames overwrite */
+		printf("\033[H\033[2J");	/* clear once; frames redraw */
 
 	for (;;) {
 		err = NULL;
@@ -1425,8 +1427,8 @@ check_info(const struct shmr_info *in, char *why, size_t len)
 		snprintf(why, len, "capacity %" PRIu64 " is not a power of two "
 		    "in range", in->capacity);
 	else if (in->max_msg == 0 || in->max_msg > in->capacity / 8)
-		snprintf(why, len, "max_msg %" PRIu32 " is not in 1..capacity/8",
-		    in->max_msg);
+		snprintf(why, len, "max_msg %" PRIu32 " is not in "
+		    "1..capacity/8", in->max_msg);
 	else if (in->oldest_seq > in->next_seq)
 		snprintf(why, len, "oldest seq %" PRIu64 " is after next seq %"
 		    PRIu64, in->oldest_seq, in->next_seq);
