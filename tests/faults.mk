@@ -62,3 +62,21 @@ run-fault_enospc run-fault_ringd_kill: run-fault_%:
 
 TEST_RUNS += run-test_faults run-fault_enospc run-fault_ringd_kill
 .PHONY: run-test_faults run-fault_enospc run-fault_ringd_kill
+
+# Reproducers of the libshm bugs in docs/RELIABILITY.md ("Faults"). Not in
+# `make test` while the bugs are open: `make fault-repro` exits nonzero
+# until both are fixed; then move them to TEST_RUNS.
+FAULT_REPROS := $(B)/tests/fault_repro_epoch $(B)/tests/fault_repro_midupdate
+
+$(B)/tests/fault_repro_midupdate.o: EXTRA_CFLAGS = -Ilibshm
+
+$(FAULT_REPROS): %: %.o $(LIBSHM_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+
+fault-repro: $(FAULT_REPROS)
+	$(Q)rc=0; for t in $(FAULT_REPROS); do timeout 60 $$t || rc=1; done; \
+	    exit $$rc
+
+.PHONY: fault-repro
