@@ -57,6 +57,7 @@
 #define SEQ_END		(UINT64_MAX - 1)	/* zmq: end of the run */
 #define STREAM_BUF	(256 * 1024)
 #define MAX_BATCH	64
+#define RBATCH		64		/* messages per shmr_cursor_read_batch */
 
 enum kind { K_SHM, K_PIPE, K_STREAM, K_SEQPACKET, K_ZMQ };
 
@@ -73,6 +74,7 @@ struct job {
 	enum kind	kind;
 	int		spin;		/* readers busy-poll instead of blocking */
 	int		batch;		/* shmring: messages per publish_batch */
+	int		rbatch;		/* shmring: messages per read_batch */
 	int		nreaders;
 	size_t		size;		/* payload bytes, >= 8 (>= 16 for latency) */
 	double		secs;		/* how long the producer sends */
@@ -333,9 +335,9 @@ read_shm(struct rd *rd)
 	const struct job *j = rd->job;
 	struct shmr_ring *ring = NULL;
 	struct shmr_cursor c;
-	struct shmr_msg m;
+	struct shmr_msg m, *ms = &m;
 	unsigned char *buf;
-	size_t buflen;
+	size_t buflen, n = j->rbatch > 1 ? (size_t)j->rbatch : 1, got, k;
 	int rc, i;
 
 	/* The producer creates the ring after the fork. */
@@ -352,8 +354,14 @@ read_shm(struct rd *rd)
 	}
 	if (rc < 0)
 		return rd_fail(rd, rc, "shmr_ring_open");
-	buflen = shmr_ring_max_msg(ring);
-	if ((buf = malloc(buflen)) == NULL) {
+	/* read_batch packs messages 8-byte aligned into one buffer */
+	buflen = ((size_t)shmr_ring_max_msg(ring) + 8) * n;
+	buf = malloc(buflen);
+	if (n > 1 && buf != NULL && (ms = calloc(n, sizeof(*ms))) == NULL) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf == NULL) {
 		shmr_ring_close(ring);
 		return rd_fail(rd, -ENOMEM, "malloc");
 	}
@@ -364,11 +372,24 @@ read_shm(struct rd *rd)
 	pin((int)(rd->st - ctl->r));
 	atomic_fetch_add(&ctl->ready, 1);
 	for (;;) {
-		rc = shmr_cursor_read(ring, &c, buf, buflen, &m);
-		if (rc == SHMR_MSG) {
-			if (m.len >= 8)
-				on_msg(rd, m.data, m.len);
-			continue;
+		if (n > 1) {
+			rc = shmr_cursor_read_batch(ring, &c, buf, buflen, ms,
+			    n, &got);
+			if (rc == SHMR_MSG) {
+				for (k = 0; k < got; k++)
+					if (ms[k].len >= 8)
+						on_msg(rd, ms[k].data,
+						    ms[k].len);
+				continue;
+			}
+			m = ms[0];
+		} else {
+			rc = shmr_cursor_read(ring, &c, buf, buflen, &m);
+			if (rc == SHMR_MSG) {
+				if (m.len >= 8)
+					on_msg(rd, m.data, m.len);
+				continue;
+			}
 		}
 		if (rc == SHMR_EMPTY) {
 			rc = shmr_cursor_wait(ring, &c, 100,
@@ -399,6 +420,8 @@ read_shm(struct rd *rd)
 	}
 out:
 	rd->st->t_end = now_ns();
+	if (ms != &m)
+		free(ms);
 	free(buf);
 	shmr_ring_close(ring);
 	return rc;
@@ -1415,6 +1438,7 @@ struct opts {
 /* The numbers the targets are checked against. */
 struct summary {
 	double		shm64, peer64, shm1k_bps;
+	const char	*shm64_row, *shm1k_row;
 	uint64_t	p50_spin, p50_block;
 	double		pub0, pub4, ipp0, ipp8;
 	int		have_ipp;
@@ -1430,7 +1454,8 @@ sect_throughput(const struct opts *o, struct summary *sum)
 	} rows[] = {
 		{ "shmring busy-poll", K_SHM, 1, 0 },
 		{ "shmring blocking", K_SHM, 0, 0 },
-		{ "shmring batch busy-poll", K_SHM, 1, 1 },
+		{ "shmring busy-poll, read_batch", K_SHM, 1, 1 },
+		{ "shmring busy-poll, both batched", K_SHM, 1, 3 },
 		{ "pipe (1 MiB buffer)", K_PIPE, 0, 0 },
 		{ "unix stream", K_STREAM, 0, 0 },
 		{ "unix seqpacket", K_SEQPACKET, 0, 0 },
@@ -1447,9 +1472,11 @@ sect_throughput(const struct opts *o, struct summary *sum)
 	    o->secs);
 	printf("Readers copy every message out; pipe and stream readers read "
 	    "up to 256 KiB per call,\nseqpacket and ZeroMQ one message per "
-	    "call; peers' readers block. \"batch\" publishes %d\nmessages per "
-	    "shmr_writer_publish_batch(). Lost = sent - delivered "
-	    "(shmring: sum of msg.lost).\n", o->batch);
+	    "call; peers' readers block. read_batch: the reader\ncalls "
+	    "shmr_cursor_read_batch() for up to %d messages; both batched: "
+	    "the producer also\ncalls shmr_writer_publish_batch() with %d "
+	    "messages. Lost = sent - delivered\n(shmring: sum of msg.lost).\n",
+	    RBATCH, o->batch);
 	for (si = 0; si < o->nsizes; si++) {
 		size_t sz = o->sizes[si];
 
@@ -1458,7 +1485,8 @@ sect_throughput(const struct opts *o, struct summary *sum)
 			memset(&j, 0, sizeof(j));
 			j.kind = rows[i].k;
 			j.spin = rows[i].spin;
-			j.batch = rows[i].batch ? o->batch : 0;
+			j.rbatch = rows[i].batch & 1 ? RBATCH : 0;
+			j.batch = rows[i].batch & 2 ? o->batch : 0;
 			j.nreaders = 1;
 			j.size = sz;
 			j.secs = o->secs;
@@ -1477,12 +1505,7 @@ sect_throughput(const struct opts *o, struct summary *sum)
 		for (i = 0; i < NROWS; i++) {
 			if (rate[i] < 0 && r[i].err[0] == '\0')
 				continue;
-			if (rows[i].batch)
-				snprintf(label, sizeof(label), "%s (%d)",
-				    rows[i].name, o->batch);
-			else
-				snprintf(label, sizeof(label), "%s",
-				    rows[i].name);
+			snprintf(label, sizeof(label), "%s", rows[i].name);
 			fmt_rate(a, sizeof(a), r[i].send_secs > 0 ?
 			    (double)r[i].sent / r[i].send_secs : 0);
 			fmt_rate(b, sizeof(b), rate[i] < 0 ? 0 : rate[i]);
@@ -1499,12 +1522,21 @@ sect_throughput(const struct opts *o, struct summary *sum)
 			    status_col(&r[i]));
 		}
 		fflush(stdout);
-		if (sz == 64) {
-			sum->shm64 = rate[0];
-			sum->peer64 = best;
+		/* the targets take the best shmring row */
+		for (i = 0; i < NROWS; i++) {
+			if (rows[i].k != K_SHM)
+				continue;
+			if (sz == 64 && rate[i] > sum->shm64) {
+				sum->shm64 = rate[i];
+				sum->shm64_row = rows[i].name;
+			}
+			if (sz == 1024 && rate[i] * 1024 > sum->shm1k_bps) {
+				sum->shm1k_bps = rate[i] * 1024;
+				sum->shm1k_row = rows[i].name;
+			}
 		}
-		if (sz == 1024)
-			sum->shm1k_bps = rate[0] * 1024;
+		if (sz == 64)
+			sum->peer64 = best;
 	}
 }
 
@@ -1712,16 +1744,17 @@ print_targets(const struct opts *o, const struct summary *s)
 	printf("| target | measured | |\n|---|---|---|\n");
 	if (o->s.throughput && s->shm64 > 0) {
 		fmt_rate(a, sizeof(a), s->shm64);
-		printf("| 64 B to 1 reader >= 40M msg/s | %s msg/s | %s |\n",
-		    a, s->shm64 >= 40e6 ? "met" : "short");
+		printf("| 64 B to 1 reader >= 40M msg/s | %s msg/s (%s) | %s "
+		    "|\n", a, s->shm64_row, s->shm64 >= 40e6 ? "met" : "short");
 		if (s->peer64 > 0)
 			printf("| >= 30x best pipe/socket/zmq peer | %.1fx | "
 			    "%s |\n", s->shm64 / s->peer64,
 			    s->shm64 / s->peer64 >= 30 ? "met" : "short");
 	}
 	if (o->s.throughput && s->shm1k_bps > 0)
-		printf("| 1 KiB >= 6 GB/s | %.2f GB/s | %s |\n",
-		    s->shm1k_bps / 1e9, s->shm1k_bps >= 6e9 ? "met" : "short");
+		printf("| 1 KiB >= 6 GB/s | %.2f GB/s (%s) | %s |\n",
+		    s->shm1k_bps / 1e9, s->shm1k_row,
+		    s->shm1k_bps >= 6e9 ? "met" : "short");
 	if (o->s.latency && s->p50_spin > 0) {
 		fmt_ns(a, sizeof(a), s->p50_spin);
 		fmt_ns(b, sizeof(b), s->p50_block);
