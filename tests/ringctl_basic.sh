@@ -120,6 +120,27 @@ rc 1 "create --force refuses a ring with a live producer" create --force \
     --size 64K "$R"
 contains "$T/err" "$R: a live producer owns the ring" "create: busy reason"
 
+# ---- permission denied is a system error (exit 3) ----
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	P=${PFX}private
+	rc 0 "create a 0600 ring" create --size 64K "$P"
+	for c in "info" "check" "tail" "rm"; do
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		    "$RINGCTL" $c "$P" >"$T/out" 2>"$T/err"
+		check "$c as another user: exit 3" test $? -eq 3
+		contains "$T/err" "$P: Permission denied" \
+		    "$c as another user: reason"
+	done
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$RINGCTL" list --json >"$T/out" 2>"$T/err"
+	pycheck "list as another user: unreadable with the reason" "$T/out" "
+r = [r for r in j['rings'] if r['name'] == '$P'][0]
+assert r == {'name': '$P', 'error': 'Permission denied', 'uid': 0,
+    'owner': 'root', 'mode': '0600'}, r
+"
+	rc 0 "rm the private ring" rm "$P"
+fi
+
 # ---- bash completion ----
 compl() {
 	PATH=$(dirname "$RINGCTL"):$PATH bash -c '
