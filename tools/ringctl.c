@@ -883,27 +883,33 @@ escape_text(char *out, const unsigned char *s, size_t n, bool utf8)
 	return o;
 }
 
+/* hexdump -C style: offset, 16 bytes in two groups, printable column. */
 static void
 print_hex(uint64_t seq, const unsigned char *s, size_t n)
 {
-	size_t off, i;
+	static const char hex[] = "0123456789abcdef";
+	char line[80];
+	size_t off, i, o;
 
 	printf("seq %" PRIu64 " len %zu\n", seq, n);
 	for (off = 0; off < n; off += 16) {
-		printf("%08zx ", off);
+		o = (size_t)snprintf(line, sizeof(line), "%08zx ", off);
 		for (i = 0; i < 16; i++) {
 			if (i == 8)
-				putchar(' ');
-			if (off + i < n)
-				printf(" %02x", s[off + i]);
-			else
-				fputs("   ", stdout);
+				line[o++] = ' ';
+			line[o++] = ' ';
+			line[o++] = off + i < n ? hex[s[off + i] >> 4] : ' ';
+			line[o++] = off + i < n ? hex[s[off + i] & 15] : ' ';
 		}
-		fputs("  |", stdout);
+		line[o++] = ' ';
+		line[o++] = ' ';
+		line[o++] = '|';
 		for (i = 0; i < 16 && off + i < n; i++)
-			putchar(s[off + i] >= 0x20 && s[off + i] < 0x7f ?
-			    s[off + i] : '.');
-		fputs("|\n", stdout);
+			line[o++] = s[off + i] >= 0x20 && s[off + i] < 0x7f ?
+			    (char)s[off + i] : '.';
+		line[o++] = '|';
+		line[o++] = '\n';
+		fwrite(line, 1, o, stdout);
 	}
 }
 
