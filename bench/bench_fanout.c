@@ -88,6 +88,24 @@ pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+static pid_t server_pid;
+
+/* Early exits too: remove the ring, stop the server. */
+static void
+cleanup(void)
+{
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
+	if (w != NULL)
+		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	w = NULL;
+	if (ring[0] != '\0')
+		shmr_unlink(ring);
+}
+
 static int nchan_port;
 static char nchan_dir[64];
 
@@ -419,6 +437,7 @@ main(int argc, char **argv)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(ring, sizeof(ring), "benchfan%d", (int)getpid());
+	atexit(cleanup);
 	if (opt.nginx != NULL) {
 		pin(0);
 		if ((bp.pid = nchan_start()) <= 0) {
@@ -476,6 +495,7 @@ main(int argc, char **argv)
 		}
 		pin(-1);
 	}
+	server_pid = bp.pid;
 	subs = calloc(opt.clients, sizeof(*subs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	nslow = opt.clients * opt.slow_pct / 100;
@@ -641,10 +661,12 @@ main(int argc, char **argv)
 
 		kill(bp.pid, SIGQUIT);
 		waitpid(bp.pid, NULL, 0);
+		server_pid = 0;
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", nchan_dir);
 		(void)!system(cmd);
 	} else {
 		bridge_stop(&bp);
+		server_pid = 0;
 		unlink(bp.errpath);
 	}
 	if (ringd > 0) {
@@ -652,8 +674,5 @@ main(int argc, char **argv)
 		kill(ringd, SIGTERM);
 		waitpid(ringd, NULL, 0);
 	}
-	if (w != NULL)
-		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
-	shmr_unlink(ring);
 	return complete == opt.clients - nslow ? 0 : 1;
 }
