@@ -237,6 +237,20 @@ main(int argc, char **argv)
 	seg[CTL_OFF] = 0x04;	/* CTL_EXACT: the object is truncated */
 	save(seg, "truncated");
 
+	memcpy(seg, few, SEG_LEN);
+	put64(seg, offsetof(struct seg_hdr, last_pos), 16);
+	save(seg, "last-pos-wrong");
+	memcpy(seg, few, SEG_LEN);
+	put64(seg, offsetof(struct seg_hdr, next_seq), 20);
+	put64(seg, CTL_OFF + 8, 18);
+	save(seg, "next-seq-past-records");
+	memcpy(seg, few, SEG_LEN);
+	/* CTL_EXACT and nothing after the control block: shorter than a
+	 * header (save() drops the zeros) */
+	memset(seg + 100, 0, SEG_LEN - 100);
+	seg[CTL_OFF] = 0x04;
+	save(seg, "short");
+
 	/* Corrupt records. */
 	memcpy(seg, few, SEG_LEN);
 	put64(seg, HDR_SIZE, rec_word0(0xfffff, REC_DATA));

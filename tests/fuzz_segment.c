@@ -413,7 +413,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_t th;
 	const unsigned char *ctl;
 	uint64_t cap = 0;
-	size_t i;
+	size_t alloc, i;
 	int rc, threaded = 0;
 
 	if (size < 32)
@@ -426,13 +426,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		f.len = size < HDR_SIZE + CAP_FUZZ_MAX ? size :
 		    HDR_SIZE + CAP_FUZZ_MAX;
-	f.len = f.len < HDR_SIZE ? HDR_SIZE : f.len;
-	/* 64-byte alignment: at least what ring_open_mem needs (8). */
-	f.seg = aligned_alloc(64, (f.len + 63) & ~(size_t)63);
+	/*
+	 * 64-byte alignment: at least what ring_open_mem needs (8). At least
+	 * a header's worth is allocated (the control block lives there);
+	 * a shorter CTL_EXACT image is passed with its own length.
+	 */
+	alloc = f.len < HDR_SIZE ? HDR_SIZE : (f.len + 63) & ~(size_t)63;
+	f.seg = aligned_alloc(64, alloc);
 	if (f.seg == NULL)
 		return 0;
-	memset(f.seg, 0, f.len);
-	memcpy(f.seg, data, f.len < size ? f.len : size);
+	memset(f.seg, 0, alloc);
+	memcpy(f.seg, data, alloc < size ? alloc : size);
 	ctl = f.seg + CTL_OFF;
 	f.flags = ctl[0] & (CTL_STEP | CTL_THREAD);
 	f.batch = ctl[2] ? (size_t)(ctl[2] % 32) + 1 : 8;
