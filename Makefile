@@ -90,6 +90,7 @@ UNINSTALL_HOOKS :=
 CLEAN_FILES :=
 
 .PHONY: all test stress bench demo install uninstall clean lint deps fuzz
+.DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
 include libshm/libshm.mk

@@ -125,6 +125,14 @@ struct wait_page {
 	/* set by a reader about to sleep, cleared by the producer */
 	_Atomic uint32_t sleepers;
 	char		pad1[LINE - 4];
+	/*
+	 * The last epoch a producer of this name started. The wait object
+	 * outlives takeovers, so epochs keep growing even when a producer
+	 * dies between removing the old ring and writing the new header.
+	 * Producers only; readers never look at it.
+	 */
+	aword		last_epoch;
+	char		pad2[LINE - 8];
 };
 
 static inline uint64_t

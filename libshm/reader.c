@@ -501,6 +501,7 @@ shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
 	if ((rc = attach(r, name, from, seq)) < 0) {
+		free(r->buf);
 		free(r);
 		return rc;
 	}

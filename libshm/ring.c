@@ -232,6 +232,10 @@ shmr_ring_stale(const struct shmr_ring *r)
 	return rc;
 }
 
+struct ring_hot_ctx {
+	const struct shmr_ring *r;
+};
+
 /* Is the hot snapshot believable for this ring? */
 static int
 hot_valid(const struct shmr_ring *r, const struct hot *h)
@@ -247,6 +251,54 @@ hot_valid(const struct shmr_ring *r, const struct hot *h)
 	    h->tail - h->head_pos))
 		return 0;
 	return 1;
+}
+
+/*
+ * The producer died inside a header update (sl stays odd): head_pos and
+ * tail are usable, the rest may be half written. Rebuild the sequence
+ * fields from the records themselves; nothing changes any more.
+ */
+static int
+repair(const struct ring_hot_ctx *x, struct hot *v)
+{
+	const struct shmr_ring *r = x->r;
+	uint64_t pos = v->head_pos, n = 0, first = 0, last = 0, lastpos = 0;
+
+	if (((v->tail | v->head_pos) & 7) != 0 ||
+	    v->tail - v->head_pos > r->cap)
+		return -EBADMSG;
+	while (pos != v->tail) {
+		uint64_t off = pos & r->mask;
+		uint64_t w0 = word_load(r->data + off);
+		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+
+		if (type == REC_PAD && len == r->cap - off &&
+		    len <= v->tail - pos) {
+			pos += len;
+			continue;
+		}
+		if (type != REC_DATA || len < REC_HDR ||
+		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
+		    align8(len) > v->tail - pos)
+			return -EBADMSG;
+		last = word_load(r->data + off + 8);
+		if (n == 0)
+			first = last;
+		else if (last != first + n)
+			return -EBADMSG;
+		lastpos = pos;
+		n++;
+		pos += align8(len);
+	}
+	if (n > 0) {
+		v->head_seq = first;
+		v->next_seq = last + 1;
+		v->last_pos = lastpos;
+	} else {
+		v->head_seq = v->next_seq;
+		v->last_pos = v->head_pos;
+	}
+	return 0;
 }
 
 /*
@@ -284,8 +336,15 @@ ring_hot(const struct shmr_ring *r, struct hot *out)
 		s2 = atomic_load_explicit(&h->sl, memory_order_relaxed);
 		if (s1 == s2 && (s1 & 1) == 0)
 			break;
-		if (tries >= SL_SPINS && s1 == s2 && shmr_ring_alive(r) <= 0)
-			break;	/* dead producer mid-update: values final */
+		if (tries >= SL_SPINS && s1 == s2 && shmr_ring_alive(r) <= 0) {
+			/* Dead producer mid-update: values are final but
+			 * may be half written. */
+			struct ring_hot_ctx x = { r };
+
+			if (repair(&x, &v) < 0)
+				return -EBADMSG;
+			break;
+		}
 		cpu_relax();
 	}
 	if (tries == SL_TRIES)

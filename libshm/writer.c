@@ -42,6 +42,7 @@ struct shmr_writer {
 	uint64_t		 last_pos;
 	uint64_t		 bytes;
 
+	bool			 wait_created;	/* remove it if creation fails */
 	bool			 reserved;
 	uint64_t		 res_start;
 	size_t			 res_len;
@@ -441,8 +442,12 @@ fail:
 	return rc;
 }
 
+/*
+ * Map the wait object of NAME read-write, creating it if needed, without
+ * changing it: a live producer may still own it (we do not know yet).
+ */
 static int
-setup_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
+attach_wait(struct shmr_writer *w)
 {
 	char path[SHMR_NAME_MAX + 32];
 	struct stat st;
@@ -451,20 +456,18 @@ setup_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
 
 	if ((rc = shm_path(path, sizeof(path), WAIT_PREFIX, w->name)) < 0)
 		return rc;
-	/* Reuse an existing one of ours: readers of a replaced ring sleep
-	 * on it and must hear the new producer. */
-	fd = shm_open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	w->wait_created = fd >= 0;
+	if (fd < 0 && (errno != EEXIST || (fd = shm_open(path, O_RDWR |
+	    O_NOFOLLOW | O_CLOEXEC, 0)) < 0))
 		return -errno;
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
 		close(fd);
 		return -EPERM;
 	}
-	/* Whoever may read the ring may ask to be woken: r bits become rw. */
-	if (fchmod(fd, mode | ((mode & 0444) >> 1)) < 0 ||
-	    (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) ||
-	    ((size_t)st.st_size < sizeof(struct wait_page) &&
-	    ftruncate(fd, sizeof(struct wait_page)) < 0)) {
+	if ((size_t)st.st_size < sizeof(struct wait_page) &&
+	    ftruncate(fd, sizeof(struct wait_page)) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
@@ -479,6 +482,21 @@ setup_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
 	w->wait = p;
 	w->wait_fd = fd;
 	return 0;
+}
+
+/* Once the ring is ours: whoever may read it may ask to be woken. */
+static void
+own_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
+{
+	if (w->wait == NULL)
+		return;
+	if (fchmod(w->wait_fd, mode | ((mode & 0444) >> 1)) < 0 ||
+	    (gid != (gid_t)-1 && fchown(w->wait_fd, (uid_t)-1, gid) < 0)) {
+		/* Readers would not be able to use it: let them poll. */
+		wait_close(w->wait, w->wait_fd);
+		w->wait = NULL;
+		w->wait_fd = -1;
+	}
 }
 
 /* Wake every sleeper unconditionally: the state changed. */
@@ -591,6 +609,8 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 	w->map_len = HDR_SIZE + cap;
 	strcpy(w->name, name);
 
+	/* Without a wait object readers poll; the ring works regardless. */
+	(void)attach_wait(w);
 	for (tries = 0; tries < CREATE_TRIES; tries++) {
 		w->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
@@ -617,6 +637,17 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 		rc = -EBUSY;
 		goto fail;
 	}
+	if (w->wait != NULL) {
+		uint64_t last = atomic_load_explicit(&w->wait->last_epoch,
+		    memory_order_relaxed);
+
+		if (last > epoch)
+			epoch = last;
+		/* Recorded before the ring exists: a producer that dies
+		 * from here on still moves the next epoch forward. */
+		atomic_store_explicit(&w->wait->last_epoch, epoch + 1,
+		    memory_order_relaxed);
+	}
 	if ((rc = init_segment(w, mode, gid, epoch + 1)) < 0) {
 		shm_unlink(path);
 		goto fail;
@@ -624,8 +655,7 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 	fstat(w->fd, &st);
 	w->dev = st.st_dev;
 	w->ino = st.st_ino;
-	/* Without a wait object readers poll; the ring works regardless. */
-	(void)setup_wait(w, mode, gid);
+	own_wait(w, mode, gid);
 	if (old_map != NULL) {
 		/* release: readers of the old ring drain it, then see this */
 		atomic_store_explicit(&((struct seg_hdr *)old_map)->state,
@@ -642,6 +672,9 @@ fail:
 		munmap(old_map, HDR_SIZE);
 	if (old_fd >= 0)
 		close(old_fd);
+	if (w->wait_created && shm_path(path, sizeof(path), WAIT_PREFIX,
+	    name) == 0)
+		shm_unlink(path);
 	writer_free(w);
 	return rc;
 }

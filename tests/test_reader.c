@@ -85,6 +85,14 @@ Test(reader, start_positions)
 	cr_expect(memcmp(m.data, "msg-42", 6) == 0);
 	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 101), 0);
 	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 102), -ERANGE);
+	{
+		struct shmr_reader *r = NULL;
+
+		/* A failed open frees everything (checked under ASan). */
+		cr_expect_eq(shmr_reader_open(n, SHMR_FROM_SEQ, 102, &r),
+		    -ERANGE);
+		cr_expect_null(r);
+	}
 	/* Too small a buffer: told the size, cursor does not move. */
 	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 50), 0);
 	cr_expect_eq(shmr_cursor_read(ring, &c, buf, 3, &m), -ENOBUFS);
