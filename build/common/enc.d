@@ -1,2 +1,0 @@
-build/common/enc.o: common/enc.c common/enc.h
-common/enc.h:
