@@ -304,6 +304,7 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 		}
 		if (target == h.next_seq) {
 			c->pos = h.tail;
+			c->seq = target;
 			return 0;
 		}
 		while (c->seq != target && c->pos != h.tail) {

@@ -83,7 +83,11 @@ Test(reader, start_positions)
 	    SHMR_MSG);
 	cr_expect_eq(m.seq, 42);
 	cr_expect(memcmp(m.data, "msg-42", 6) == 0);
-	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 101), 0);
+	/* The next sequence number: waits for it, no false overrun. */
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 101), 0);
+	cr_expect_eq(c.seq, 101);
+	cr_expect_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
+	    SHMR_EMPTY);
 	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 102), -ERANGE);
 	{
 		struct shmr_reader *r = NULL;
