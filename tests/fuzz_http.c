@@ -1,0 +1,175 @@
+/*
+ * fuzz_http.c - libFuzzer target for ringbridge's request parsing
+ * (bridge/http_parse.c): route_parse() on request paths (ring names
+ * included), parse_from() on the "from" parameter, parse_event_id() on
+ * Last-Event-ID / last_event_id, and ct_equal() on bearer tokens.
+ *
+ * The first input byte picks the parser (low 2 bits); the rest, cut at
+ * the first NUL as libmicrohttpd would hand it over, is the string. Every
+ * call checks what its caller relies on and aborts if a promise breaks:
+ *   - route_parse: 0 only for the known routes; a ring name comes back
+ *     NUL-terminated, at most SHMR_NAME_MAX bytes, without '/', accepted
+ *     by shmr_name_valid() and equal to the bytes after "/rings/";
+ *   - parse_from / parse_event_id: 0 only for decimal numbers that fit
+ *     in 64 bits, and then the value printed back parses to itself;
+ *   - ct_equal: the same answer as a length check plus memcmp().
+ * tests/fuzz_replay.c replays tests/corpus/http in `make test`.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "fuzz_http: %s " \
+	"(line %d)\n", #c, __LINE__); abort(); } } while (0)
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static void
+check_route(const char *s)
+{
+	/* One byte more than the handler's buffer, as a canary. */
+	char name[SHMR_NAME_MAX + 3];
+	enum route rt;
+	size_t n;
+	int rc;
+
+	memset(name, 0x5a, sizeof(name));
+	rc = route_parse(s, &rt, name, SHMR_NAME_MAX + 2);
+	CHECK(name[SHMR_NAME_MAX + 2] == 0x5a);
+	CHECK(rc == 0 || rc == -ENOENT || rc == -EINVAL ||
+	    rc == -ENAMETOOLONG);
+	if (rc != 0)
+		return;
+	switch (rt) {
+	case ROUTE_RINGS:
+		CHECK(strcmp(s, "/rings") == 0 || strcmp(s, "/rings/") == 0);
+		return;
+	case ROUTE_METRICS:
+		CHECK(strcmp(s, "/metrics") == 0);
+		return;
+	case ROUTE_HEALTHZ:
+		CHECK(strcmp(s, "/healthz") == 0);
+		return;
+	case ROUTE_RING:
+	case ROUTE_STREAM:
+		break;
+	default:
+		CHECK(!"unexpected route");
+	}
+	n = strnlen(name, sizeof(name));
+	CHECK(n > 0 && n <= SHMR_NAME_MAX);
+	CHECK(strchr(name, '/') == NULL);
+	CHECK(shmr_name_valid(name) == 0);
+	CHECK(strcmp(name, ".") != 0 && strcmp(name, "..") != 0);
+	CHECK(strncmp(s, "/rings/", 7) == 0);
+	CHECK(strncmp(s + 7, name, n) == 0);
+	if (rt == ROUTE_RING)
+		CHECK(s[7 + n] == '\0');
+	else
+		CHECK(strcmp(s + 7 + n, "/stream") == 0);
+}
+
+static void
+check_from(const char *s)
+{
+	enum shmr_from from;
+	uint64_t seq = 1, seq2;
+	char back[32];
+	int rc;
+
+	rc = parse_from(s, &from, &seq);
+	CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE);
+	if (rc != 0)
+		return;
+	if (from != SHMR_FROM_SEQ) {
+		CHECK(seq == 0);
+		CHECK(strcmp(s, "oldest") == 0 || strcmp(s, "latest") == 0 ||
+		    strcmp(s, "end") == 0);
+		return;
+	}
+	CHECK(all_digits(s, strlen(s)));
+	CHECK(strtoull(s, NULL, 10) == seq);
+	snprintf(back, sizeof(back), "%" PRIu64, seq);
+	CHECK(parse_from(back, &from, &seq2) == 0 && seq2 == seq);
+}
+
+static void
+check_event_id(const char *s)
+{
+	uint64_t epoch = 7, seq = 7, e2, s2;
+	const char *colon;
+	char back[48];
+	int rc;
+
+	rc = parse_event_id(s, &epoch, &seq);
+	CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE);
+	if (rc != 0)
+		return;
+	colon = strchr(s, ':');
+	CHECK(colon != NULL);
+	CHECK(all_digits(s, (size_t)(colon - s)));
+	CHECK(all_digits(colon + 1, strlen(colon + 1)));
+	CHECK(strtoull(s, NULL, 10) == epoch);
+	CHECK(strtoull(colon + 1, NULL, 10) == seq);
+	snprintf(back, sizeof(back), "%" PRIu64 ":%" PRIu64, epoch, seq);
+	CHECK(parse_event_id(back, &e2, &s2) == 0 && e2 == epoch &&
+	    s2 == seq);
+}
+
+static void
+check_ct_equal(const char *s, size_t n)
+{
+	/* The first half is the candidate, the second the secret. */
+	size_t alen = n / 2, blen = n - alen;
+	bool want = alen == blen && memcmp(s, s + alen, alen) == 0;
+
+	CHECK(ct_equal(s, alen, s + alen, blen) == want);
+	CHECK(ct_equal(s, alen, s, alen));
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s;
+	size_t n;
+
+	if (size == 0)
+		return 0;
+	n = size - 1;
+	if ((s = malloc(n + 1)) == NULL)
+		return 0;
+	memcpy(s, data + 1, n);
+	s[n] = '\0';
+	switch (data[0] & 3) {
+	case 0:
+		check_route(s);
+		break;
+	case 1:
+		check_from(s);
+		break;
+	case 2:
+		check_event_id(s);
+		break;
+	default:
+		check_ct_equal(s, n);
+		break;
+	}
+	free(s);
+	return 0;
+}
