@@ -14,10 +14,12 @@
 /* Resynchronisations without loss in one call before calling it corrupt. */
 #define RESYNC_MAX	1024
 #define LOOP_MAX	(1L << 20)
+#define CACHE_LINE	64
 /* Longest futex sleep before re-checking the ring by other means. */
 #define WAIT_SLICE_MS	100
 /* Spins before sleeping: covers a producer that is mid-burst. */
-#define WAIT_SPINS	200
+#define WAIT_SPINS	100
+#define SPIN_BACKOFF	32
 
 enum view { COPY, PEEK };
 
@@ -243,6 +245,15 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
 	if (t - c->pos > r->cap)
 		t = c->pos;
+	/*
+	 * Stop short of the cache line the producer is filling: reading it
+	 * now would pull it away from the producer once per record. The
+	 * next call delivers the rest (its first record takes the careful
+	 * path, which reads up to the tail), so nothing waits for the
+	 * producer to move on.
+	 */
+	if ((t & ~(uint64_t)(CACHE_LINE - 1)) - c->pos <= t - c->pos)
+		t &= ~(uint64_t)(CACHE_LINE - 1);
 	while (k < n && c->pos != t) {
 		uint64_t off = c->pos & r->mask;
 		uint64_t w0 = word_load(r->data + off);
@@ -405,13 +416,20 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 	long poll_us = 50;
 	int i, rc;
 
+	/*
+	 * Poll with a growing pause (up to SPIN_BACKOFF pause instructions,
+	 * well under a microsecond): each poll pulls the tail's cache line
+	 * away from the producer, whose next publish then has to fetch it
+	 * back, so a caught-up reader polling flat out slows the producer.
+	 */
 	for (i = 0; i < ((flags & SHMR_WAIT_SPIN) ? 1 << 30 : WAIT_SPINS);
 	    i++) {
 		if (ready(r, c))
 			return 0;
-		if ((i & 1023) == 1023 && mono_ms() >= deadline)
+		if ((i & 255) == 255 && mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		cpu_relax();
+		for (int k = i < 6 ? 1 << i : SPIN_BACKOFF; k > 0; k--)
+			cpu_relax();
 	}
 	for (;;) {
 		uint64_t now = mono_ms();
