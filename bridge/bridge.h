@@ -128,6 +128,24 @@ bool	stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next);
 bool	stream_ctl_restart(struct client *c, uint64_t old_epoch,
 	    uint64_t new_epoch);
 
+/* ---- dashboard.c, dashboard_assets.c (generated) ---------------------- */
+
+/* A file of the web dashboard compiled into the binary. */
+struct dash_asset {
+	const char		*path;		/* URL path */
+	const char		*ctype;
+	const unsigned char	*data;
+	size_t			 len;
+	const char		*etag;		/* quoted, strong */
+};
+
+extern const struct dash_asset dash_assets[];	/* ends with path NULL */
+
+/* The asset served at url, or NULL. */
+const struct dash_asset *dash_find(const char *url);
+/* Answer a GET or HEAD for an asset (304 on a matching If-None-Match). */
+int	dash_serve(struct MHD_Connection *conn, const struct dash_asset *a);
+
 /* ---- http_parse.c ---------------------------------------------------- */
 
 enum route { ROUTE_NONE, ROUTE_RINGS, ROUTE_RING, ROUTE_STREAM,

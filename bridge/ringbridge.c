@@ -806,6 +806,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **req_cls)
 {
 	char name[SHMR_NAME_MAX + 2];
+	const struct dash_asset *asset;
 	struct ring_ent *e;
 	enum route rt;
 	int rc;
@@ -842,6 +843,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method %s not allowed", method);
+	/* The dashboard's files are public; its data requests are not. */
+	if ((asset = dash_find(url)) != NULL)
+		return dash_serve(conn, asset);
 	rc = route_parse(url, &rt, name, sizeof(name));
 	if (rc == 0 && rt == ROUTE_HEALTHZ)
 		return send_error(conn, 200, "ok");
@@ -1365,7 +1369,13 @@ main(int argc, char **argv)
 		flags |= MHD_USE_TLS;
 	g_daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&opt.addr,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, opt.reuseport ? 1u : 0u,
+	    /*
+	     * Only with --reuseport: the option given as 0 also drops
+	     * libmicrohttpd's default SO_REUSEADDR, and a restarted bridge
+	     * then cannot bind while its old connections are in TIME_WAIT.
+	     */
+	    opt.reuseport ? MHD_OPTION_LISTENING_ADDRESS_REUSE :
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, opt.reuseport ? 1u : 4096u,
 	    MHD_OPTION_CONNECTION_LIMIT, opt.max_clients + 64,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt.per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,

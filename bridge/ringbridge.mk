@@ -1,10 +1,37 @@
 # bridge/: ringbridge, the HTTP streaming bridge (libmicrohttpd).
-RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c
-RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o)
+RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
+	bridge/dashboard.c
+RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
+	$(B)/bridge/dashboard_assets.o
 RINGBRIDGE := $(B)/bin/ringbridge
 
 $(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
 	$(MHD_CFLAGS)
+
+# The dashboard (bridge/dashboard/) is compiled into the binary: embed, a
+# build-host tool, turns each file into a C array with its URL path,
+# content type and ETag.
+DASH_FILES := /dashboard/index.html 'text/html; charset=utf-8' \
+	bridge/dashboard/index.html \
+	/dashboard/app.js 'text/javascript; charset=utf-8' \
+	bridge/dashboard/app.js \
+	/dashboard/style.css 'text/css; charset=utf-8' \
+	bridge/dashboard/style.css
+DASH_EMBED := $(B)/bridge/dashboard/embed
+
+$(DASH_EMBED): bridge/dashboard/embed.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
+
+$(B)/bridge/dashboard_assets.c: $(DASH_EMBED) bridge/dashboard/index.html \
+    bridge/dashboard/app.js bridge/dashboard/style.css
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(DASH_EMBED) $(DASH_FILES) > $@
+
+$(B)/bridge/dashboard_assets.o: $(B)/bridge/dashboard_assets.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -Ibridge -c -o $@ $<
 
 # common/common.mk is read after this file: name libcommon.a directly.
 $(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBSHM_A) $(B)/lib/libcommon.a

@@ -576,7 +576,10 @@ Test(bridge, error_statuses, .init = init_default)
 	st = get_status(path, NULL, body, sizeof(body));
 	cr_assert(st == 400 || st == 414 || st == 431 || st < 0,
 	    "status %d", st);
-	cr_assert_eq(get_status("/", NULL, body, sizeof(body)), 404);
+	cr_assert_eq(get_status("/nothing", NULL, body, sizeof(body)), 404);
+	/* "/" is the dashboard (tests/bridge_dashboard.sh). */
+	cr_assert_eq(get_status("/", NULL, body, sizeof(body)), 200);
+	cr_assert(strstr(body, "<!DOCTYPE html>") != NULL, "%.80s", body);
 	cr_assert_eq(get_status("/rings/x/y/z", NULL, body, sizeof(body)),
 	    404);
 	/* Methods. */

@@ -1,0 +1,213 @@
+// bridge_dashboard.mjs - drive ringbridge's dashboard in headless Chromium
+// (playwright-core). Run by tests/bridge_dashboard.sh, which starts the
+// producers and the first bridge; this script restarts the bridge itself
+// (same port) to check that a subscriber resumes without loss.
+//
+// Environment: PORT, SINE, TICKS (ring names), BRIDGE (binary), PIDFILE
+// (the bridge's pid; rewritten on restart), OUT (artefact directory),
+// PROFILE (a fresh user data directory), PLAYWRIGHT (module path).
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+
+const env = (k) => {
+	if (!process.env[k])
+		throw new Error(`${k} is not set`);
+	return process.env[k];
+};
+const PORT = env("PORT"), SINE = env("SINE"), TICKS = env("TICKS");
+const BRIDGE = env("BRIDGE"), PIDFILE = env("PIDFILE"), OUT = env("OUT");
+const { chromium } = await import(env("PLAYWRIGHT"));
+const BASE = `http://127.0.0.1:${PORT}`;
+const WAIT = 30000;	// an upper bound for each step, not a measurement
+
+let failed = 0;
+function ok(cond, what) {
+	console.log(`${cond ? "ok" : "FAIL"} - ${what}`);
+	if (!cond)
+		failed++;
+	return cond;
+}
+
+const ctx = await chromium.launchPersistentContext(env("PROFILE"), {
+	executablePath: "/usr/bin/chromium",
+	headless: true,
+	viewport: { width: 1200, height: 900 },
+	args: ["--headless", "--no-sandbox", "--disable-gpu",
+	    "--disable-quic", "--no-first-run",
+	    "--disable-background-networking", "--disable-component-update",
+	    "--disable-sync"],
+});
+const page = ctx.pages()[0] || await ctx.newPage();
+const pageErrors = [];
+const consoleErrors = [];
+let restarting = false;
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+page.on("console", (m) => {
+	// Refused connections while the bridge is down are expected.
+	if (m.type() === "error" && !restarting)
+		consoleErrors.push(m.text());
+});
+const offsite = [];
+page.on("request", (r) => {
+	if (!r.url().startsWith(BASE) && !r.url().startsWith("data:"))
+		offsite.push(r.url());
+});
+
+const stats = () => page.evaluate(() => window.dashboard.stats);
+// The page's CSP forbids eval: predicates are functions, with one argument.
+async function until(fn, what, arg) {
+	try {
+		await page.waitForFunction(fn, arg, { timeout: WAIT });
+		return ok(true, what);
+	} catch (e) {
+		return ok(false, `${what} (${e.message.split("\n")[0]})`);
+	}
+}
+
+try {
+	const resp = await page.goto(BASE + "/");
+	ok(resp.status() === 200, "GET / answers 200");
+	ok((resp.headers()["content-type"] || "").startsWith("text/html"),
+	    "GET / is text/html");
+	await until(() => document.querySelectorAll("#rings tbody tr")
+	    .length >= 2, "the rings table lists both demo rings");
+	const names = await page.$$eval("#rings tbody tr",
+	    (trs) => trs.map((t) => t.dataset.ring));
+	ok(names.includes(SINE) && names.includes(TICKS),
+	    `rows for ${SINE} and ${TICKS}`);
+	const row = (n) => `#rings tbody tr[data-ring="${n}"]`;
+	await until((sel) => document.querySelector(sel).textContent
+	    .startsWith("live, pid"), "the sine ring's producer is live",
+	    `${row(SINE)} td`);
+	const nextSel = `${row(SINE)} td:nth-of-type(5)`;
+	const next0 = Number(await page.textContent(nextSel));
+	await until(([sel, n]) => Number(document.querySelector(sel)
+	    .textContent) > n, "the table's next sequence number rises",
+	    [nextSel, next0]);
+	ok(/\d+(\.\d)? (B|KiB|MiB) \/ 1\.0 MiB/.test(await page.textContent(
+	    `${row(SINE)} td:nth-of-type(3)`)), "fill shows used / capacity");
+
+	// Watch the sine ring: messages, the f64 chart, the hex view.
+	await page.click(`${row(SINE)} button`);
+	await until(() => window.dashboard.stats.received > 0,
+	    "messages arrive on the page");
+	const r0 = (await stats()).received;
+	await until((n) => window.dashboard.stats.received >= n,
+	    "the message count rises", r0 + 50);
+	ok(Number(await page.textContent("#msg-count")) >= r0,
+	    "the message counter is shown");
+	ok(await page.inputValue("#field") === "f64",
+	    "binary samples are charted as f64");
+	await until(() => Number(document.getElementById("chart")
+	    .dataset.points) > 100, "the chart has points");
+	const bodies = await page.$$eval("#log li .body",
+	    (l) => l.slice(0, 5).map((e) => e.textContent));
+	ok(bodies.length > 0 && bodies.every((b) => /^f64 -?[\d.e+-]+$/
+	    .test(b)), `text view shows each sample's value (${bodies[0]})`);
+	await page.check("input[name=view][value=hex]");
+	const hex = await page.textContent("#log li .body");
+	ok(/^[0-9a-f]{2}( [0-9a-f]{2}){7}$/.test(hex),
+	    `hex view shows 8 bytes (${hex})`);
+	await page.check("input[name=view][value=text]");
+
+	// An independent EventSource subscriber from the oldest message.
+	await page.evaluate((ring) => {
+		const w = window.__sub = { ids: [], ctl: [], opens: 0 };
+		const es = new EventSource(`/rings/${ring}/stream?from=oldest`);
+		es.onopen = () => w.opens++;
+		es.addEventListener("base64", (e) => w.ids.push(e.lastEventId));
+		es.onmessage = (e) => w.ids.push(e.lastEventId);
+		for (const t of ["gap", "overrun", "eof", "restart"])
+			es.addEventListener(t, (e) => w.ctl.push(t + " " + e.data));
+	}, SINE);
+	await until(() => window.__sub.ids.length > 100,
+	    "the subscriber receives messages");
+	await page.screenshot({ path: `${OUT}/bridge_dashboard.png`,
+	    fullPage: true });
+
+	// Restart the bridge on the same port.
+	const before = await stats();
+	const subBefore = await page.evaluate(() => window.__sub.ids.length);
+	restarting = true;
+	const oldPid = Number(readFileSync(PIDFILE, "utf8"));
+	process.kill(oldPid, "SIGTERM");
+	await new Promise((res) => {
+		const t = setInterval(() => {
+			try {
+				process.kill(oldPid, 0);
+			} catch (e) {
+				clearInterval(t);
+				res();
+			}
+		}, 50);
+	});
+	console.log(`# bridge ${oldPid} stopped; starting a new one`);
+	await new Promise((res) => setTimeout(res, 500));
+	const child = spawn(BRIDGE, ["-l", `127.0.0.1:${PORT}`, "-r", SINE,
+	    "-r", TICKS], { stdio: ["ignore", "pipe", "inherit"],
+	    detached: false });
+	writeFileSync(PIDFILE, String(child.pid));
+	child.unref();
+	await new Promise((res, rej) => {
+		let buf = "";
+		child.stdout.on("data", (d) => {
+			buf += d;
+			if (buf.includes("listening on"))
+				res();
+		});
+		child.on("exit", (c) => rej(new Error(`bridge exited ${c}`)));
+	});
+	child.stdout.resume();
+	console.log(`# bridge ${child.pid} listening on port ${PORT}`);
+	await until((n) => window.dashboard.stats.reconnects >= n,
+	    "the page's stream reconnects", before.reconnects + 1);
+	await until((n) => window.__sub.opens >= 2 &&
+	    window.__sub.ids.length >= n,
+	    "the subscriber reconnects and goes on", subBefore + 200);
+	restarting = false;
+	const after = await stats();
+	ok(after.received > before.received, "the page keeps counting");
+	ok(after.duplicates === 0 && after.jumps === 0 && after.gaps === 0,
+	    `the page saw no duplicate, jump or gap (${JSON.stringify(after)})`);
+	const sub = await page.evaluate(() => window.__sub);
+	const seqs = sub.ids.map((id) => id.split(":"));
+	const epochs = new Set(seqs.map((s) => s[0]));
+	let broken = 0;
+	for (let i = 1; i < seqs.length; i++)
+		if (Number(seqs[i][1]) !== Number(seqs[i - 1][1]) + 1)
+			broken++;
+	ok(epochs.size === 1 && Number(seqs[0][1]) === 0 && broken === 0,
+	    `subscriber ids continue across the restart: ${seqs.length} ` +
+	    `ids 0..${seqs[seqs.length - 1][1]}, ${broken} breaks`);
+	ok(sub.ctl.length === 0, `no control events (${sub.ctl.join("; ")})`);
+
+	// The ticks ring: JSON with a numeric field picked for the chart.
+	await page.click(`${row(TICKS)} button`);
+	await until((n) => window.dashboard.ring === n &&
+	    window.dashboard.stats.received > 5, "ticks messages arrive",
+	    TICKS);
+	ok(await page.inputValue("#field") === "json:px",
+	    "the JSON field px is charted");
+	await until(() => Number(document.getElementById("chart")
+	    .dataset.points) > 5, "the ticks chart has points");
+	await page.screenshot({ path: `${OUT}/bridge_dashboard_ticks.png`,
+	    fullPage: true });
+	const first = await page.textContent("#log li .body");
+	ok(/^\{"seq":\d+,"sym":"\w+","px":[\d.]+/.test(first),
+	    `text view shows the JSON (${first})`);
+	await page.selectOption("#field", "json:seq");
+	await until(() => window.dashboard.field === "json:seq" &&
+	    Number(document.getElementById("chart").dataset.points) > 2,
+	    "another field can be chosen");
+
+	ok(pageErrors.length === 0, `no page errors ${pageErrors.join("; ")}`);
+	ok(consoleErrors.length === 0,
+	    `no console errors ${consoleErrors.join("; ")}`);
+	ok(offsite.length === 0, `only the bridge was asked ${offsite}`);
+} catch (e) {
+	ok(false, `exception: ${e.stack}`);
+} finally {
+	await ctx.close();
+}
+console.log(failed ? `${failed} checks failed` : "all dashboard checks passed");
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,129 @@
+#!/bin/bash
+# bridge_dashboard.sh - ringbridge's web dashboard end to end: two demo
+# producers (ringd --demo sine and ticks), a bridge on a free port, the
+# static files over HTTP (types, ETag, 304, HEAD), then the page itself in
+# headless Chromium via playwright-core (tests/bridge_dashboard.mjs),
+# which also restarts the bridge and checks that streams resume without
+# loss. Screenshots go to $OUT (build/tests/).
+#
+# Environment: RINGD, RINGBRIDGE (binaries), OUT (artefact directory),
+# NODE_DIR (where playwright-core is installed when missing).
+# Exit 77 (skipped) without chromium or node/npm.
+set -u
+: "${RINGD:?set RINGD to the ringd binary}"
+: "${RINGBRIDGE:?set RINGBRIDGE to the ringbridge binary}"
+OUT=${OUT:-build/tests}
+NODE_DIR=${NODE_DIR:-build/node}
+abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+RINGD=$(abs "$RINGD")
+RINGBRIDGE=$(abs "$RINGBRIDGE")
+mkdir -p "$OUT" "$NODE_DIR"
+OUT=$(cd "$OUT" && pwd)
+NODE_DIR=$(cd "$NODE_DIR" && pwd)
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (apt-get install chromium)"
+command -v node >/dev/null || skip "no node (apt-get install nodejs)"
+PW=$NODE_DIR/node_modules/playwright-core/index.mjs
+if [ ! -f "$PW" ]; then
+	command -v npm >/dev/null || skip "no npm to install playwright-core"
+	echo "# installing playwright-core into $NODE_DIR"
+	[ -f "$NODE_DIR/package.json" ] || echo '{"private":true}' \
+	    > "$NODE_DIR/package.json"
+	(cd "$NODE_DIR" && npm install --no-audit --no-fund --silent \
+	    playwright-core) >&2 || skip "npm install playwright-core failed"
+	[ -f "$PW" ] || skip "playwright-core has no $PW"
+fi
+
+SINE=dash-sine-$$
+TICKS=dash-ticks-$$
+T=$(mktemp -d)
+PIDS=
+NFAIL=0
+
+cleanup() {
+	local p
+	[ -f "$T/bridge.pid" ] && PIDS="$PIDS $(cat "$T/bridge.pid")"
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -f /dev/shm/shmring."$SINE" /dev/shm/shmring-wait."$SINE" \
+	    /dev/shm/shmring."$TICKS" /dev/shm/shmring-wait."$TICKS"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; NFAIL=$((NFAIL + 1)); }
+
+"$RINGD" -q --demo sine -r 200 -s 1M "$SINE" & PIDS="$PIDS $!"
+"$RINGD" -q --demo ticks -r 20 -s 1M "$TICKS" & PIDS="$PIDS $!"
+"$RINGBRIDGE" -l 127.0.0.1:0 -r "$SINE" -r "$TICKS" > "$T/bridge.out" \
+    2> "$T/bridge.err" &
+echo $! > "$T/bridge.pid"
+for _ in $(seq 100); do
+	grep -q '^ringbridge: listening on' "$T/bridge.out" && break
+	sleep 0.1
+done
+PORT=$(sed -n 's|^ringbridge: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' \
+    "$T/bridge.out")
+if [ -z "$PORT" ]; then
+	cat "$T/bridge.out" "$T/bridge.err"
+	echo "FAIL - ringbridge did not print its ready line"
+	exit 1
+fi
+echo "# ringbridge on port $PORT, rings $SINE and $TICKS"
+URL=http://127.0.0.1:$PORT
+
+# The static files: content types, caching, HEAD, 304.
+hdr() { tr -d '\r' < "$T/h" | sed -n "s/^$1: //Ip" | head -n 1; }
+for f in /:text/html /dashboard/app.js:text/javascript \
+    /dashboard/style.css:text/css; do
+	path=${f%%:*}
+	type=${f#*:}
+	code=$(curl -s -o "$T/body" -D "$T/h" -w '%{http_code}' "$URL$path")
+	[ "$code" = 200 ] && [ -s "$T/body" ] && ok "GET $path 200" ||
+	    fail "GET $path answered $code"
+	case $(hdr content-type) in
+	"$type; charset=utf-8") ok "$path is $type" ;;
+	*) fail "$path content type $(hdr content-type)" ;;
+	esac
+	[ "$(hdr cache-control)" = no-cache ] && ok "$path revalidates" ||
+	    fail "$path cache-control $(hdr cache-control)"
+	etag=$(hdr etag)
+	code=$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "If-None-Match: $etag" "$URL$path")
+	[ -n "$etag" ] && [ "$code" = 304 ] && ok "$path 304 for ETag $etag" ||
+	    fail "$path If-None-Match $etag answered $code"
+	len=$(curl -s -I -o "$T/h" -w '%{size_download}' "$URL$path")
+	[ "$(hdr content-length)" = "$(stat -c %s "$T/body")" ] &&
+	    [ "$len" = 0 ] && ok "HEAD $path" ||
+	    fail "HEAD $path: length $(hdr content-length), body $len"
+done
+grep -q "connect-src 'self'" < <(curl -s -D - -o /dev/null "$URL/") &&
+    ok "the page carries a same-origin CSP" || fail "no CSP on /"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/dashboard/nothing")
+[ "$code" = 404 ] && ok "unknown dashboard file 404" ||
+    fail "unknown dashboard file answered $code"
+if curl -s "$URL/" | grep -Eq '(src|href)="(https?:)?//'; then
+	fail "the page refers to another site"
+else
+	ok "the page refers to no other site"
+fi
+
+# The page in Chromium; it restarts the bridge on $PORT once.
+mkdir -p "$T/profile"
+PORT=$PORT SINE=$SINE TICKS=$TICKS BRIDGE=$RINGBRIDGE \
+    PIDFILE=$T/bridge.pid OUT=$OUT PROFILE=$T/profile PLAYWRIGHT=$PW \
+    node "$(dirname "$0")/bridge_dashboard.mjs" || NFAIL=$((NFAIL + 1))
+[ -f "$OUT/bridge_dashboard.png" ] && ok "screenshot $OUT/bridge_dashboard.png" ||
+    fail "no screenshot"
+
+if [ "$NFAIL" -ne 0 ]; then
+	echo "--- ringbridge stderr"
+	cat "$T/bridge.err"
+	echo "bridge_dashboard: $NFAIL failures"
+	exit 1
+fi
+echo "bridge_dashboard: all checks passed"
