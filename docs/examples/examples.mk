@@ -1,6 +1,6 @@
 # docs/examples/: client examples (curl, EventSource, Python, C), each run
 # against a live ringd + ringbridge by its test_*.sh in `make test`.
-EXAMPLE_TESTS := python c curl
+EXAMPLE_TESTS := python c curl eventsource
 EXAMPLE_RUNS := $(EXAMPLE_TESTS:%=run-example_%)
 EXAMPLE_READER := $(B)/examples/reader
 
