@@ -94,7 +94,7 @@ CLEAN_FILES :=
 .DELETE_ON_ERROR:
 
 include libshm/libshm.mk
-include $(sort $(filter-out libshm/libshm.mk,$(wildcard */*.mk)))
+include $(sort $(filter-out libshm/libshm.mk,$(wildcard */*.mk */*/*.mk)))
 
 all: $(LIBSHM_A) $(LIBSHM_SO) $(PROGRAMS)
 
