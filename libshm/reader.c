@@ -233,7 +233,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	/* The first message takes the careful path (overrun, end, pad...). */
 	if ((rc = next(r, c, buf, buflen, &m[0], COPY)) != SHMR_MSG)
 		return rc;
-	used = align8(m[0].len);
+	used = align8(m[0].len) < buflen ? align8(m[0].len) : buflen;
 	t0 = *c;
 	/*
 	 * The rest are copied with one tail load before and one intent
