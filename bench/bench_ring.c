@@ -1198,8 +1198,8 @@ attach_reader(const char *name, int fd)
  * Hidden modes run under valgrind. publish: attach nreaders blocking
  * readers (each a fresh exec of this program, so they run natively, not
  * under valgrind), let them fall asleep, then publish count messages of
- * size bytes. read: publish count messages into a ring large enough to
- * hold them all, then read them back through a cursor in this process.
+ * size bytes. read: publish and read back count messages through a
+ * cursor in this process, in steps of a quarter ring so none is lapped.
  */
 static int
 cg_loop(int read_mode, uint64_t count, int nreaders, size_t size)
@@ -1212,19 +1212,14 @@ cg_loop(int read_mode, uint64_t count, int nreaders, size_t size)
 	unsigned char *msg;
 	pid_t pids[MAX_READERS];
 	char fdarg[16];
-	int p[2], i, rc;
-	uint64_t n, cap;
+	int p[2], i, nforked = 0, rc;
+	uint64_t n, k, chunk = 1000;
 	char ch;
 
 	snprintf(ring_name, sizeof(ring_name), "bench_ring.%ld.loop",
 	    (long)getpid());
 	memset(&o, 0, sizeof(o));
 	o.capacity = ring_size;
-	if (read_mode) {
-		for (cap = SHMR_CAP_MIN; cap < count * (size + 32) * 2;)
-			cap <<= 1;
-		o.capacity = cap;
-	}
 	o.max_msg = (uint32_t)(size < 1024 ? 1024 : size);
 	o.gid = (gid_t)-1;
 	if ((msg = calloc(1, size)) == NULL)
@@ -1235,43 +1230,57 @@ cg_loop(int read_mode, uint64_t count, int nreaders, size_t size)
 		free(msg);
 		return 1;
 	}
-	if (pipe(p) == -1)
-		return 1;
+	if (pipe(p) == -1) {
+		rc = -errno;
+		goto out;
+	}
 	snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 	for (i = 0; i < nreaders; i++) {
-		if ((pids[i] = fork()) == 0) {
+		if ((pids[i] = fork()) == -1)
+			break;
+		if (pids[i] == 0) {
 			close(p[0]);
 			execl(self_path, PROG, "--attach-reader", ring_name,
 			    "--fd", fdarg, (char *)NULL);
 			_exit(attach_reader(ring_name, p[1]));
 		}
+		nforked++;
 	}
 	close(p[1]);
-	for (i = 0; i < nreaders; i++)
+	for (i = 0; i < nforked; i++)
 		if (read(p[0], &ch, 1) != 1)
 			break;
 	close(p[0]);
 	/* Let them all fall asleep in shmr_cursor_wait(). */
-	if (nreaders > 0)
+	if (nforked > 0)
 		sleep_ms(200);
-	memset(msg, 0xa5, size);
-	for (n = 0; n < count; n++) {
-		memcpy(msg, &n, sizeof(n));
-		if ((rc = shmr_writer_publish(w, msg, size, NULL)) < 0)
-			break;
+	if (read_mode) {
+		if ((rc = shmr_ring_open(ring_name, NULL, &ring)) < 0 ||
+		    (rc = shmr_cursor_init(ring, &c, SHMR_FROM_END, 0)) < 0)
+			goto out;
+		/* read in steps that always fit the ring: no overruns */
+		chunk = ring_size / 4 / (size + 32);
 	}
-	if (read_mode && rc == 0) {
-		if ((rc = shmr_ring_open(ring_name, NULL, &ring)) == 0)
-			rc = shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0);
-		for (n = 0; rc == 0 && n < count; n++)
+	memset(msg, 0xa5, size);
+	for (n = 0; n < count && rc >= 0; n += k) {
+		for (k = 0; k < chunk && n + k < count; k++) {
+			uint64_t v = n + k;
+
+			memcpy(msg, &v, sizeof(v));
+			if ((rc = shmr_writer_publish(w, msg, size,
+			    NULL)) < 0)
+				break;
+		}
+		for (i = 0; read_mode && rc >= 0 && (uint64_t)i < k; i++)
 			if (shmr_cursor_read(ring, &c, msg, size, &m) !=
 			    SHMR_MSG)
 				rc = -EPROTO;
-		if (ring != NULL)
-			shmr_ring_close(ring);
 	}
+out:
+	if (ring != NULL)
+		shmr_ring_close(ring);
 	(void)shmr_writer_close(w, SHMR_CLOSE_UNLINK);
-	for (i = 0; i < nreaders; i++)
+	for (i = 0; i < nforked; i++)
 		(void)waitpid(pids[i], NULL, 0);
 	ring_name[0] = '\0';
 	free(msg);
@@ -1964,7 +1973,7 @@ main(int argc, char **argv)
 	const char *why = NULL, *attach = NULL;
 	uint64_t v, loop = 0, nreaders = 0, fd = 0, msg_size = 64;
 	char sizes_default[] = "8,64,1024,65536";
-	int ch, quick = 0, size_set = 0, read_mode = 0, repeat_set = 0;
+	int ch, quick = 0, set_flags = 0, read_mode = 0, repeat_set = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.secs = 0.3;
@@ -1989,9 +1998,9 @@ main(int argc, char **argv)
 				return 100;
 			}
 			if (ch == 'd')
-				size_set |= 1;
+				set_flags |= 1;
 			else
-				size_set |= 2;
+				set_flags |= 2;
 			break;
 		case 'r':
 			if (cli_parse_u64(optarg, 100, 1000000, &o.rate,
@@ -2029,6 +2038,7 @@ main(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1000, 100000000,
 			    &o.cg_count, &why) < 0)
 				goto badnum;
+			set_flags |= 4;
 			break;
 		case 'o':
 			if (parse_sections(optarg, &o.s) < 0) {
@@ -2123,9 +2133,9 @@ badnum:
 		    (size_t)msg_size);
 
 	if (quick) {
-		if (!(size_set & 1))
+		if (!(set_flags & 1))
 			o.secs = 0.1;
-		if (!(size_set & 2))
+		if (!(set_flags & 2))
 			o.lat_secs = 0.1;
 		if (!repeat_set)
 			repeat = 1;
