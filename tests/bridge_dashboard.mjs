@@ -1,13 +1,17 @@
 // bridge_dashboard.mjs - drive ringbridge's dashboard in headless Chromium
 // (playwright-core). Run by tests/bridge_dashboard.sh, which starts the
 // producers and the first bridge; this script restarts the bridge itself
-// (same port) to check that a subscriber resumes without loss.
+// (same port) to check that a subscriber resumes without loss, and the
+// ticks producer (killed and taken over: restart; stopped: eof; started
+// again: the ring is created afresh).
 //
-// Environment: PORT, SINE, TICKS (ring names), BRIDGE (binary), PIDFILE
-// (the bridge's pid; rewritten on restart), OUT (artefact directory),
-// PROFILE (a fresh user data directory), PLAYWRIGHT (module path).
+// Environment: PORT, SINE, TICKS (ring names), BRIDGE, RINGD (binaries),
+// PIDFILE, TICKS_PIDFILE (pids of the bridge and the ticks producer;
+// rewritten when this script replaces them), OUT (artefact directory),
+// PROFILE (a fresh user data directory), PLAYWRIGHT (module path), ERRDIR
+// (the daemons started here append their stderr to ERRDIR/*.err).
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
 
 const env = (k) => {
 	if (!process.env[k])
@@ -16,6 +20,8 @@ const env = (k) => {
 };
 const PORT = env("PORT"), SINE = env("SINE"), TICKS = env("TICKS");
 const BRIDGE = env("BRIDGE"), PIDFILE = env("PIDFILE"), OUT = env("OUT");
+const RINGD = env("RINGD"), TICKS_PIDFILE = env("TICKS_PIDFILE");
+const errFile = (name) => openSync(`${env("ERRDIR")}/${name}.err`, "a");
 const { chromium } = await import(env("PLAYWRIGHT"));
 const BASE = `http://127.0.0.1:${PORT}`;
 const WAIT = 30000;	// an upper bound for each step, not a measurement
@@ -40,11 +46,19 @@ const ctx = await chromium.launchPersistentContext(env("PROFILE"), {
 const page = ctx.pages()[0] || await ctx.newPage();
 const pageErrors = [];
 const consoleErrors = [];
-let restarting = false;
+const notes = [];
+let restarting = false, replacing = false;
 page.on("pageerror", (e) => pageErrors.push(String(e)));
 page.on("console", (m) => {
 	// Refused connections while the bridge is down are expected.
-	if (m.type() === "error" && !restarting)
+	if (m.type() !== "error" || restarting)
+		return;
+	// While the producer is replaced, ringbridge may cut a stream
+	// ("stream read: corrupt ring" in its log); the page resumes, and
+	// says so, but the cut itself is the bridge's to fix.
+	if (replacing && /INCOMPLETE_CHUNKED/.test(m.text()))
+		notes.push(m.text());
+	else
 		consoleErrors.push(m.text());
 });
 const offsite = [];
@@ -54,6 +68,31 @@ page.on("request", (r) => {
 });
 
 const stats = () => page.evaluate(() => window.dashboard.stats);
+
+// Signal the process in pidfile and wait until it is gone.
+async function stop(pidfile, sig) {
+	const pid = Number(readFileSync(pidfile, "utf8"));
+	process.kill(pid, sig);
+	await new Promise((res) => {
+		const t = setInterval(() => {
+			try {
+				process.kill(pid, 0);
+			} catch (e) {
+				clearInterval(t);
+				res();
+			}
+		}, 50);
+	});
+	return pid;
+}
+
+function startTicks() {
+	const child = spawn(RINGD, ["-q", "--demo", "ticks", "-r", "20",
+	    "-s", "1M", TICKS], { stdio: ["ignore", "ignore",
+	    errFile("ringd")] });
+	writeFileSync(TICKS_PIDFILE, String(child.pid));
+	child.unref();
+}
 // The page's CSP forbids eval: predicates are functions, with one argument.
 async function until(fn, what, arg) {
 	try {
@@ -129,23 +168,11 @@ try {
 	const before = await stats();
 	const subBefore = await page.evaluate(() => window.__sub.ids.length);
 	restarting = true;
-	const oldPid = Number(readFileSync(PIDFILE, "utf8"));
-	process.kill(oldPid, "SIGTERM");
-	await new Promise((res) => {
-		const t = setInterval(() => {
-			try {
-				process.kill(oldPid, 0);
-			} catch (e) {
-				clearInterval(t);
-				res();
-			}
-		}, 50);
-	});
+	const oldPid = await stop(PIDFILE, "SIGTERM");
 	console.log(`# bridge ${oldPid} stopped; starting a new one`);
 	await new Promise((res) => setTimeout(res, 500));
 	const child = spawn(BRIDGE, ["-l", `127.0.0.1:${PORT}`, "-r", SINE,
-	    "-r", TICKS], { stdio: ["ignore", "pipe", "inherit"],
-	    detached: false });
+	    "-r", TICKS], { stdio: ["ignore", "pipe", errFile("bridge")] });
 	writeFileSync(PIDFILE, String(child.pid));
 	child.unref();
 	await new Promise((res, rej) => {
@@ -200,6 +227,45 @@ try {
 	    Number(document.getElementById("chart").dataset.points) > 2,
 	    "another field can be chosen");
 
+	// A producer killed and replaced: the new one takes the ring over
+	// (next epoch) and the stream says so with a restart event.
+	replacing = true;
+	await stop(TICKS_PIDFILE, "SIGKILL");
+	await until((sel) => document.querySelector(sel).textContent
+	    .startsWith("stale"), "a dead producer is shown as stale",
+	    `${row(TICKS)} td`);
+	startTicks();
+	await until(() => window.dashboard.stats.restarts >= 1 &&
+	    document.querySelector("#log li.ev-restart") !== null,
+	    "a restart event is shown");
+	const k0 = (await stats()).received;
+	await until((n) => window.dashboard.stats.received > n &&
+	    window.dashboard.lastId.startsWith("2:"),
+	    "messages of epoch 2 follow", k0);
+	// A clean stop: eof. Started again, the ring is created afresh.
+	await stop(TICKS_PIDFILE, "SIGTERM");
+	await until(() => window.dashboard.stats.eofs === 1 &&
+	    document.querySelector("#log li.ev-eof") !== null &&
+	    document.getElementById("conn").textContent === "ended",
+	    "an eof event is shown and the stream ends");
+	await page.screenshot({ path: `${OUT}/bridge_dashboard_events.png`,
+	    fullPage: true });
+	startTicks();
+	await until(() => window.dashboard.stats.restarts >= 2 &&
+	    window.dashboard.lastId.startsWith("1:"),
+	    "the ring created again is followed");
+	replacing = false;
+	const kinds = (await page.$$eval("#log li.ev", (l) => l.map((e) =>
+	    e.children[1].textContent))).join(" ");
+	// A stream cut by the bridge resumes with one more restart event.
+	ok(/^restart eof restart( restart)*$/.test(kinds),
+	    `events shown, newest first: ${kinds}`);
+	if (notes.length)
+		console.log(`# note: ringbridge cut the stream while the ` +
+		    `producer was replaced; the page resumed (${notes})`);
+	ok((await page.$$("#log li.ev-error")).length === 0,
+	    "no resume errors");
+
 	ok(pageErrors.length === 0, `no page errors ${pageErrors.join("; ")}`);
 	ok(consoleErrors.length === 0,
 	    `no console errors ${consoleErrors.join("; ")}`);
@@ -207,6 +273,10 @@ try {
 } catch (e) {
 	ok(false, `exception: ${e.stack}`);
 } finally {
+	if (failed)
+		console.log("# page log:\n" + await page.$$eval("#log li",
+		    (l) => l.slice(0, 20).map((e) => "#   " + e.textContent)
+		    .join("\n")).catch((e) => String(e)));
 	await ctx.close();
 }
 console.log(failed ? `${failed} checks failed` : "all dashboard checks passed");

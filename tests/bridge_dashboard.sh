@@ -4,7 +4,8 @@
 # static files over HTTP (types, ETag, 304, HEAD), then the page itself in
 # headless Chromium via playwright-core (tests/bridge_dashboard.mjs),
 # which also restarts the bridge and checks that streams resume without
-# loss. Screenshots go to $OUT (build/tests/).
+# loss, and replaces the ticks producer (restart and eof events).
+# Screenshots go to $OUT (build/tests/).
 #
 # Environment: RINGD, RINGBRIDGE (binaries), OUT (artefact directory),
 # NODE_DIR (where playwright-core is installed when missing).
@@ -22,7 +23,8 @@ OUT=$(cd "$OUT" && pwd)
 NODE_DIR=$(cd "$NODE_DIR" && pwd)
 
 skip() { echo "SKIP: $*"; exit 77; }
-[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (apt-get install chromium)"
+[ -x /usr/bin/chromium ] ||
+    skip "no /usr/bin/chromium (apt-get install chromium)"
 command -v node >/dev/null || skip "no node (apt-get install nodejs)"
 PW=$NODE_DIR/node_modules/playwright-core/index.mjs
 if [ ! -f "$PW" ]; then
@@ -44,6 +46,7 @@ NFAIL=0
 cleanup() {
 	local p
 	[ -f "$T/bridge.pid" ] && PIDS="$PIDS $(cat "$T/bridge.pid")"
+	[ -f "$T/ticks.pid" ] && PIDS="$PIDS $(cat "$T/ticks.pid")"
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
@@ -57,8 +60,10 @@ trap cleanup EXIT
 ok() { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; NFAIL=$((NFAIL + 1)); }
 
-"$RINGD" -q --demo sine -r 200 -s 1M "$SINE" & PIDS="$PIDS $!"
-"$RINGD" -q --demo ticks -r 20 -s 1M "$TICKS" & PIDS="$PIDS $!"
+"$RINGD" -q --demo sine -r 200 -s 1M "$SINE" 2>> "$T/ringd.err" &
+PIDS="$PIDS $!"
+"$RINGD" -q --demo ticks -r 20 -s 1M "$TICKS" 2>> "$T/ringd.err" &
+echo $! > "$T/ticks.pid"
 "$RINGBRIDGE" -l 127.0.0.1:0 -r "$SINE" -r "$TICKS" > "$T/bridge.out" \
     2> "$T/bridge.err" &
 echo $! > "$T/bridge.pid"
@@ -114,15 +119,23 @@ fi
 
 # The page in Chromium; it restarts the bridge on $PORT once.
 mkdir -p "$T/profile"
-PORT=$PORT SINE=$SINE TICKS=$TICKS BRIDGE=$RINGBRIDGE \
-    PIDFILE=$T/bridge.pid OUT=$OUT PROFILE=$T/profile PLAYWRIGHT=$PW \
+PORT=$PORT SINE=$SINE TICKS=$TICKS BRIDGE=$RINGBRIDGE RINGD=$RINGD \
+    PIDFILE=$T/bridge.pid TICKS_PIDFILE=$T/ticks.pid OUT=$OUT \
+    PROFILE=$T/profile PLAYWRIGHT=$PW ERRDIR=$T \
     node "$(dirname "$0")/bridge_dashboard.mjs" || NFAIL=$((NFAIL + 1))
-[ -f "$OUT/bridge_dashboard.png" ] && ok "screenshot $OUT/bridge_dashboard.png" ||
-    fail "no screenshot"
+[ -f "$OUT/bridge_dashboard.png" ] &&
+    ok "screenshot $OUT/bridge_dashboard.png" || fail "no screenshot"
+# Sanitizer builds: any report from the daemons fails the test.
+if grep -l -E 'Sanitizer|runtime error' "$T"/*.err; then
+	fail "sanitizer report in the daemons' stderr"
+	cat "$T"/*.err
+else
+	ok "no sanitizer report"
+fi
 
 if [ "$NFAIL" -ne 0 ]; then
 	echo "--- ringbridge stderr"
-	cat "$T/bridge.err"
+	cat "$T"/*.err
 	echo "bridge_dashboard: $NFAIL failures"
 	exit 1
 fi

@@ -34,7 +34,9 @@
 		lastId: "",
 		lastEpoch: null,
 		lastSeq: null,
-		endedEpoch: null,	// set by eof until a new producer
+		ended: null,		// after eof: { epoch, created }
+		fromOldest: false,	// resume impossible: start over
+		failures: 0,		// refused reconnections in a row
 		view: "text",
 		paused: false,
 		field: "",
@@ -279,6 +281,8 @@
 		if (st.lastId)
 			return withToken(base + "?last_event_id=" +
 			    encodeURIComponent(st.lastId));
+		if (st.fromOldest)
+			return withToken(base + "?from=oldest");
 		const r = st.rings.get(st.sel);
 		if (r && r.state === "live") {
 			const from = Math.max(r.oldest_seq,
@@ -297,6 +301,7 @@
 			if (st.opened)
 				st.stats.reconnects++;
 			st.opened = true;
+			st.failures = 0;
 			setConn("open");
 			schedule();
 		};
@@ -309,9 +314,10 @@
 				setConn("disconnected, retrying");
 				es.close();
 				st.es = null;
+				if (++st.failures >= 3 && st.lastId)
+					giveUpResume();
 				st.retry = setTimeout(() => {
-					if (st.sel !== null &&
-					    st.endedEpoch === null)
+					if (st.sel !== null && st.ended === null)
 						open();
 				}, 2000);
 			} else
@@ -455,7 +461,8 @@
 			s.eofs++;
 			text = `the producer closed the ring; next would be ` +
 			    `${d.next}. Waiting for a new producer.`;
-			st.endedEpoch = st.lastEpoch;
+			st.ended = { epoch: st.lastEpoch,
+			    created: (st.rings.get(st.sel) || {}).created_ns };
 			closeStream();
 			setConn("ended");
 			break;
@@ -468,17 +475,47 @@
 			addPoint(null);
 			break;
 		}
-		addEntry({ id: e.lastEventId || "", kind: type, text });
+		// Only a gap has an id of its own (lastEventId keeps the last).
+		addEntry({ id: type === "gap" ? e.lastEventId : "", kind: type,
+		    text });
 		schedule();
 	}
 
-	// After eof: resume once the ring has a live producer again.
+	// The bridge keeps refusing to resume after lastId (a ring created
+	// afresh has no such message): say so and follow from the oldest.
+	function giveUpResume() {
+		addEntry({ id: "", kind: "error", text: "cannot resume after " +
+		    `${st.lastId}: following the ring from its oldest message` });
+		st.lastId = "";
+		st.lastEpoch = st.lastSeq = null;
+		st.fromOldest = true;
+		schedule();
+	}
+
+	// After eof: follow the ring again once a producer is back. A later
+	// epoch of the same ring is resumed after the last id (the bridge
+	// sends a restart event); a ring removed and created afresh starts
+	// over at epoch 1 and is followed from its oldest message.
 	function maybeResume() {
-		if (st.sel === null || st.endedEpoch === null)
+		if (st.sel === null || st.ended === null)
 			return;
 		const r = st.rings.get(st.sel);
-		if (r && r.state === "live" && r.epoch !== st.endedEpoch) {
-			st.endedEpoch = null;
+		if (!r || r.state !== "live")
+			return;
+		if (r.epoch > st.ended.epoch) {
+			st.ended = null;
+			open();
+		} else if (r.epoch < st.ended.epoch ||
+		    r.created_ns !== st.ended.created) {
+			st.ended = null;
+			st.stats.restarts++;
+			addEntry({ id: "", kind: "restart", text: "the ring was " +
+			    "created again: following it from its oldest " +
+			    "message" });
+			st.lastId = "";
+			st.lastEpoch = st.lastSeq = null;
+			st.fromOldest = true;
+			addPoint(null);
 			open();
 		}
 	}
@@ -490,7 +527,9 @@
 		st.sel = name;
 		st.opened = false;
 		st.lastId = "";
-		st.lastEpoch = st.lastSeq = st.endedEpoch = null;
+		st.lastEpoch = st.lastSeq = st.ended = null;
+		st.failures = 0;
+		st.fromOldest = false;
 		st.entries = [];
 		st.fresh = [];
 		st.points = [];

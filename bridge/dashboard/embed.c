@@ -1,9 +1,10 @@
 /*
  * embed.c - build-time generator for ringbridge's dashboard: reads the
- * files named on the command line as triples URLPATH CONTENT-TYPE FILE and writes
- * a C source defining dash_assets[] (see bridge.h) on standard output,
- * each with its bytes, length, content type and a strong ETag (FNV-1a 64
- * of the bytes). Runs on the build host only; never linked into anything.
+ * files named on the command line as triples URLPATH CONTENT-TYPE FILE
+ * and writes a C source defining dash_assets[] (see bridge.h) on standard
+ * output, each with its bytes, length, content type and a strong ETag
+ * (FNV-1a 64 of the bytes). Runs on the build host only; never linked
+ * into anything.
  */
 #include <stdint.h>
 #include <stdio.h>
