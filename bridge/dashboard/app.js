@@ -244,9 +244,11 @@
 				    (await r.text()).trim());
 			const list = await r.json();
 			renderRings(list);
+			// A live region: only a change is announced.
 			setStatus(`${list.length} ring${list.length === 1 ?
-			    "" : "s"} served, updated ` +
-			    new Date().toLocaleTimeString());
+			    "" : "s"} served`);
+			$("status").title = "updated " +
+			    new Date().toLocaleTimeString();
 			maybeResume();
 			if (st.sel === null && location.hash.startsWith(
 			    "#ring=")) {
