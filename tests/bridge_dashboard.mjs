@@ -8,7 +8,8 @@
 // Environment: PORT, SINE, TICKS (ring names), BRIDGE, RINGD (binaries),
 // PIDFILE, TICKS_PIDFILE (pids of the bridge and the ticks producer;
 // rewritten when this script replaces them), OUT (artefact directory),
-// PROFILE (a fresh user data directory), PLAYWRIGHT (module path), ERRDIR
+// PROFILE (a fresh user data directory), PLAYWRIGHT (module path),
+// CHROMIUM (the browser), ERRDIR
 // (the daemons started here append their stderr to ERRDIR/*.err).
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,7 +36,7 @@ function ok(cond, what) {
 }
 
 const ctx = await chromium.launchPersistentContext(env("PROFILE"), {
-	executablePath: "/usr/bin/chromium",
+	executablePath: env("CHROMIUM"),
 	headless: true,
 	viewport: { width: 1200, height: 900 },
 	args: ["--headless", "--no-sandbox", "--disable-gpu",

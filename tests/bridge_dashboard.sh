@@ -8,7 +8,8 @@
 # Screenshots go to $OUT (build/tests/).
 #
 # Environment: RINGD, RINGBRIDGE (binaries), OUT (artefact directory),
-# NODE_DIR (where playwright-core is installed when missing).
+# NODE_DIR (where playwright-core is installed when missing), CHROMIUM
+# (default /usr/bin/chromium).
 # Exit 77 (skipped) without chromium or node/npm.
 set -u
 : "${RINGD:?set RINGD to the ringd binary}"
@@ -23,8 +24,8 @@ OUT=$(cd "$OUT" && pwd)
 NODE_DIR=$(cd "$NODE_DIR" && pwd)
 
 skip() { echo "SKIP: $*"; exit 77; }
-[ -x /usr/bin/chromium ] ||
-    skip "no /usr/bin/chromium (apt-get install chromium)"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || skip "no $CHROMIUM (apt-get install chromium)"
 command -v node >/dev/null || skip "no node (apt-get install nodejs)"
 PW=$NODE_DIR/node_modules/playwright-core/index.mjs
 if [ ! -f "$PW" ]; then
@@ -121,7 +122,7 @@ fi
 mkdir -p "$T/profile"
 PORT=$PORT SINE=$SINE TICKS=$TICKS BRIDGE=$RINGBRIDGE RINGD=$RINGD \
     PIDFILE=$T/bridge.pid TICKS_PIDFILE=$T/ticks.pid OUT=$OUT \
-    PROFILE=$T/profile PLAYWRIGHT=$PW ERRDIR=$T \
+    PROFILE=$T/profile PLAYWRIGHT=$PW ERRDIR=$T CHROMIUM=$CHROMIUM \
     node "$(dirname "$0")/bridge_dashboard.mjs" || NFAIL=$((NFAIL + 1))
 [ -f "$OUT/bridge_dashboard.png" ] &&
     ok "screenshot $OUT/bridge_dashboard.png" || fail "no screenshot"
