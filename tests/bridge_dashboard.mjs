@@ -9,8 +9,8 @@
 // PIDFILE, TICKS_PIDFILE (pids of the bridge and the ticks producer;
 // rewritten when this script replaces them), OUT (artefact directory),
 // PROFILE (a fresh user data directory), PLAYWRIGHT (module path),
-// CHROMIUM (the browser), ERRDIR
-// (the daemons started here append their stderr to ERRDIR/*.err).
+// CHROMIUM (the browser), ERRDIR (the daemons started here append their
+// stderr to ERRDIR/*.err).
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 
