@@ -80,11 +80,15 @@ struct shmr_msg {
 	uint64_t	 lost;	/* SHMR_OVERRUN: messages lost, exactly */
 };
 
-/* A cursor: a reader's private position. Plain data, cheap to keep many. */
+/*
+ * A cursor: a reader's private position. Plain data, cheap to keep many
+ * and to copy; set it only with shmr_cursor_init() and the read calls.
+ */
 struct shmr_cursor {
 	uint64_t	pos;	/* byte position of the next record */
 	uint64_t	seq;	/* sequence number expected there */
 	uint64_t	epoch;	/* epoch of the ring the cursor belongs to */
+	uint64_t	tail;	/* the producer's tail when last looked at */
 };
 
 /* A consistent snapshot of the ring header (see shmr_ring_info()). */

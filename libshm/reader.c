@@ -15,10 +15,12 @@
 #define RESYNC_MAX	1024
 #define LOOP_MAX	(1L << 20)
 #define CACHE_LINE	64
+#define BATCH_BYTES	(64 << 10)
+/* How long a blocking wait spins before it sleeps. */
+#define WAIT_SPIN_NS	10000
 /* Longest futex sleep before re-checking the ring by other means. */
 #define WAIT_SLICE_MS	100
 /* Spins before sleeping: covers a producer that is mid-burst. */
-#define WAIT_SPINS	100
 #define SPIN_BACKOFF	32
 
 enum view { COPY, PEEK };
@@ -66,6 +68,7 @@ resync(const struct shmr_ring *r, struct shmr_cursor *c, struct shmr_msg *m)
 	m->seq = h.head_seq;
 	c->pos = h.head_pos;
 	c->seq = h.head_seq;
+	c->tail = h.tail;
 	return m->lost > 0 ? SHMR_OVERRUN : SHMR_EMPTY;
 }
 
@@ -110,8 +113,19 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		uint32_t len, type;
 		int sane;
 
-		/* acquire: pairs with the release store of tail in finish() */
-		t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+		/*
+		 * Records below a tail we already acquired are published:
+		 * load the shared tail (a cache line the producer writes on
+		 * every publish) only when we have caught up with our copy.
+		 */
+		t = c->tail;
+		if (t == c->pos || t - c->pos > r->cap) {
+			/* acquire: pairs with the release store of tail in
+			 * finish() */
+			t = atomic_load_explicit(&r->hdr->tail,
+			    memory_order_acquire);
+			c->tail = t;
+		}
 		if (t == c->pos) {
 			if ((rc = idle(r, c)) != -EAGAIN)
 				return rc;
@@ -233,7 +247,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	/* The first message takes the careful path (overrun, end, pad...). */
 	if ((rc = next(r, c, buf, buflen, &m[0], COPY)) != SHMR_MSG)
 		return rc;
-	used = align8(m[0].len) < buflen ? align8(m[0].len) : buflen;
+	used = align8(m[0].len);
 	t0 = *c;
 	/*
 	 * The rest are copied with one tail load before and one intent
@@ -245,6 +259,11 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
 	if (t - c->pos > r->cap)
 		t = c->pos;
+	c->tail = t;
+	/* Bound the copy between two lap checks: the longer it takes, the
+	 * likelier a fast producer laps it and the work is thrown away. */
+	if (buflen > BATCH_BYTES)
+		buflen = BATCH_BYTES;
 	/*
 	 * Stop short of the cache line the producer is filling: reading it
 	 * now would pull it away from the producer once per record. The
@@ -254,7 +273,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	 */
 	if ((t & ~(uint64_t)(CACHE_LINE - 1)) - c->pos <= t - c->pos)
 		t &= ~(uint64_t)(CACHE_LINE - 1);
-	while (k < n && c->pos != t) {
+	while (k < n && c->pos != t && used < buflen) {
 		uint64_t off = c->pos & r->mask;
 		uint64_t w0 = word_load(r->data + off);
 		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
@@ -359,10 +378,15 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 	int rc;
 
 	c->epoch = r->epoch;
-	if (from == SHMR_FROM_SEQ)
-		return seek(r, c, seq);
+	c->tail = 0;
+	if (from == SHMR_FROM_SEQ) {
+		rc = seek(r, c, seq);
+		c->tail = c->pos;	/* the first read looks at the ring */
+		return rc;
+	}
 	if ((rc = ring_hot(r, &h)) < 0)
 		return rc;
+	c->tail = h.tail;
 	switch (from) {
 	case SHMR_FROM_OLDEST:
 		c->pos = h.head_pos;
@@ -390,6 +414,15 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 /* ---- waiting ------------------------------------------------------------ */
 
 static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
 mono_ms(void)
 {
 	struct timespec ts;
@@ -414,20 +447,31 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
 	    mono_ms() + (uint64_t)timeout_ms;
 	long poll_us = 50;
+	uint64_t spin_end;
 	int i, rc;
 
 	/*
-	 * Poll with a growing pause (up to SPIN_BACKOFF pause instructions,
-	 * well under a microsecond): each poll pulls the tail's cache line
+	 * Spin first (for WAIT_SPIN_NS, or until the deadline with
+	 * SHMR_WAIT_SPIN): a publish arriving now is seen at once instead of
+	 * after a sleep and a wake-up (20-30 us here). Poll with a growing
+	 * pause (up to SPIN_BACKOFF pause instructions, about a microsecond
+	 * on current x86): each poll pulls the tail's cache line
 	 * away from the producer, whose next publish then has to fetch it
 	 * back, so a caught-up reader polling flat out slows the producer.
 	 */
-	for (i = 0; i < ((flags & SHMR_WAIT_SPIN) ? 1 << 30 : WAIT_SPINS);
-	    i++) {
+	spin_end = (flags & SHMR_WAIT_SPIN) ? UINT64_MAX :
+	    mono_ns() + WAIT_SPIN_NS;
+	for (i = 0;; i++) {
 		if (ready(r, c))
 			return 0;
-		if ((i & 255) == 255 && mono_ms() >= deadline)
-			return -ETIMEDOUT;
+		if ((i & 15) == 15) {
+			uint64_t now = mono_ns();
+
+			if (now >= spin_end)
+				break;
+			if (now / 1000000 >= deadline)
+				return -ETIMEDOUT;
+		}
 		for (int k = i < 6 ? 1 << i : SPIN_BACKOFF; k > 0; k--)
 			cpu_relax();
 	}

@@ -20,6 +20,7 @@
 #define DEFAULT_CAP	((uint64_t)64 << 20)
 #define DEFAULT_MSG	((uint32_t)1 << 20)
 #define CREATE_TRIES	16
+#define CLAIM_AHEAD	((uint64_t)64 << 10)
 
 struct shmr_writer {
 	struct seg_hdr		*hdr;
@@ -90,6 +91,13 @@ claim(struct shmr_writer *w, uint64_t end)
 
 	if (end <= w->intent)
 		return;
+	/*
+	 * Claim ahead (up to 1/16 of the ring, at most 64 KiB): the header
+	 * line is then written once per claim, not once per publish, and
+	 * readers checking intent find it in their cache. The price is that
+	 * readers are declared lapped up to that much earlier.
+	 */
+	end += w->cap / 16 < CLAIM_AHEAD ? w->cap / 16 : CLAIM_AHEAD;
 	while (end - w->head_pos > w->cap) {
 		uint64_t w0 = word_load(w->data + (w->head_pos & w->mask));
 		uint32_t len = (uint32_t)w0;
