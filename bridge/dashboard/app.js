@@ -687,7 +687,8 @@
 			g.lineTo(w - padR, Math.round(y(v)) + 0.5);
 			g.stroke();
 			g.fillStyle = color("--muted");
-			g.fillText(fmtNum(v), padL - 6, y(v));
+			g.fillText(String(Number(v.toPrecision(4))), padL - 6,
+			    y(v));
 		}
 		g.strokeStyle = color("--chart");
 		g.lineWidth = 1.5;
