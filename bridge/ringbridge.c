@@ -704,7 +704,9 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 		}
 		from = SHMR_FROM_SEQ;
 		seq++;
-	} else if (from_s != NULL && parse_from(from_s, &from, &seq) != 0) {
+	} else if (from_s != NULL && (parse_from(from_s, &from, &seq) != 0 ||
+	    seq == UINT64_MAX)) {
+		/* UINT64_MAX: no message can have it (libshm would wrap). */
 		free(c);
 		return send_error(conn, 400, "bad from: use oldest, latest, "
 		    "end or a sequence number");
