@@ -825,7 +825,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	atomic_fetch_add(&g_requests, 1);
-	if (strcmp(method, "OPTIONS") == 0 && opt.cors != NULL) {
+	if (strcmp(method, "OPTIONS") == 0) {
 		struct MHD_Response *r = MHD_create_response_from_buffer(0,
 		    NULL, MHD_RESPMEM_PERSISTENT);
 		enum MHD_Result ret;
@@ -833,11 +833,17 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		if (r == NULL)
 			return MHD_NO;
 		add_common_headers(r);
-		MHD_add_response_header(r, "Access-Control-Allow-Methods",
-		    "GET, HEAD, OPTIONS");
-		MHD_add_response_header(r, "Access-Control-Allow-Headers",
-		    "Authorization, Last-Event-ID");
-		MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+		MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
+		if (opt.cors != NULL) {
+			MHD_add_response_header(r,
+			    "Access-Control-Allow-Methods",
+			    "GET, HEAD, OPTIONS");
+			MHD_add_response_header(r,
+			    "Access-Control-Allow-Headers",
+			    "Authorization, Last-Event-ID");
+			MHD_add_response_header(r, "Access-Control-Max-Age",
+			    "600");
+		}
 		ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
 		MHD_destroy_response(r);
 		return ret;
