@@ -37,6 +37,7 @@ cat <<MSG
 shmring demo running: ringd publishes ${RATE} msg/s into rings demo-ticks
 (JSON ticks) and demo-sine (f64 samples); ringbridge serves them.
 
+  dashboard:            http://127.0.0.1:$PORT/
   ring stats (JSON):    http://127.0.0.1:$PORT/rings
   try:                  curl -N http://127.0.0.1:$PORT/rings/demo-ticks/stream
   inspect:              $BIN/ringctl list; $BIN/ringctl tail -f demo-ticks

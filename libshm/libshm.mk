@@ -32,16 +32,12 @@ $(LIBSHM_SO): $(LIBSHM_PIC) libshm/libshm.map
 	$(Q)ln -sf libshm.so.$(VERSION) $(B)/lib/libshm.so.$(VERSION_MAJOR)
 	$(Q)ln -sf libshm.so.$(VERSION_MAJOR) $(B)/lib/libshm.so
 
-$(B)/libshm.pc: libshm/libshm.pc.in Makefile
-	@mkdir -p $(@D)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    $< > $@
-
-all: $(B)/libshm.pc
+# Generated at install time: it records PREFIX, which may differ per call.
+LIBSHM_PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|'
 MAN_PAGES += libshm/libshm.3
 
-install-libshm: $(LIBSHM_A) $(LIBSHM_SO) $(B)/libshm.pc
+install-libshm: $(LIBSHM_A) $(LIBSHM_SO) libshm/libshm.pc.in
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(LIBSHM_A) $(DESTDIR)$(LIBDIR)/libshm.a
@@ -49,7 +45,7 @@ install-libshm: $(LIBSHM_A) $(LIBSHM_SO) $(B)/libshm.pc
 	ln -sf libshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION_MAJOR)
 	ln -sf libshm.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libshm.so
 	install -m 644 include/shmring.h $(DESTDIR)$(INCLUDEDIR)/shmring.h
-	install -m 644 $(B)/libshm.pc $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc
+	$(LIBSHM_PC_SED) libshm/libshm.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc
 	install -m 644 libshm/libshm.3 $(DESTDIR)$(MANDIR)/man3/libshm.3
 
 uninstall-libshm:
