@@ -390,6 +390,7 @@ in_set(int st, const int *set)
 } while (0)
 
 TestSuite(hostile, .fini = teardown, .timeout = 120);
+TestSuite(failover, .timeout = 120);
 
 /* ---- the matrix -------------------------------------------------------- */
 
@@ -928,4 +929,132 @@ Test(hostile, cors_preflight, .init = init_cors)
 	cr_assert(strstr(resp, "Access-Control-Allow-Origin") != NULL);
 	assert_alive("CORS");
 	background_check();
+}
+
+/* ---- a bridge killed with SIGKILL ------------------------------------- */
+
+static struct bridge_proc bp2;
+
+static void
+failover_fini(void)
+{
+	if (bp2.pid > 0) {
+		int st = bridge_stop(&bp2);
+
+		cr_expect_eq(st, 0, "second bridge exit status %d", st);
+		cr_expect_eq(bridge_sanitizer_report(&bp2), 0,
+		    "sanitizer report in %s", bp2.errpath);
+	}
+	unlink(bp2.errpath);
+	teardown();
+}
+
+/* Read n messages "f-<seq>" in order starting at *next; false on EOF. */
+static bool
+read_in_order(struct hc *h, uint64_t *next, uint64_t upto)
+{
+	struct sse_event ev;
+	char id[64], data[64];
+
+	while (*next < upto) {
+		if (!hc_sse_wait(h, &ev, T_WAIT))
+			return false;
+		snprintf(id, sizeof(id), "1:%" PRIu64, *next);
+		snprintf(data, sizeof(data), "f-%" PRIu64, *next);
+		cr_assert_str_eq(ev.type, "message", "at %" PRIu64, *next);
+		cr_assert_str_eq(ev.id, id, "duplicate or loss at %" PRIu64,
+		    *next);
+		cr_assert_str_eq(ev.data, data);
+		(*next)++;
+	}
+	return true;
+}
+
+static void
+fpub(uint64_t n)
+{
+	char msg[64];
+	uint64_t seq;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t want = atomic_load(&published);
+		int k = snprintf(msg, sizeof(msg), "f-%" PRIu64, want);
+
+		cr_assert_eq(shmr_writer_publish(w, msg, (size_t)k, &seq), 0,
+		    "the producer noticed: publish failed");
+		cr_assert_eq(seq, want);
+		atomic_store(&published, seq + 1);
+	}
+}
+
+/*
+ * Two bridges serve one ring. Bridge A is killed with SIGKILL while a
+ * client streams from it and the producer keeps publishing: the producer
+ * and bridge B do not notice (B's client gets every message), and A's
+ * client reconnects to B with Last-Event-ID and resumes exactly after
+ * the last event it had: no loss, no duplicate.
+ */
+Test(failover, sigkill_bridge_resume_elsewhere, .fini = failover_fini)
+{
+	struct hc ha, hb, hr;
+	uint64_t next_a = 0, next_b = 0, next_r;
+	char path[160], extra[96], body[4096];
+	int st;
+
+	mkname(ring, sizeof(ring), "r");
+	mkname(quiet, sizeof(quiet), "q");
+	create_ring(ring, 1 << 20, &w);
+	create_ring(quiet, 64 << 10, &wq);
+	atomic_store(&published, 0);
+	start_bridge(&bp, NULL);
+	start_bridge(&bp2, NULL);
+	snprintf(path, sizeof(path), "/rings/%s/stream?from=oldest", ring);
+	cr_assert_eq(hc_connect(&ha, bp.port, 0), 0);
+	cr_assert_eq(hc_get(&ha, path, NULL), 0);
+	cr_assert_eq(hc_connect(&hb, bp2.port, 0), 0);
+	cr_assert_eq(hc_get(&hb, path, NULL), 0);
+	fpub(500);
+	cr_assert(read_in_order(&ha, &next_a, 300));
+	cr_assert(read_in_order(&hb, &next_b, 500));
+	/* SIGKILL bridge A mid-stream; publish on at once. */
+	cr_assert_eq(kill(bp.pid, SIGKILL), 0);
+	fpub(1000);
+	cr_assert_eq(waitpid(bp.pid, &st, 0), bp.pid);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	bp.pid = 0;
+	fpub(1000);
+	/* B and its client did not notice. */
+	cr_assert(read_in_order(&hb, &next_b, 2500), "bridge B's client "
+	    "stopped at %" PRIu64, next_b);
+	cr_assert_eq(http_request(bp2.port, "GET", "/healthz", NULL, body,
+	    sizeof(body), NULL, 0), 200);
+	/* A's client drains what reached it, then sees the end. */
+	(void)read_in_order(&ha, &next_a, 2500);
+	cr_assert(hc_wait_end(&ha, T_WAIT), "A's stream did not end");
+	cr_assert_lt(next_a, 2500, "A died before sending everything");
+	cr_assert(!ha.clean_end, "a killed bridge cannot end cleanly");
+	/* Reconnect to B with the last id seen. */
+	snprintf(extra, sizeof(extra), "Last-Event-ID: %s\r\n", ha.last_id);
+	cr_assert_eq(strtoull(strchr(ha.last_id, ':') + 1, NULL, 10),
+	    next_a - 1);
+	hc_close(&ha);
+	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	cr_assert_eq(hc_connect(&hr, bp2.port, 0), 0);
+	cr_assert_eq(hc_get(&hr, path, extra), 0);
+	cr_assert(hc_wait_headers(&hr, T_WAIT));
+	cr_assert_eq(hr.status, 200);
+	next_r = next_a;
+	fpub(500);
+	cr_assert(read_in_order(&hr, &next_r, 3000), "resumed client "
+	    "stopped at %" PRIu64, next_r);
+	cr_assert(read_in_order(&hb, &next_b, 3000));
+	/* Nothing more: no duplicate after the end either. */
+	{
+		struct sse_event ev;
+
+		cr_assert_eq(hc_sse_next(&hr, &ev), 0);
+	}
+	hc_close(&hr);
+	hc_close(&hb);
+	cr_assert_eq(bridge_sanitizer_report(&bp2), 0);
 }
