@@ -13,14 +13,16 @@
 
 /* Resynchronisations without loss in one call before calling it corrupt. */
 #define RESYNC_MAX	1024
+/* Bound on one read's loop, whatever a hostile segment does. */
 #define LOOP_MAX	(1L << 20)
 #define CACHE_LINE	64
+/* Most bytes one read_batch copies between two lap checks. */
 #define BATCH_BYTES	(64 << 10)
 /* How long a blocking wait spins before it sleeps. */
 #define WAIT_SPIN_NS	10000
 /* Longest futex sleep before re-checking the ring by other means. */
 #define WAIT_SLICE_MS	100
-/* Spins before sleeping: covers a producer that is mid-burst. */
+/* Most pause instructions between two polls of the tail while spinning. */
 #define SPIN_BACKOFF	32
 
 enum view { COPY, PEEK };
