@@ -11,7 +11,8 @@
  * Passes (exit 0) when, after the warm-up (the first quarter, at least
  * 10 s): RSS and fd count stay within 5% of their post-warm-up minimum;
  * every fast client got every message in order; every slow session ended
- * with an exact overrun report; the producer met its rate every second.
+ * with an exact overrun report; the producer kept its rate over every
+ * 5 s window.
  * Exit 1 on a failed check, 2 on a setup error.
  */
 #include <dirent.h>
@@ -222,6 +223,7 @@ main(int argc, char **argv)
 	double t0, next_tick, next_slow, warm, cpu0 = 0, cpu, tick_t0;
 	long rss, fds, rss_min = -1, rss_max = 0, fd_min = -1, fd_max = 0;
 	uint64_t last_pub = 0, rate_min = UINT64_MAX, total, sec = 0;
+	uint64_t win[5] = { 0 }, win_min = UINT64_MAX;
 	uint64_t fast_ok = 0, fast_bad = 0, exact = 0, inexact = 0, cut = 0,
 	    sessions = 0, bad = 0;
 	int ch, fail = 0;
@@ -341,6 +343,12 @@ main(int argc, char **argv)
 				if (r < rate_min)
 					rate_min = r;
 			}
+			/* The producer is paced: a late second is made up. */
+			win[sec % 5] = r;
+			if (now - t0 >= warm + 5 && !atomic_load(&prod_stop) &&
+			    win[0] + win[1] + win[2] + win[3] + win[4] < win_min)
+				win_min = win[0] + win[1] + win[2] + win[3] +
+				    win[4];
 			if (now - t0 >= opt.seconds &&
 			    !atomic_load(&prod_stop)) {
 				atomic_store(&prod_stop, true);
@@ -382,16 +390,23 @@ main(int argc, char **argv)
 	    PRIu64 "; sequence errors %" PRIu64 "\n", total, fast_ok,
 	    opt.clients - nslow, sessions, exact, inexact, cut, bad);
 	printf("soak: after warm-up (%.0f s): rss %ld..%ld KiB, fds %ld..%ld, "
-	    "producer %" PRIu64 "..%u msg/s\n", warm, rss_min, rss_max, fd_min,
-	    fd_max, rate_min, opt.rate);
+	    "producer %" PRIu64 "..%u msg/s (worst 5 s: %.1f msg/s)\n", warm,
+	    rss_min, rss_max, fd_min, fd_max, rate_min, opt.rate,
+	    (double)win_min / 5);
 	if (fast_bad != 0 || inexact != 0 || cut != 0 || bad != 0 ||
 	    (nslow > 0 && exact == 0))
 		fail = 1;
 	if (rss_min <= 0 || (double)rss_max > 1.05 * (double)rss_min ||
 	    fd_min <= 0 || (double)fd_max > 1.05 * (double)fd_min)
 		fail = 1;
-	/* One second may count one message less or more than the rate. */
-	if (rate_min + 1 < opt.rate * 95 / 100)
+	/*
+	 * Sustained rate: every 5 s window at 95% at least. A single second
+	 * may dip when this process is not scheduled (a busy machine); the
+	 * paced producer then catches up, and the libshm producer never
+	 * waits for readers.
+	 */
+	if (win_min == UINT64_MAX || win_min < (uint64_t)opt.rate * 5 * 95 /
+	    100)
 		fail = 1;
 out:
 	for (i = 0; i < opt.clients; i++)
