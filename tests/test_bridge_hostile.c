@@ -866,6 +866,7 @@ Test(hostile, slowloris_stalled_closed, .init = init_slow)
 {
 	enum { N = 16 };
 	static const char part[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A";
+	static const char nul_first[] = "\0\0\0\0GET / HTTP/1.1\r\n\r\n";
 	int fds[N];
 	char resp[512], body[256];
 
@@ -879,8 +880,8 @@ Test(hostile, slowloris_stalled_closed, .init = init_slow)
 	cr_assert_eq(send(fds[N - 2], "\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
 	    "\x03\x03\r\n\r\n", 15, MSG_NOSIGNAL), 15);
 	fds[N - 1] = tcp_connect(bp.port);
-	cr_assert_eq(send(fds[N - 1], "\0\0\0\0GET / HTTP/1.1\r\n\r\n", 24,
-	    MSG_NOSIGNAL), 24);
+	cr_assert_eq(send(fds[N - 1], nul_first, sizeof(nul_first) - 1,
+	    MSG_NOSIGNAL), (ssize_t)sizeof(nul_first) - 1);
 	cr_assert_eq(http_request(bp.port, "GET", "/healthz", NULL, body,
 	    sizeof(body), NULL, 0), 200);
 	for (int i = 0; i < N; i++) {
