@@ -6,7 +6,8 @@
  * SO_RCVBUF, are lapped, and must each be told the exact loss (an
  * "overrun" event whose next - lost is one past the last message they
  * got), then reconnect. Every second the bridge's RSS, open fds and CPU
- * and the producer's publish rate are sampled (one "sample" line each).
+ * and the producer's publish rate (counted here, and as the bridge's
+ * /rings/NAME reports it) are sampled (one "sample" line each).
  *
  * Passes (exit 0) when, after the warm-up (the first quarter, at least
  * 10 s): RSS and fd count stay within 5% of their post-warm-up minimum;
@@ -320,12 +321,21 @@ main(int argc, char **argv)
 		if (now >= next_tick) {
 			uint64_t p = atomic_load(&published), r = p - last_pub;
 
+			char path[96], body[2048], *rp;
+			double brate = -1;
+
 			sample_proc(bp.pid, &rss, &fds, &cpu);
 			sec++;
+			/* The rate as the bridge reports it in /rings/NAME. */
+			snprintf(path, sizeof(path), "/rings/%s", ring);
+			if (http_request(bp.port, "GET", path, NULL, body,
+			    sizeof(body), NULL, 0) == 200 &&
+			    (rp = strstr(body, "\"rate\":")) != NULL)
+				brate = strtod(rp + 7, NULL);
 			printf("sample t=%" PRIu64 " rss_kib=%ld fds=%ld cpu=%.1f%%"
-			    " published=%" PRIu64 " rate=%" PRIu64 "\n", sec,
-			    rss, fds, 100.0 * (cpu - cpu0) / (now - tick_t0),
-			    p, r);
+			    " published=%" PRIu64 " rate=%" PRIu64
+			    " bridge_rate=%.0f\n", sec, rss, fds,
+			    100.0 * (cpu - cpu0) / (now - tick_t0), p, r, brate);
 			fflush(stdout);
 			cpu0 = cpu;
 			tick_t0 = now;
