@@ -569,7 +569,7 @@ Test(hostile, methods_and_bodies, .init = init_matrix)
 	cr_assert_eq(st, 200);
 	cr_assert(strstr(resp, "text/event-stream") != NULL, "%s", resp);
 	/*
-	 * libmicrohttpd 0.9 ends a chunked HEAD response with the last
+	 * libmicrohttpd 0.9.75 ends a chunked HEAD response with the last
 	 * chunk; the connection is closed cleanly after it.
 	 */
 	cr_assert(strcmp(strstr(resp, "\r\n\r\n"), "\r\n\r\n") == 0 ||
