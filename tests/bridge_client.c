@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ bridge_start(struct bridge_proc *bp, const char *bin, const char *const *args)
 		return -errno;
 	}
 	if (pid == 0) {
+		/* Dies with the test even if the test crashes or times out. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pfd[1], STDOUT_FILENO);
 		dup2(efd, STDERR_FILENO);
 		close(pfd[0]);

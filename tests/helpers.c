@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,6 +114,7 @@ t_child_producer(const char *name, uint64_t n)
 		struct shmr_writer *w;
 		char buf[64];
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* dies with the test */
 		close(p[0]);
 		if (shmr_writer_create(name, NULL, &w) != 0)
 			_exit(1);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,8 @@ spawn(bool with_stdin, const char *const *argv)
 	if (p->pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
 
+		/* Dies with the test even if the test crashes or times out. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(with_stdin ? pfd[0] : nul, STDIN_FILENO);
 		dup2(efd, STDOUT_FILENO);
 		dup2(efd, STDERR_FILENO);
