@@ -25,6 +25,12 @@
 /* Most pause instructions between two polls of the tail while spinning. */
 #define SPIN_BACKOFF	32
 
+/*
+ * Sequence numbers start at 0 in every epoch and grow by one per message:
+ * they cannot wrap in practice (2^64 messages), so they are compared as
+ * plain unsigned numbers; a smaller one where a larger is due means
+ * corruption.
+ */
 enum view { COPY, PEEK };
 
 /* Has the producer claimed the bytes at pos since we looked? */
@@ -64,7 +70,7 @@ resync(const struct shmr_ring *r, struct shmr_cursor *c, struct shmr_msg *m)
 
 	if ((rc = ring_hot(r, &h)) < 0)
 		return rc;
-	if ((int64_t)(h.head_seq - c->seq) < 0)
+	if (h.head_seq < c->seq)
 		return -EBADMSG;	/* the head went backwards */
 	m->lost = h.head_seq - c->seq;
 	m->seq = h.head_seq;
@@ -181,7 +187,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 			continue;
 		}
 		if (seq != c->seq) {
-			if ((int64_t)(seq - c->seq) < 0)
+			if (seq < c->seq)
 				return -EBADMSG;	/* went backwards */
 			m->lost = seq - c->seq;
 			m->seq = c->seq = seq;
@@ -325,11 +331,11 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 	for (tries = 0; tries < 16; tries++) {
 		if ((rc = ring_hot(r, &h)) < 0)
 			return rc;
-		if ((int64_t)(target - h.next_seq) > 0)
+		if (target > h.next_seq)
 			return -ERANGE;
 		c->pos = h.head_pos;
 		c->seq = h.head_seq;
-		if ((int64_t)(target - h.head_seq) <= 0) {
+		if (target <= h.head_seq) {
 			/* Gone already: the first read reports the gap. */
 			c->seq = target;
 			return 0;
@@ -368,7 +374,7 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 	if ((rc = ring_hot(r, &h)) < 0)
 		return rc;
 	c->pos = h.head_pos;
-	c->seq = (int64_t)(target - h.head_seq) < 0 ? target : h.head_seq;
+	c->seq = target < h.head_seq ? target : h.head_seq;
 	return 0;
 }
 

@@ -89,6 +89,8 @@ Test(reader, start_positions)
 	cr_expect_eq(shmr_cursor_read(ring, &c, buf, sizeof(buf), &m),
 	    SHMR_EMPTY);
 	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, 102), -ERANGE);
+	cr_expect_eq(shmr_cursor_init(ring, &c, SHMR_FROM_SEQ, UINT64_MAX),
+	    -ERANGE);
 	{
 		struct shmr_reader *r = NULL;
 
