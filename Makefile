@@ -54,10 +54,11 @@ LDFLAGS += -fsanitize=thread
 endif
 
 # Install missing Debian packages (as root) or say what to install, before
-# pkg-config is asked anything. Skipped for clean/lint.
+# pkg-config is asked anything; `make test` also needs the test tools.
+# Skipped for clean/lint.
 ifeq ($(filter-out clean lint,$(or $(MAKECMDGOALS),all)),)
 else
-DEPS_STATUS := $(shell sh .ci/deps >&2; echo $$?)
+DEPS_STATUS := $(shell sh .ci/deps $(MAKECMDGOALS) >&2; echo $$?)
 ifneq ($(DEPS_STATUS),0)
 $(error missing build dependencies, see above)
 endif
