@@ -163,6 +163,9 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 			    align8(len) <= t - c->pos;
 			if (sane) {
 				seq = word_load(r->data + off + 8);
+				/* Unreachable (2^64 messages): a cursor
+				 * past it would wrap to 0. */
+				sane = seq != UINT64_MAX;
 				m->len = len - REC_HDR;
 				if (view == COPY && m->len <= buflen)
 					copy_out(buf, r->data + off + REC_HDR,
@@ -295,7 +298,8 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 		if (type != REC_DATA || len < REC_HDR ||
 		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
 		    align8(len) > t - c->pos ||
-		    word_load(r->data + off + 8) != c->seq)
+		    word_load(r->data + off + 8) != c->seq ||
+		    c->seq == UINT64_MAX)
 			break;	/* let the careful path look at it */
 		plen = len - REC_HDR;
 		if (plen > buflen - used)

@@ -6,6 +6,9 @@
 #                                the corpus (new inputs stay in build-fuzz/)
 #   make fuzz-seeds FUZZ_SEEDS_DIR=dir   regenerate the seed rings
 FUZZ_SECONDS ?= 60
+# Extra libFuzzer flags, e.g. FUZZ_FLAGS=-seed=1 (what CI uses, so that a
+# CI run repeats the mutations already run here instead of new ones).
+FUZZ_FLAGS ?=
 FUZZ_SEEDS_DIR ?= $(B)/fuzz-seeds
 FUZZ_DIR := build-fuzz
 FUZZ_CC ?= clang
@@ -50,7 +53,7 @@ fuzz-segment: $(FUZZ_DIR)/fuzz_segment
 	$(Q)mkdir -p $(FUZZ_DIR)/corpus-segment $(FUZZ_DIR)/artifacts-segment
 	$(Q)cp tests/corpus/segment/* $(FUZZ_DIR)/corpus-segment/
 	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16} \
-	    $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	    $< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -timeout=10 -rss_limit_mb=1024 \
 	    -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts-segment/ \
 	    $(FUZZ_DIR)/corpus-segment

@@ -24,7 +24,7 @@ fuzz-framing: $(FUZZ_DIR)/fuzz_framing
 	$(Q)rm -rf $(FUZZ_DIR)/corpus-framing
 	$(Q)mkdir -p $(FUZZ_DIR)/corpus-framing $(FUZZ_DIR)/artifacts-framing
 	$(Q)cp tests/corpus/framing/* $(FUZZ_DIR)/corpus-framing/
-	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -timeout=10 -rss_limit_mb=1024 \
 	    -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts-framing/ \
 	    $(FUZZ_DIR)/corpus-framing

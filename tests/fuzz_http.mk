@@ -30,7 +30,7 @@ fuzz-http: $(FUZZ_DIR)/fuzz_http
 	$(Q)rm -rf $(FUZZ_DIR)/corpus-http
 	$(Q)mkdir -p $(FUZZ_DIR)/corpus-http $(FUZZ_DIR)/artifacts-http
 	$(Q)cp tests/corpus/http/* $(FUZZ_DIR)/corpus-http/
-	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -timeout=10 -rss_limit_mb=1024 \
 	    -max_len=8192 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts-http/ \
 	    $(FUZZ_DIR)/corpus-http
