@@ -1193,6 +1193,25 @@ shutdown_streams(pthread_t loop)
 		wake(e);
 }
 
+/*
+ * Only a ring's owner (or root) can truncate it under our read-only
+ * mapping, and then the next access to a lost page raises SIGBUS. There
+ * is no safe way to unwind out of libmicrohttpd's loop, so say what
+ * happened and stop with a system error instead of dumping core: clients
+ * reconnect (to this bridge once restarted, or to another one), and a
+ * truncated ring is refused at open (its size no longer matches).
+ */
+static void
+on_sigbus(int sig)
+{
+	static const char msg[] = "ringbridge: error: SIGBUS: a ring was "
+	    "truncated under its mapping by its owner; exiting\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(111);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1351,6 +1370,11 @@ main(int argc, char **argv)
 		return EXIT_SYSTEM;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa = { .sa_handler = on_sigbus };
+
+		sigaction(SIGBUS, &sa, NULL);
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

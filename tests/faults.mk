@@ -48,9 +48,12 @@ $(FAULT_CREATE): $(B)/tests/fault_create.o $(LIBSHM_A)
 
 run-fault_enospc: tests/fault_enospc.sh $(RINGD) $(FAULT_CREATE)
 run-fault_ringd_kill: tests/fault_ringd_kill.sh $(RINGD) $(RINGCTL)
-run-fault_enospc run-fault_ringd_kill: run-fault_%:
+run-fault_bridge_truncate: tests/fault_bridge_truncate.sh $(B)/bin/ringd \
+    $(B)/bin/ringbridge $(B)/bin/ringctl
+run-fault_enospc run-fault_ringd_kill run-fault_bridge_truncate: run-fault_%:
 	@echo "  TEST    fault_$*"
 	$(Q)rc=0; RINGD=$(RINGD) RINGCTL=$(RINGCTL) CREATE=$(FAULT_CREATE) \
+	    BIN=$(B)/bin \
 	    timeout 300 bash tests/fault_$*.sh > $(B)/tests/fault_$*.log \
 	    2>&1 || rc=$$?; \
 	if [ $$rc = 77 ]; then tail -n 1 $(B)/tests/fault_$*.log; \
@@ -58,8 +61,10 @@ run-fault_enospc run-fault_ringd_kill: run-fault_%:
 	else cat $(B)/tests/fault_$*.log; echo "fault_$*: FAILED" >&2; \
 	    exit 1; fi
 
-TEST_RUNS += run-test_faults run-fault_enospc run-fault_ringd_kill
-.PHONY: run-test_faults run-fault_enospc run-fault_ringd_kill
+TEST_RUNS += run-test_faults run-fault_enospc run-fault_ringd_kill \
+	run-fault_bridge_truncate
+.PHONY: run-test_faults run-fault_enospc run-fault_ringd_kill \
+	run-fault_bridge_truncate
 
 # Regression tests for the two libshm bugs stress_kill found (see
 # docs/RELIABILITY.md): each exits 1 if its bug comes back.
