@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "shmring.h"
+#include "payload.h"
 
 #define MAX_READERS	16
 #define WAIT_MS		100	/* each shmr_reader_wait() timeout */
@@ -123,67 +124,6 @@ sleep_us(uint64_t us)
 		;
 }
 
-/* FNV-1a: any torn, shifted or foreign byte changes it. */
-static uint64_t
-fnv(const unsigned char *p, size_t n, uint64_t seed)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t
-seed_of(uint64_t seq, uint64_t epoch)
-{
-	return seq ^ (epoch * 0xff51afd7ed558ccdull);
-}
-
-/* Payload: [seq 8][len 8][sum 8][bytes derived from seq and epoch]. */
-static size_t
-fill(unsigned char *buf, uint64_t seq, uint64_t epoch)
-{
-	uint64_t s = seed_of(seq, epoch);
-	uint64_t x = s * 0x9e3779b97f4a7c15ull;
-	size_t len = (size_t)(x >> 20) % (cfg.max_msg + 1);
-	uint64_t sum;
-
-	if (len < 24)
-		len = (size_t)(x >> 7) % 2 ? 24 : len;
-	for (size_t i = 24; i < len; i++)
-		buf[i] = (unsigned char)(x >> (i % 57));
-	if (len >= 24) {
-		memcpy(buf, &seq, 8);
-		memcpy(buf + 8, &(uint64_t){ len }, 8);
-		sum = fnv(buf + 24, len - 24, s);
-		memcpy(buf + 16, &sum, 8);
-	} else {
-		for (size_t i = 0; i < len; i++)
-			buf[i] = (unsigned char)(s + i);
-	}
-	return len;
-}
-
-static int
-verify(const struct shmr_msg *m, uint64_t epoch)
-{
-	const unsigned char *p = m->data;
-	uint64_t s = seed_of(m->seq, epoch), seq, len, sum;
-
-	if (m->len < 24) {
-		for (size_t i = 0; i < m->len; i++)
-			if (p[i] != (unsigned char)(s + i))
-				return 0;
-		return 1;
-	}
-	memcpy(&seq, p, 8);
-	memcpy(&len, p + 8, 8);
-	memcpy(&sum, p + 16, 8);
-	return seq == m->seq && len == m->len &&
-	    sum == fnv(p + 24, m->len - 24, s);
-}
-
 /*
  * A producer: take the name over, then publish until killed, or publish
  * `count` messages and close when count is not 0.
@@ -213,13 +153,15 @@ producer(uint64_t count)
 			size_t k;
 
 			for (k = 0; k < 4; k++) {
-				v[k].len = fill(buf[k], i + k, epoch);
+				v[k].len = payload_fill(buf[k], i + k, epoch,
+				    cfg.max_msg);
 				v[k].data = buf[k];
 			}
 			rc = shmr_writer_publish_batch(w, v, 4, NULL);
 			i += 4;
 		} else if (i % 5 == 1) {
-			size_t len = fill(buf[0], i, epoch);
+			size_t len = payload_fill(buf[0], i, epoch,
+			    cfg.max_msg);
 			void *p;
 
 			if ((rc = shmr_writer_reserve(w, len, &p)) == 0) {
@@ -229,7 +171,8 @@ producer(uint64_t count)
 			i++;
 		} else {
 			rc = shmr_writer_publish(w, buf[0],
-			    fill(buf[0], i, epoch), NULL);
+			    payload_fill(buf[0], i, epoch, cfg.max_msg),
+			    NULL);
 			i++;
 		}
 		if (rc < 0) {
@@ -288,7 +231,7 @@ reader(int id, int slow)
 			have_expect = 0;
 		}
 		if (rc == SHMR_MSG) {
-			if (!verify(&m, epoch) ||
+			if (!payload_verify(&m, epoch) ||
 			    (have_expect && m.seq != expect))
 				res->corrupt++;
 			expect = m.seq + 1;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "shmring.h"
+#include "payload.h"
 
 struct cfg {
 	uint64_t	messages;
@@ -54,60 +55,6 @@ env_u64(const char *name, uint64_t def)
 	return v != NULL && *v != '\0' ? strtoull(v, NULL, 0) : def;
 }
 
-/* FNV-1a: cheap, and any torn or shifted byte changes it. */
-static uint64_t
-fnv(const unsigned char *p, size_t n, uint64_t seed)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/* Payload: [seq 8][len 8][sum 8][bytes derived from seq]. */
-static size_t
-fill(unsigned char *buf, uint64_t seq)
-{
-	uint64_t x = seq * 0x9e3779b97f4a7c15ull;
-	size_t len = (size_t)(x >> 20) % (cfg.max_msg + 1);
-	uint64_t sum;
-
-	if (len < 24)
-		len = (size_t)(x >> 7) % 2 ? 24 : len;
-	for (size_t i = 24; i < len; i++)
-		buf[i] = (unsigned char)(x >> (i % 57));
-	if (len >= 24) {
-		memcpy(buf, &seq, 8);
-		memcpy(buf + 8, &(uint64_t){ len }, 8);
-		sum = fnv(buf + 24, len - 24, seq);
-		memcpy(buf + 16, &sum, 8);
-	} else {
-		for (size_t i = 0; i < len; i++)
-			buf[i] = (unsigned char)(seq + i);
-	}
-	return len;
-}
-
-static int
-verify(const struct shmr_msg *m)
-{
-	const unsigned char *p = m->data;
-	uint64_t seq, len, sum;
-
-	if (m->len < 24) {
-		for (size_t i = 0; i < m->len; i++)
-			if (p[i] != (unsigned char)(m->seq + i))
-				return 0;
-		return 1;
-	}
-	memcpy(&seq, p, 8);
-	memcpy(&len, p + 8, 8);
-	memcpy(&sum, p + 16, 8);
-	return seq == m->seq && len == m->len &&
-	    sum == fnv(p + 24, m->len - 24, seq);
-}
-
 static void
 reader(struct result *res, int slow)
 {
@@ -124,7 +71,7 @@ reader(struct result *res, int slow)
 	for (;;) {
 		rc = shmr_reader_next(r, &m);
 		if (rc == SHMR_MSG) {
-			if (m.seq != expect || !verify(&m))
+			if (m.seq != expect || !payload_verify(&m, 0))
 				res->corrupt++;
 			expect = m.seq + 1;
 			res->delivered++;
@@ -236,14 +183,15 @@ main(void)
 			    (size_t)(cfg.messages - i) : 4;
 
 			for (k = 0; k < n; k++) {
-				v[k].len = fill(b2[k], i + k);
+				v[k].len = payload_fill(b2[k], i + k, 0,
+				    cfg.max_msg);
 				v[k].data = b2[k];
 			}
 			rc = shmr_writer_publish_batch(w, v, n, NULL);
 			i += n;
 		} else if (i % 5 == 1) {
 			void *p;
-			size_t len = fill(buf, i);
+			size_t len = payload_fill(buf, i, 0, cfg.max_msg);
 
 			rc = shmr_writer_reserve(w, len, &p);
 			if (rc == 0) {
@@ -252,7 +200,7 @@ main(void)
 			}
 			i++;
 		} else {
-			size_t len = fill(buf, i);
+			size_t len = payload_fill(buf, i, 0, cfg.max_msg);
 
 			rc = shmr_writer_publish(w, buf, len, NULL);
 			i++;
