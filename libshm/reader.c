@@ -24,6 +24,10 @@
 #define WAIT_SLICE_MS	100
 /* Most pause instructions between two polls of the tail while spinning. */
 #define SPIN_BACKOFF	32
+/* Time between two polls of the tail while a blocking wait spins. */
+#define WAIT_POLL_NS	1000
+/* How far a streaming producer may get ahead of a blocking wait. */
+#define WAIT_LAG	(64 << 10)
 
 /*
  * Sequence numbers start at 0 in every epoch and grow by one per message:
@@ -452,6 +456,52 @@ ready(const struct shmr_ring *r, const struct shmr_cursor *c)
 	    memory_order_seq_cst) != SHMR_STATE_LIVE;
 }
 
+/*
+ * The spinning part of a blocking wait. A reader at the producer's heels
+ * (and its hardware prefetcher, a few lines further on) pulls away every
+ * cache line the producer is about to write, and the producer then waits
+ * for each line to come back: with one caught-up reader a 64-byte publish
+ * took 160-300 ns instead of 25 ns on the development VM. So while the
+ * producer is streaming, let it get WAIT_LAG bytes ahead before returning;
+ * return at once when it pauses (the tail did not move for one poll, so
+ * latency is what matters), when the lag has lasted WAIT_SPIN_NS, or when
+ * the state changes. Nothing new for WAIT_SPIN_NS: -EAGAIN, go to sleep.
+ */
+static int
+gather(const struct shmr_ring *r, const struct shmr_cursor *c,
+    uint64_t spin_end, uint64_t deadline_ms)
+{
+	uint64_t lag = r->cap / 8 < WAIT_LAG ? r->cap / 8 : WAIT_LAG;
+	uint64_t seen = c->pos, since = 0, now, t;
+
+	for (;;) {
+		if (ready(r, c)) {
+			t = atomic_load_explicit(&r->hdr->tail,
+			    memory_order_relaxed);
+			now = mono_ns();
+			if (since == 0)
+				since = now;
+			if (t == seen || t - c->pos >= lag ||
+			    now - since >= WAIT_SPIN_NS ||
+			    atomic_load_explicit(&r->hdr->state,
+			    memory_order_relaxed) != SHMR_STATE_LIVE)
+				return 0;
+			seen = t;
+		} else {
+			now = mono_ns();
+			if (now >= spin_end)
+				return -EAGAIN;
+		}
+		if (now / 1000000 >= deadline_ms)
+			return ready(r, c) ? 0 : -ETIMEDOUT;
+		/* Look again only after WAIT_POLL_NS. */
+		do {
+			for (int k = 0; k < 8; k++)
+				cpu_relax();
+		} while (mono_ns() - now < WAIT_POLL_NS);
+	}
+}
+
 int
 shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
     int timeout_ms, unsigned flags)
@@ -473,19 +523,18 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 	 */
 	spin_end = (flags & SHMR_WAIT_SPIN) ? UINT64_MAX :
 	    mono_ns() + WAIT_SPIN_NS;
-	for (i = 0;; i++) {
-		if (ready(r, c))
-			return 0;
-		if ((i & 15) == 15) {
-			uint64_t now = mono_ns();
-
-			if (now >= spin_end)
-				break;
-			if (now / 1000000 >= deadline)
+	if (!(flags & SHMR_WAIT_SPIN)) {
+		if ((rc = gather(r, c, spin_end, deadline)) != -EAGAIN)
+			return rc;
+	} else {
+		for (i = 0;; i++) {
+			if (ready(r, c))
+				return 0;
+			for (int k = i < 6 ? 1 << i : SPIN_BACKOFF; k > 0; k--)
+				cpu_relax();
+			if ((i & 15) == 15 && mono_ns() / 1000000 >= deadline)
 				return -ETIMEDOUT;
 		}
-		for (int k = i < 6 ? 1 << i : SPIN_BACKOFF; k > 0; k--)
-			cpu_relax();
 	}
 	for (;;) {
 		uint64_t now = mono_ms();

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -358,6 +359,74 @@ Test(reader, wait_times_out_and_wakes)
 	waitpid(pid, &st, 0);
 	shmr_reader_close(r);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);	/* our copy of it */
+}
+
+/*
+ * A blocking wait lets a streaming producer get ahead before it returns
+ * (see gather() in reader.c), but it must still return while the producer
+ * streams, and at once when it pauses; nothing is lost by waiting.
+ */
+Test(reader, wait_under_a_streaming_producer)
+{
+	const char *n = t_name("stream");
+	struct shmr_writer *w = t_writer(n, 1 << 20, 0);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	_Atomic int *done;
+	uint64_t expect = 0, lost = 0;
+	int st, during = 0, rc;
+	pid_t pid;
+
+	done = mmap(NULL, sizeof(*done), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(done, MAP_FAILED);
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	pid = fork();
+	if (pid == 0) {
+		char msg[64] = "stream";
+		double t0 = now_ms();
+
+		/* Stream for 300 ms, then pause without closing. */
+		while (now_ms() - t0 < 300)
+			for (int i = 0; i < 100; i++)
+				shmr_writer_publish(w, msg, sizeof(msg), NULL);
+		atomic_store(done, 1);
+		pause();
+		_exit(0);
+	}
+	for (;;) {
+		rc = shmr_reader_next(r, &m);
+		if (rc == SHMR_MSG) {
+			cr_assert_eq(m.seq, expect);
+			expect++;
+			continue;
+		}
+		if (rc == SHMR_OVERRUN) {
+			cr_assert_eq(m.seq, expect + m.lost);
+			lost += m.lost;
+			expect = m.seq;
+			continue;
+		}
+		cr_assert_eq(rc, SHMR_EMPTY, "%s", shmr_strerror(rc));
+		if (atomic_load(done)) {
+			struct shmr_info in;
+
+			/* Paused: everything published was read or counted. */
+			cr_assert_eq(shmr_ring_info(shmr_reader_ring(r), &in), 0);
+			if (expect == in.next_seq)
+				break;
+		}
+		cr_assert_eq(shmr_reader_wait(r, 20000, 0), 0);
+		if (!atomic_load(done))
+			during++;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	cr_expect_gt(during, 0, "no wait returned while the producer ran");
+	cr_expect_gt(expect - lost, 0);
+	shmr_reader_close(r);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	munmap(done, sizeof(*done));
 }
 
 Test(reader, mapping_is_read_only)
