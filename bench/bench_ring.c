@@ -1481,6 +1481,7 @@ sect_throughput(const struct opts *o, struct summary *sum)
 		{ "shmring blocking", K_SHM, 0, 0 },
 		{ "shmring busy-poll, read_batch", K_SHM, 1, 1 },
 		{ "shmring busy-poll, both batched", K_SHM, 1, 3 },
+		{ "shmring blocking, both batched", K_SHM, 0, 3 },
 		{ "pipe (1 MiB buffer)", K_PIPE, 0, 0 },
 		{ "unix stream", K_STREAM, 0, 0 },
 		{ "unix seqpacket", K_SEQPACKET, 0, 0 },
