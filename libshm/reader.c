@@ -462,17 +462,18 @@ ready(const struct shmr_ring *r, const struct shmr_cursor *c)
  * cache line the producer is about to write, and the producer then waits
  * for each line to come back: with one caught-up reader a 64-byte publish
  * took 160-300 ns instead of 25 ns on the development VM. So while the
- * producer is streaming, let it get WAIT_LAG bytes ahead before returning;
- * return at once when it pauses (the tail did not move for one poll, so
- * latency is what matters), when the lag has lasted WAIT_SPIN_NS, or when
- * the state changes. Nothing new for WAIT_SPIN_NS: -EAGAIN, go to sleep.
+ * producer is streaming, let it get WAIT_LAG bytes ahead before returning,
+ * looking at the tail less and less often (1, 2, 4... us: each look costs
+ * the producer a line); return when it pauses (the tail did not move
+ * between two looks, so latency is what matters), when the lag has lasted
+ * WAIT_SPIN_NS, or when the state changes. Nothing new for WAIT_SPIN_NS: -EAGAIN, go to sleep.
  */
 static int
 gather(const struct shmr_ring *r, const struct shmr_cursor *c,
     uint64_t spin_end, uint64_t deadline_ms)
 {
 	uint64_t lag = r->cap / 8 < WAIT_LAG ? r->cap / 8 : WAIT_LAG;
-	uint64_t seen = c->pos, since = 0, now, t;
+	uint64_t seen = c->pos, since = 0, gap = WAIT_POLL_NS, now, t;
 
 	for (;;) {
 		if (ready(r, c)) {
@@ -486,6 +487,10 @@ gather(const struct shmr_ring *r, const struct shmr_cursor *c,
 			    atomic_load_explicit(&r->hdr->state,
 			    memory_order_relaxed) != SHMR_STATE_LIVE)
 				return 0;
+			/* Still streaming: each look costs the producer a
+			 * line, so look less and less often. */
+			if (seen != c->pos)
+				gap *= 2;
 			seen = t;
 		} else {
 			now = mono_ns();
@@ -498,7 +503,7 @@ gather(const struct shmr_ring *r, const struct shmr_cursor *c,
 		do {
 			for (int k = 0; k < 8; k++)
 				cpu_relax();
-		} while (mono_ns() - now < WAIT_POLL_NS);
+		} while (mono_ns() - now < gap);
 	}
 }
 
