@@ -74,6 +74,7 @@ static const char *const kind_name[] = {
 struct job {
 	enum kind	kind;
 	int		spin;		/* readers busy-poll instead of blocking */
+	int		nap;		/* paced producer sleeps between sends */
 	int		batch;		/* shmring: messages per publish_batch */
 	int		rbatch;		/* shmring: messages per read_batch */
 	int		nreaders;
@@ -880,8 +881,16 @@ produce(const struct job *j, struct tx *tx, unsigned char *msgs,
 			 * (ZeroMQ's I/O thread) can use this CPU; the
 			 * timestamp is taken after the wait anyway.
 			 */
-			while ((t = now_ns()) < next)
-				sched_yield();
+			while ((t = now_ns()) < next) {
+				struct timespec ts = { (time_t)(next /
+				    1000000000u), (long)(next % 1000000000u) };
+
+				if (j->nap)
+					clock_nanosleep(CLOCK_MONOTONIC,
+					    TIMER_ABSTIME, &ts, NULL);
+				else
+					sched_yield();
+			}
 			if (t >= deadline)
 				break;
 			t = now_ns();
@@ -1462,7 +1471,7 @@ struct opts {
 struct summary {
 	double		shm64, peer64, shm1k_bps;
 	const char	*shm64_row, *shm1k_row;
-	uint64_t	p50_spin, p50_block, p50_block_fast;
+	uint64_t	p50_spin, p50_block, p50_block_fast, p50_block_apart;
 	uint64_t	rate, slow_rate;
 	double		cpu_block_fast;
 	double		pub0, pub4, ipp0, ipp8;	/* pub4: paired ratio */
@@ -1572,18 +1581,28 @@ sect_latency(const struct opts *o, struct summary *sum)
 	struct job j;
 	struct result r;
 	enum kind kinds[] = { K_SHM, K_PIPE, K_STREAM, K_SEQPACKET, K_ZMQ };
-	struct { int spin; int slow; } modes[] = { { 1, 0 }, { 0, 0 },
-	    { 0, 1 } };
+	/*
+	 * apart: producer and reader pinned to different CPUs, the
+	 * producer yielding until each send time (busy-poll needs that; for
+	 * a blocking reader it makes every wake-up an interrupt to a halted
+	 * vCPU). Otherwise nobody is pinned and the producer sleeps between
+	 * sends, as a paced feed does.
+	 */
+	struct { int spin, slow, apart; } modes[] = { { 1, 0, 1 },
+	    { 0, 0, 0 }, { 0, 1, 0 }, { 0, 1, 1 } };
 	char p[4][32];
-	int ki, mi, k;
+	int ki, mi, k, pinning = use_pin;
 
 	printf("\n### One-way latency, 64 B, %.1f s per run "
 	    "(CLOCK_MONOTONIC in the payload)\n\n", o->lat_secs);
 	printf("Paced at %" PRIu64 " msg/s, and blocking readers also at %"
 	    PRIu64 " msg/s, slow enough for every\nreader to fall asleep "
 	    "between messages. Reader CPU: the reader's user + system time\n"
-	    "over the run (100%% = one core busy).\n\n", o->rate,
-	    o->slow_rate);
+	    "over the run (100%% = one core busy). Busy-poll and \"pinned "
+	    "apart\" rows: producer and\nreader pinned to different CPUs, "
+	    "the producer yields until each send time. Other\nblocking rows: "
+	    "nobody pinned, the producer sleeps (clock_nanosleep) between "
+	    "sends.\n\n", o->rate, o->slow_rate);
 	printf("| transport | reader | msg/s | p50 | p90 | p99 | max | "
 	    "samples | lost | reader CPU | note |\n"
 	    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
@@ -1597,14 +1616,18 @@ sect_latency(const struct opts *o, struct summary *sum)
 			j.size = 64;
 			j.secs = o->lat_secs;
 			j.rate = modes[mi].slow ? o->slow_rate : o->rate;
+			j.nap = !modes[mi].apart;
 			if (!wanted(j.kind))
 				continue;
+			use_pin = pinning && modes[mi].apart;
 			run_best(&j, &r, BEST_LAT);
+			use_pin = pinning;
 			for (k = 0; k < 4; k++)
 				fmt_ns(p[k], sizeof(p[k]), r.lat[k]);
 			printf("| %s | %s | %" PRIu64 " | %s | %s | %s | %s | %"
 			    PRIu64 " | %" PRIu64 " | %.0f%% | %s |\n",
 			    kind_name[j.kind], j.spin ? "busy-poll" :
+			    modes[mi].apart ? "blocking, pinned apart" :
 			    "blocking", j.rate, p[0], p[1], p[2], p[3],
 			    r.nlat, r.lost, r.cpu * 100, status_col(&r));
 			fflush(stdout);
@@ -1612,6 +1635,8 @@ sect_latency(const struct opts *o, struct summary *sum)
 				continue;
 			if (j.spin)
 				sum->p50_spin = r.lat[0];
+			else if (modes[mi].apart)
+				sum->p50_block_apart = r.lat[0];
 			else if (modes[mi].slow)
 				sum->p50_block = r.lat[0];
 			else {
@@ -1854,6 +1879,9 @@ print_targets(const struct opts *o, const struct summary *s)
 		fmt_ns(b, sizeof(b), s->p50_block_fast);
 		printf("| (blocking at %" PRIu64 " msg/s) | %s, reader CPU "
 		    "%.0f%% | |\n", s->rate, b, s->cpu_block_fast * 100);
+		fmt_ns(b, sizeof(b), s->p50_block_apart);
+		printf("| (blocking, pinned apart, %" PRIu64 " msg/s) | %s "
+		    "(a wake-up of a halted vCPU) | |\n", s->slow_rate, b);
 	}
 	if (o->s.publish && s->pub0 > 0)
 		printf("| publish rate, 4 blocking readers >= 0.9x none | "
