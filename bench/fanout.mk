@@ -26,7 +26,9 @@ run-bench-fanout: $(BENCH_FANOUT) $(B)/bin/ringbridge $(B)/bin/ringd
 	-$(BF) -c 100 -r 1000
 	-$(BF) -c 100 -r 20000
 	-$(BF) -c 1000 -r 300
+	-$(BF) -c 1000 -r 300 --bridge-args "--coalesce 10"
 	-$(BF) -c 1000 -r 300 --slow 10 --bridge-args "--write-timeout 3"
+	-$(BF) -c 1000 -r 300 --slow 10 --bridge-args "--write-timeout 3 --coalesce 10"
 	-$(BF) -c 10000 -r 20
 	-$(BF) --ringd $(B)/bin/ringd -c 1000 -r 300
 ifneq ($(HAVE_NCHAN),)

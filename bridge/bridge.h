@@ -43,6 +43,10 @@ struct ring_ent {
 	bool			 pump_started;
 	bool			 absent_logged;
 	atomic_bool		 wake_pending;	/* the pump saw it move */
+	/* --coalesce, event-loop thread only */
+	unsigned		 pass;		/* resume passes so far */
+	bool			 deferred;	/* clients wait for the next */
+	double			 last_pass;	/* monotonic seconds */
 	struct ring_ent		*next;
 	/* statistics */
 	atomic_uint_least64_t	 clients;
@@ -89,6 +93,7 @@ struct client {
 	bool			 done;
 	bool			 delivered;	/* a message was sent */
 	unsigned		 hb_gen;
+	unsigned		 sent_pass;	/* ent->pass + 1 of its last write */
 	/* a control event or comment waiting to be written */
 	uint16_t		 ctl_len, ctl_off;
 	char			 ctl[192];
@@ -112,6 +117,7 @@ struct client {
 
 extern atomic_bool g_stopping;
 extern atomic_uint g_hb_gen;
+extern unsigned g_coalesce_ms;
 extern atomic_uint_least64_t g_streams;
 
 void	mapref_put(struct mapref *m);

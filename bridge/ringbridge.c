@@ -44,6 +44,7 @@
 
 atomic_bool g_stopping;
 atomic_uint g_hb_gen;
+unsigned g_coalesce_ms;		/* --coalesce */
 atomic_uint_least64_t g_streams;
 
 static struct {
@@ -118,6 +119,8 @@ wake_locked(struct ring_ent *e)
 		MHD_resume_connection(c->conn);
 	}
 	e->waiters = NULL;
+	e->pass++;
+	e->deferred = false;
 }
 
 static void
@@ -964,7 +967,8 @@ usage(FILE *f)
 	    "usage: ringbridge [-ahvV] [-l addr:port] [-r name]... "
 	    "[--max-clients n]\n"
 	    "                  [--per-ip n] [--heartbeat sec] "
-	    "[--write-timeout sec]\n"
+	    "[--coalesce ms]\n"
+	    "                  [--write-timeout sec]\n"
 	    "                  [--sndbuf bytes] [--conn-memory bytes] "
 	    "[--reuseport]\n"
 	    "                  [--token-file path] [--tls-cert path "
@@ -987,6 +991,8 @@ help(void)
 	    "      --per-ip N           connections per client address "
 	    "(0: no limit)\n"
 	    "      --heartbeat SEC      comment on idle streams (15)\n"
+	    "      --coalesce MS        write to each client at most once "
+	    "per MS (0)\n"
 	    "      --write-timeout SEC  close clients without write "
 	    "progress (30)\n"
 	    "      --sndbuf BYTES       SO_SNDBUF per connection (64K; 0: "
@@ -1119,6 +1125,40 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * --coalesce: a ring's clients are resumed at most once per interval, and
+ * a client that wrote in the current pass waits for the next one (see
+ * stream_defer()), so each write carries every event of the interval.
+ * The kernel's cost is per write, not per byte: at 1000 clients it is
+ * most of the bridge's CPU.
+ */
+static bool
+pass_due(const struct ring_ent *e)
+{
+	return now_mono() - e->last_pass >= g_coalesce_ms / 1000.0;
+}
+
+/* Shorten the loop's timeout to the next due pass of a waiting ring. */
+static int
+coalesce_timeout(int tmo)
+{
+	double now = now_mono();
+
+	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL;
+	    e = e->next) {
+		double left;
+		int ms;
+
+		if (!e->deferred && !atomic_load(&e->wake_pending))
+			continue;
+		left = e->last_pass + g_coalesce_ms / 1000.0 - now;
+		ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+		if (ms < tmo)
+			tmo = ms;
+	}
+	return tmo;
+}
+
 /* The event loop: libmicrohttpd's epoll fd plus the pumps' eventfd. */
 static void *
 loop_main(void *arg)
@@ -1146,14 +1186,22 @@ loop_main(void *arg)
 
 		if (MHD_get_timeout(g_daemon, &to) == MHD_YES && to < 1000)
 			tmo = (int)to;
+		if (g_coalesce_ms > 0)
+			tmo = coalesce_timeout(tmo);
 		n = epoll_wait(ep, evs, 4, tmo);
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.u32 == 1)
 				(void)!read(g_wake_fd, &v, sizeof(v));
 		/* Resume in batches, before libmicrohttpd runs. */
-		for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-			if (atomic_exchange(&e->wake_pending, false) || all)
+		for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
+			if (!all && g_coalesce_ms > 0 && !pass_due(e))
+				continue;
+			if (atomic_exchange(&e->wake_pending, false) ||
+			    e->deferred || all) {
+				e->last_pass = now_mono();
 				wake(e);
+			}
+		}
 		MHD_run(g_daemon);
 	}
 	close(ep);
@@ -1222,6 +1270,7 @@ main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 1 },
 		{ "per-ip", required_argument, NULL, 2 },
 		{ "heartbeat", required_argument, NULL, 3 },
+		{ "coalesce", required_argument, NULL, 14 },
 		{ "write-timeout", required_argument, NULL, 4 },
 		{ "sndbuf", required_argument, NULL, 5 },
 		{ "conn-memory", required_argument, NULL, 6 },
@@ -1279,6 +1328,10 @@ main(int argc, char **argv)
 		case 3:
 			opt.heartbeat = parse_uint_opt("heartbeat", optarg, 1,
 			    3600, false);
+			break;
+		case 14:
+			g_coalesce_ms = parse_uint_opt("coalesce", optarg, 0,
+			    1000, false);
 			break;
 		case 4:
 			opt.write_timeout = parse_uint_opt("write-timeout",

@@ -448,6 +448,36 @@ try_suspend(struct client *c, bool restart)
 	return !ready;
 }
 
+/*
+ * --coalesce: a client that already wrote in this pass waits for the next
+ * one even though more has arrived, so that its next write carries all of
+ * it. The event loop resumes deferred clients when the pass is due, with
+ * or without new messages. Event-loop thread only, like the pass counter.
+ */
+static bool
+stream_defer(struct client *c)
+{
+	struct ring_ent *e = c->ent;
+
+	if (g_coalesce_ms == 0 || atomic_load(&g_stopping))
+		return false;
+	pthread_mutex_lock(&e->lock);
+	if (c->sent_pass != e->pass + 1) {
+		pthread_mutex_unlock(&e->lock);
+		return false;
+	}
+	c->wprev = NULL;
+	c->wnext = e->waiters;
+	if (e->waiters != NULL)
+		e->waiters->wprev = c;
+	e->waiters = c;
+	c->waiting = true;
+	e->deferred = true;
+	MHD_suspend_connection(c->conn);
+	pthread_mutex_unlock(&e->lock);
+	return true;
+}
+
 /* Move to the ring's new epoch if the pump has mapped it. */
 static bool
 switch_epoch(struct client *c)
@@ -515,6 +545,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
 		switch (rc) {
 		case SHMR_MSG:
+			if (n == 0 && stream_defer(c))
+				return 0;
 			msg_begin(c, &m, n);
 			if (n > 0 && msg_size(c) > max - n) {
 				/*
@@ -571,6 +603,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (events > 0) {
 		/* Traffic keeps the connection alive: no heartbeat due. */
 		c->hb_gen = atomic_load(&g_hb_gen);
+		c->sent_pass = e->pass + 1;
 		atomic_fetch_add(&e->events, events);
 	}
 	if (n > 0) {
