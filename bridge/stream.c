@@ -414,6 +414,21 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 	return PART_ABORT;
 }
 
+/* Put c on its ring's waiter list and suspend it; caller holds the lock. */
+static void
+suspend_locked(struct client *c)
+{
+	struct ring_ent *e = c->ent;
+
+	c->wprev = NULL;
+	c->wnext = e->waiters;
+	if (e->waiters != NULL)
+		e->waiters->wprev = c;
+	e->waiters = c;
+	c->waiting = true;
+	MHD_suspend_connection(c->conn);
+}
+
 /*
  * Suspend the connection unless something arrived meanwhile. Under the
  * ring lock: the pump resumes waiters under the same lock after the ring
@@ -436,13 +451,7 @@ try_suspend(struct client *c, bool restart)
 		ready = shmr_cursor_peek(c->map->ring, &c->cur, &m) !=
 		    SHMR_EMPTY;
 	if (!ready) {
-		c->wprev = NULL;
-		c->wnext = e->waiters;
-		if (e->waiters != NULL)
-			e->waiters->wprev = c;
-		e->waiters = c;
-		c->waiting = true;
-		MHD_suspend_connection(c->conn);
+		suspend_locked(c);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return !ready;
@@ -466,14 +475,8 @@ stream_defer(struct client *c)
 		pthread_mutex_unlock(&e->lock);
 		return false;
 	}
-	c->wprev = NULL;
-	c->wnext = e->waiters;
-	if (e->waiters != NULL)
-		e->waiters->wprev = c;
-	e->waiters = c;
-	c->waiting = true;
 	e->deferred = true;
-	MHD_suspend_connection(c->conn);
+	suspend_locked(c);
 	pthread_mutex_unlock(&e->lock);
 	return true;
 }
