@@ -120,7 +120,6 @@ wake_locked(struct ring_ent *e)
 	}
 	e->waiters = NULL;
 	e->pass++;
-	e->deferred = false;
 }
 
 static void
@@ -131,6 +130,9 @@ wake(struct ring_ent *e)
 		wake_locked(e);
 		atomic_fetch_add(&e->wakeups, 1);
 	}
+	/* Even if the deferred clients went away meanwhile: else the loop
+	 * would find the ring due again at once, forever. */
+	e->deferred = false;
 	pthread_mutex_unlock(&e->lock);
 }
 

@@ -466,7 +466,8 @@ ready(const struct shmr_ring *r, const struct shmr_cursor *c)
  * looking at the tail less and less often (1, 2, 4... us: each look costs
  * the producer a line); return when it pauses (the tail did not move
  * between two looks, so latency is what matters), when the lag has lasted
- * WAIT_SPIN_NS, or when the state changes. Nothing new for WAIT_SPIN_NS: -EAGAIN, go to sleep.
+ * WAIT_SPIN_NS, or when the state changes. Nothing new for WAIT_SPIN_NS:
+ * -EAGAIN, go to sleep.
  */
 static int
 gather(const struct shmr_ring *r, const struct shmr_cursor *c,
@@ -477,6 +478,8 @@ gather(const struct shmr_ring *r, const struct shmr_cursor *c,
 
 	for (;;) {
 		if (ready(r, c)) {
+			/* relaxed: only a distance; the reads that follow
+			 * the wait acquire the tail themselves */
 			t = atomic_load_explicit(&r->hdr->tail,
 			    memory_order_relaxed);
 			now = mono_ns();
@@ -499,7 +502,7 @@ gather(const struct shmr_ring *r, const struct shmr_cursor *c,
 		}
 		if (now / 1000000 >= deadline_ms)
 			return ready(r, c) ? 0 : -ETIMEDOUT;
-		/* Look again only after WAIT_POLL_NS. */
+		/* Look again only after gap (WAIT_POLL_NS, doubling). */
 		do {
 			for (int k = 0; k < 8; k++)
 				cpu_relax();
