@@ -22,17 +22,23 @@ trap cleanup EXIT
 fail() { echo "fault_bridge_truncate: FAIL: $*"; cat "$log"; exit 1; }
 # The ring's own producer also dies of SIGBUS (it writes the lost pages).
 
+# start_bridge LOG: run ringbridge on a free port serving both rings,
+# stderr to LOG; sets bpid and port (empty if it did not start).
+start_bridge() {
+	"$BIN/ringbridge" -l 127.0.0.1:0 -r "$name" -r "$other" 2>"$1" >"$1.out" &
+	bpid=$!; pids="$pids $bpid"
+	for i in $(seq 50); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
+	port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1.out" | head -1)
+	rm -f "$1.out"
+}
+
 "$BIN/ringd" --demo ticks -r 200 -s 64K --keep "$name" 2>/dev/null & pids="$pids $!"
 "$BIN/ringd" --demo ticks -r 50 -s 64K "$other" 2>/dev/null & pids="$pids $!"
 for i in $(seq 50); do
 	[ -e /dev/shm/shmring.$name ] && [ -e /dev/shm/shmring.$other ] && break
 	sleep 0.1
 done
-"$BIN/ringbridge" -l 127.0.0.1:0 -r "$name" -r "$other" 2>"$log" >"$log.out" &
-bpid=$!; pids="$pids $bpid"
-for i in $(seq 50); do grep -q listening "$log.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log.out" | head -1)
-rm -f "$log.out"
+start_bridge "$log"
 [ -n "$port" ] || fail "bridge did not start"
 curl -sN "http://127.0.0.1:$port/rings/$name/stream" >/dev/null 2>&1 & pids="$pids $!"
 sleep 0.5
@@ -50,11 +56,7 @@ grep -q "SIGBUS: a ring was truncated" "$log" || fail "no clear message"
 echo "ok 1 - bridge reports the truncation and exits 111"
 
 # Restarted, it refuses the truncated ring and serves the other one.
-"$BIN/ringbridge" -l 127.0.0.1:0 -r "$name" -r "$other" 2>"$log2" >"$log2.out" &
-bpid=$!; pids="$pids $bpid"
-for i in $(seq 50); do grep -q listening "$log2.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log2.out" | head -1)
-rm -f "$log2.out"
+start_bridge "$log2"
 [ -n "$port" ] || fail "restarted bridge did not start"
 body=$(curl -s -m 2 "http://127.0.0.1:$port/rings/$other/stream?from=oldest" | head -c 2000)
 echo "$body" | grep -q '^id: ' || fail "other ring not served after restart"
