@@ -184,12 +184,15 @@ assert s.count('\x1b[H') == 4, repr(s)
 assert s.count('rate        ') == 3 and 'state       live' in s, repr(s)
 "
 fi
-timeout 60 "$RINGCTL" watch -i 0.05 "$R" >"$T/watch.out" 2>&1 &
+# Signal ringctl itself: timeout(1) would forward SIGINT to its whole
+# process group, and its own exit status would stand between us and
+# ringctl's. wait_exit bounds the wait instead.
+"$RINGCTL" watch -i 0.05 "$R" >"$T/watch.out" 2>&1 &
 wpid=$!
 check "watch prints until interrupted" wait_for "$T/watch.out" "state live"
 kill -INT "$wpid"
-wait "$wpid"
-check "watch exits 0 on SIGINT" test $? -eq 0
+wait_exit "$wpid" 60
+check "watch exits 0 on SIGINT: status $WAIT_STATUS" test "$WAIT_STATUS" -eq 0
 rc 1 "watch a missing ring" watch -c 1 "${PFX}none"
 feed c close
 rc 0 "info after close" --json info "$R"

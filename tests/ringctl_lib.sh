@@ -164,6 +164,24 @@ wait_for() {
 	return 1
 }
 
+# wait_exit PID SECONDS: wait for a background child to exit; its status
+# goes to WAIT_STATUS (124 and a SIGKILL if it outlives SECONDS).
+wait_exit() {
+	local i
+	for i in $(seq 1 $(($2 * 20))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		WAIT_STATUS=124
+		return
+	fi
+	wait "$1"
+	WAIT_STATUS=$?
+}
+
 # shm_write NAME PYTHON: create /dev/shm/shmring.NAME (mode 0600) with the
 # bytes the Python code leaves in `data`.
 shm_write() {
