@@ -7,7 +7,9 @@
  *
  * The producer is a thread here (exact --size byte messages) or, with
  * --ringd PATH, ringd's "ticks" demo feed (its JSON "ts" field).
- * The bridge runs on CPU 0, this program on the others when there are two.
+ * The bridge runs on CPU 0, this program on the others when there are two;
+ * with --bridges N, N ringbridge processes share the port (--reuseport)
+ * and nothing is pinned: the kernel spreads the connections over them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +46,9 @@ static struct {
 	unsigned	 slow_pct;
 	const char	*extra;
 	const char	*nginx;		/* nginx binary: run Nchan instead */
+	unsigned	 bridges;	/* ringbridge processes on one port */
 } opt = {
+	.bridges = 1,
 	.bridge = "build/bin/ringbridge",
 	.clients = 100,
 	.rate = 1000,
@@ -76,7 +80,7 @@ pin(int cpu)
 	cpu_set_t set;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (n < 2 || getenv("BENCH_NO_PIN") != NULL)
+	if (n < 2 || opt.bridges > 1 || getenv("BENCH_NO_PIN") != NULL)
 		return;
 	CPU_ZERO(&set);
 	if (cpu >= 0) {
@@ -88,16 +92,19 @@ pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static pid_t server_pid;
+#define MAX_BRIDGES	4
+static pid_t server_pid[MAX_BRIDGES];
 
-/* Early exits too: remove the ring, stop the server. */
+/* Early exits too: remove the ring, stop the servers. */
 static void
 cleanup(void)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = 0;
+	for (unsigned i = 0; i < MAX_BRIDGES; i++) {
+		if (server_pid[i] > 0) {
+			kill(server_pid[i], SIGTERM);
+			waitpid(server_pid[i], NULL, 0);
+			server_pid[i] = 0;
+		}
 	}
 	if (w != NULL)
 		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
@@ -330,6 +337,21 @@ cpu_of(pid_t pid, double *sec)
 	*sec = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds of every server process so far. */
+static double
+servers_cpu(void)
+{
+	double sum = 0, t;
+
+	for (unsigned i = 0; i < MAX_BRIDGES; i++) {
+		if (server_pid[i] > 0) {
+			cpu_of(server_pid[i], &t);
+			sum += t;
+		}
+	}
+	return sum;
+}
+
 static void
 handle(struct sub *s)
 {
@@ -379,7 +401,7 @@ usage(void)
 	    "[-c clients] [-r rate]\n"
 	    "                    [-t seconds] [-s size] [--slow PCT] "
 	    "[--bridge-args ARGS]\n"
-	    "                    [--nchan NGINX]\n");
+	    "                    [--bridges N] [--nchan NGINX]\n");
 	exit(100);
 }
 
@@ -396,14 +418,15 @@ main(int argc, char **argv)
 		{ "slow", required_argument, NULL, 'S' },
 		{ "bridge-args", required_argument, NULL, 'a' },
 		{ "nchan", required_argument, NULL, 'n' },
+		{ "bridges", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct shmr_create_opts co = { .capacity = 64 << 20,
 	    .gid = (gid_t)-1 };
-	struct bridge_proc bp = { 0 };
-	const char *args[24];
-	char maxc[32], path[160];
+	struct bridge_proc bp = { 0 }, more[MAX_BRIDGES - 1];
+	const char *args[28];
+	char maxc[32], path[160], listen[32], nb[16] = "";
 	struct sub *subs;
 	struct epoll_event evs[512];
 	struct rlimit rl;
@@ -427,10 +450,13 @@ main(int argc, char **argv)
 		case 'S': opt.slow_pct = (unsigned)atoi(optarg); break;
 		case 'a': opt.extra = optarg; break;
 		case 'n': opt.nginx = optarg; break;
+		case 'B': opt.bridges = (unsigned)atoi(optarg); break;
 		default: usage();
 		}
 	}
-	if (opt.clients == 0 || opt.rate == 0 || opt.size < 32)
+	if (opt.clients == 0 || opt.rate == 0 || opt.size < 32 ||
+	    opt.bridges < 1 || opt.bridges > MAX_BRIDGES ||
+	    (opt.bridges > 1 && opt.nginx != NULL))
 		usage();
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
@@ -478,11 +504,13 @@ main(int argc, char **argv)
 		args[na++] = ring;
 		args[na++] = "--max-clients";
 		args[na++] = maxc;
+		if (opt.bridges > 1)
+			args[na++] = "--reuseport";
 		if (opt.extra != NULL) {
 			char *dup = strdup(opt.extra), *tok, *save = NULL;
 
 			for (tok = strtok_r(dup, " ", &save);
-			    tok != NULL && na < 22;
+			    tok != NULL && na < 24;
 			    tok = strtok_r(NULL, " ", &save))
 				args[na++] = tok;
 		}
@@ -493,9 +521,26 @@ main(int argc, char **argv)
 			    opt.bridge);
 			return 111;
 		}
+		server_pid[0] = bp.pid;
+		/* The others listen on the first one's port (the last
+		 * --listen wins). */
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", bp.port);
+		args[na++] = "--listen";
+		args[na++] = listen;
+		args[na] = NULL;
+		for (unsigned i = 1; i < opt.bridges; i++) {
+			if (bridge_start(&more[i - 1], opt.bridge, args) != 0) {
+				fprintf(stderr, "bench_fanout: cannot start "
+				    "bridge %u\n", i + 1);
+				return 111;
+			}
+			server_pid[i] = more[i - 1].pid;
+		}
+		if (opt.bridges > 1)
+			snprintf(nb, sizeof(nb), "x%u", opt.bridges);
 		pin(-1);
 	}
-	server_pid = bp.pid;
+	server_pid[0] = bp.pid;
 	subs = calloc(opt.clients, sizeof(*subs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	nslow = opt.clients * opt.slow_pct / 100;
@@ -533,14 +578,14 @@ main(int argc, char **argv)
 			struct sub *s = &subs[evs[i].data.u32];
 			bool was = s->h.st != HC_HEADERS;
 
-			while (hc_pump(&s->h) > 0)
+			while (hc_pump(&s->h) == HC_PUMP_MAX)
 				;
 			if (!was && s->h.st != HC_HEADERS)
 				connected++;
 			handle(s);
 		}
 	}
-	cpu_of(bp.pid, &cpu0);
+	cpu0 = servers_cpu();
 	cpu_of(getpid(), &ccpu0);
 	t0 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
 	if (w != NULL || opt.nginx != NULL)
@@ -558,7 +603,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < k; i++) {
 				struct sub *s = &subs[evs[i].data.u32];
 
-				while (hc_pump(&s->h) > 0)
+				while (hc_pump(&s->h) == HC_PUMP_MAX)
 					;
 				handle(s);
 			}
@@ -618,7 +663,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < k; i++) {
 				struct sub *s = &subs[evs[i].data.u32];
 
-				while (hc_pump(&s->h) > 0)
+				while (hc_pump(&s->h) == HC_PUMP_MAX)
 					;
 				handle(s);
 			}
@@ -636,10 +681,12 @@ main(int argc, char **argv)
 				complete++;
 		}
 	}
-	cpu_of(bp.pid, &cpu1);
+	cpu1 = servers_cpu();
 	cpu_of(getpid(), &ccpu1);
-	rss = proc_rss_kib(bp.pid);
-	printf("fanout server=%s clients=%u slow=%u rate=%u size=%u "
+	rss = 0;
+	for (unsigned i = 0; i < opt.bridges; i++)
+		rss += proc_rss_kib(server_pid[i]);
+	printf("fanout server=%s%s clients=%u slow=%u rate=%u size=%u "
 	    "seconds=%.1f: "
 	    "published=%" PRIu64 " delivered=%" PRIu64 " (%.0f events/s) "
 	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
@@ -647,7 +694,7 @@ main(int argc, char **argv)
 	    "server_cpu=%.1f%% cpu_per_event_us=%.2f server_rss_kib=%ld "
 	    "slow_evicted=%" PRIu64 "/%u client_cpu=%.1f%%\n",
 	    opt.nginx != NULL ? "nchan" : opt.ringd != NULL ?
-	    "ringd+ringbridge" : "ringbridge",
+	    "ringd+ringbridge" : "ringbridge", nb,
 	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
 	    (double)total / (t1 - t0), complete, opt.clients - nslow, lost,
 	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
@@ -661,13 +708,17 @@ main(int argc, char **argv)
 
 		kill(bp.pid, SIGQUIT);
 		waitpid(bp.pid, NULL, 0);
-		server_pid = 0;
+		server_pid[0] = 0;
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", nchan_dir);
 		(void)!system(cmd);
 	} else {
 		bridge_stop(&bp);
-		server_pid = 0;
 		unlink(bp.errpath);
+		for (unsigned i = 1; i < opt.bridges; i++) {
+			bridge_stop(&more[i - 1]);
+			unlink(more[i - 1].errpath);
+		}
+		memset(server_pid, 0, sizeof(server_pid));
 	}
 	if (ringd > 0) {
 		kill(ringd, SIGCONT);

@@ -318,7 +318,7 @@ decode(struct hc *h, const char *p, size_t n)
 int
 hc_pump(struct hc *h)
 {
-	char buf[65536];
+	char buf[HC_PUMP_MAX];
 	ssize_t r;
 
 	r = recv(h->fd, buf, sizeof(buf), 0);

@@ -70,9 +70,13 @@ int	hc_connect(struct hc *h, int port, int rcvbuf);
 int	hc_get(struct hc *h, const char *path, const char *extra);
 void	hc_close(struct hc *h);
 /*
- * Read what is available (non-blocking if the fd is) and decode it.
- * Returns bytes read, 0 on EOF, -EAGAIN, or -errno.
+ * Read what is available (non-blocking if the fd is) and decode it, at
+ * most HC_PUMP_MAX bytes. Returns bytes read, 0 on EOF, -EAGAIN, or
+ * -errno. An epoll loop (level-triggered) calls it again only when it
+ * returned HC_PUMP_MAX: a short read emptied the socket, and a second
+ * recv() just to hear EAGAIN would double the client's system calls.
  */
+#define HC_PUMP_MAX	65536
 int	hc_pump(struct hc *h);
 /* Find a response header (case-insensitive name); NULL if absent. */
 const char *hc_header(const struct hc *h, const char *name, char *buf,
