@@ -35,6 +35,7 @@
 
 #include "shmring.h"
 #include "bridge_client.h"
+#include "cli.h"
 
 static struct {
 	const char	*bridge;
@@ -47,7 +48,11 @@ static struct {
 	const char	*extra;
 	const char	*nginx;		/* nginx binary: run Nchan instead */
 	unsigned	 bridges;	/* ringbridge processes on one port */
+	uint64_t	 ring_size;
+	const char	*ring_size_arg;
 } opt = {
+	.ring_size = 64 << 20,
+	.ring_size_arg = "64M",
 	.bridges = 1,
 	.bridge = "build/bin/ringbridge",
 	.clients = 100,
@@ -316,6 +321,9 @@ struct sub {
 	bool		ended;
 	int64_t		first, last;	/* sequence numbers seen */
 	uint64_t	events, gaps, lost;
+	char		last_id[64];	/* SSE id of the last message */
+	bool		overrun;	/* the stream ended with "overrun" */
+	bool		exact;		/* ... whose count matched */
 };
 
 static void
@@ -373,13 +381,82 @@ handle(struct sub *s)
 				s->lost += (uint64_t)(seq - s->last - 1);
 			s->last = seq;
 			s->events++;
+			memcpy(s->last_id, ev.id, sizeof(s->last_id));
 			if (!s->slow)
 				record(ev.data);
-		} else if (strcmp(ev.type, "gap") == 0 ||
-		    strcmp(ev.type, "overrun") == 0) {
+		} else if (strcmp(ev.type, "overrun") == 0) {
+			int64_t lost, next;
+
+			/* {"lost":L,"next":N}: exact if L = N - last - 1. */
+			s->gaps++;
+			s->overrun = true;
+			s->exact = s->last >= 0 && sscanf(ev.data,
+			    "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64, &lost,
+			    &next) == 2 && lost == next - s->last - 1;
+		} else if (strcmp(ev.type, "gap") == 0) {
 			s->gaps++;
 		}
 	}
+}
+
+/* Read what the slow clients have left at full speed, up to 5 s. */
+static void
+slow_drain(struct sub *subs, unsigned nslow)
+{
+	double end = (double)now_ns(CLOCK_MONOTONIC) / 1e9 + 5;
+	unsigned open;
+
+	do {
+		open = 0;
+		for (unsigned i = 0; i < nslow; i++) {
+			struct sub *s = &subs[i];
+			int r;
+
+			if (s->ended)
+				continue;
+			while ((r = hc_pump(&s->h)) > 0)
+				handle(s);
+			if (r == -EAGAIN)
+				open++;
+			else
+				s->ended = true;
+		}
+		if (open > 0)
+			usleep(10000);
+	} while (open > 0 && (double)now_ns(CLOCK_MONOTONIC) / 1e9 < end);
+}
+
+/*
+ * An evicted slow client reconnects with the id of the last message it
+ * parsed. Exact: the stream goes on at the next message, or first says
+ * how many were overwritten meanwhile ({"lost":L,"next":N} with
+ * L = N - last - 1) and then goes on at N.
+ */
+static bool
+resume_exact(struct sub *s, int port, const char *path)
+{
+	struct sse_event ev;
+	char hdr[128];
+	int64_t want = s->last + 1, lost, next;
+
+	hc_close(&s->h);
+	if (s->last < 0)
+		return false;
+	snprintf(hdr, sizeof(hdr), "Accept: text/event-stream\r\n"
+	    "Last-Event-ID: %s\r\n", s->last_id);
+	if (hc_connect(&s->h, port, 0) != 0 || hc_get(&s->h, path, hdr) != 0 ||
+	    !hc_sse_wait(&s->h, &ev, 5000))
+		return false;
+	if (strcmp(ev.type, "gap") == 0) {
+		if (sscanf(ev.data, "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64,
+		    &lost, &next) != 2 || lost != next - want ||
+		    !hc_sse_wait(&s->h, &ev, 5000))
+			return false;
+		want = next;
+	}
+	return strcmp(ev.type, "message") == 0 &&
+	    strrchr(ev.id, ':') != NULL &&
+	    strtoll(strrchr(ev.id, ':') + 1, NULL, 10) == want;
 }
 
 /* BENCH_DEBUG=1: which fast clients missed the last message. */
@@ -401,7 +478,8 @@ usage(void)
 	    "[-c clients] [-r rate]\n"
 	    "                    [-t seconds] [-s size] [--slow PCT] "
 	    "[--bridge-args ARGS]\n"
-	    "                    [--bridges N] [--nchan NGINX]\n");
+	    "                    [--bridges N] [--ring-size BYTES] "
+	    "[--nchan NGINX]\n");
 	exit(100);
 }
 
@@ -419,11 +497,12 @@ main(int argc, char **argv)
 		{ "bridge-args", required_argument, NULL, 'a' },
 		{ "nchan", required_argument, NULL, 'n' },
 		{ "bridges", required_argument, NULL, 'B' },
+		{ "ring-size", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct shmr_create_opts co = { .capacity = 64 << 20,
-	    .gid = (gid_t)-1 };
+	struct shmr_create_opts co = { .gid = (gid_t)-1 };
+	const char *why;
 	struct bridge_proc bp = { 0 }, more[MAX_BRIDGES - 1];
 	const char *args[28];
 	char maxc[32], path[160], listen[32], nb[16] = "";
@@ -436,7 +515,7 @@ main(int argc, char **argv)
 	unsigned nslow, connected = 0;
 	double cpu0, cpu1, ccpu0, ccpu1, t0, t1;
 	uint64_t total = 0, lost = 0, gaps = 0, pub = 0, complete = 0;
-	uint64_t slow_evicted = 0;
+	uint64_t slow_evicted = 0, slow_exact = 0;
 	long rss;
 
 	while ((ch = getopt_long(argc, argv, "c:r:t:s:h", lo, NULL)) != -1) {
@@ -451,9 +530,21 @@ main(int argc, char **argv)
 		case 'a': opt.extra = optarg; break;
 		case 'n': opt.nginx = optarg; break;
 		case 'B': opt.bridges = (unsigned)atoi(optarg); break;
+		case 'R':
+			if (cli_parse_size(optarg, 64 << 10, 1ull << 32,
+			    &opt.ring_size, &why) != 0 ||
+			    (opt.ring_size & (opt.ring_size - 1)) != 0) {
+				fprintf(stderr, "bench_fanout: --ring-size "
+				    "%s: a power of two from 64K to 4G\n",
+				    optarg);
+				usage();
+			}
+			opt.ring_size_arg = optarg;
+			break;
 		default: usage();
 		}
 	}
+	co.capacity = opt.ring_size;
 	if (opt.clients == 0 || opt.rate == 0 || opt.size < 32 ||
 	    opt.bridges < 1 || opt.bridges > MAX_BRIDGES ||
 	    (opt.bridges > 1 && opt.nginx != NULL))
@@ -480,7 +571,8 @@ main(int argc, char **argv)
 			snprintf(rate, sizeof(rate), "%u", opt.rate);
 			if ((ringd = fork()) == 0) {
 				execl(opt.ringd, "ringd", "-q", "--demo",
-				    "ticks", "-r", rate, "-s", "64M", ring,
+				    "ticks", "-r", rate, "-s",
+				    opt.ring_size_arg, ring,
 				    (char *)NULL);
 				_exit(127);
 			}
@@ -615,11 +707,12 @@ main(int argc, char **argv)
 					ssize_t r = subs[i].ended ? -1 :
 					    read(subs[i].h.fd, b, sizeof(b));
 
-					if (r == 0 || (r < 0 &&
-					    errno != EAGAIN &&
-					    !subs[i].ended)) {
+					if (r > 0) {
+						hc_feed(&subs[i].h, b,
+						    (size_t)r);
+						handle(&subs[i]);
+					} else if (r == 0 || errno != EAGAIN) {
 						subs[i].ended = true;
-						slow_evicted++;
 					}
 				}
 				next_slow = now + 0.1;
@@ -683,6 +776,21 @@ main(int argc, char **argv)
 	}
 	cpu1 = servers_cpu();
 	cpu_of(getpid(), &ccpu1);
+	/*
+	 * Evicted slow clients: a stream that ended with an "overrun" event
+	 * (lapped) or was closed (write timeout). The first kind is exact
+	 * when its count matches; the second when a resume says so.
+	 */
+	slow_drain(subs, nslow);
+	for (unsigned i = 0; i < nslow; i++) {
+		if (subs[i].overrun) {
+			slow_evicted++;
+			slow_exact += subs[i].exact;
+		} else if (subs[i].ended) {
+			slow_evicted++;
+			slow_exact += resume_exact(&subs[i], bp.port, path);
+		}
+	}
 	rss = 0;
 	for (unsigned i = 0; i < opt.bridges; i++)
 		rss += proc_rss_kib(server_pid[i]);
@@ -692,7 +800,8 @@ main(int argc, char **argv)
 	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
 	    " latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f "
 	    "server_cpu=%.1f%% cpu_per_event_us=%.2f server_rss_kib=%ld "
-	    "slow_evicted=%" PRIu64 "/%u client_cpu=%.1f%%\n",
+	    "slow_evicted=%" PRIu64 "/%u evicted_exact=%" PRIu64
+	    " client_cpu=%.1f%%\n",
 	    opt.nginx != NULL ? "nchan" : opt.ringd != NULL ?
 	    "ringd+ringbridge" : "ringbridge", nb,
 	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
@@ -700,7 +809,8 @@ main(int argc, char **argv)
 	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
 	    100 * (cpu1 - cpu0) / (t1 - t0),
 	    total ? (cpu1 - cpu0) * 1e6 / (double)total : 0.0, rss,
-	    slow_evicted, nslow, 100 * (ccpu1 - ccpu0) / (t1 - t0));
+	    slow_evicted, nslow, slow_exact,
+	    100 * (ccpu1 - ccpu0) / (t1 - t0));
 	for (unsigned i = 0; i < opt.clients; i++)
 		hc_close(&subs[i].h);
 	if (opt.nginx != NULL) {

@@ -336,6 +336,12 @@ hc_pump(struct hc *h)
 	return (int)r;
 }
 
+void
+hc_feed(struct hc *h, const char *p, size_t n)
+{
+	decode(h, p, n);
+}
+
 /* Wait for readability and pump once; false on timeout or close. */
 static bool
 pump_wait(struct hc *h, int timeout_ms)

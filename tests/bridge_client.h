@@ -78,6 +78,8 @@ void	hc_close(struct hc *h);
  */
 #define HC_PUMP_MAX	65536
 int	hc_pump(struct hc *h);
+/* Decode bytes the caller read from h->fd itself (a slow reader). */
+void	hc_feed(struct hc *h, const char *p, size_t n);
 /* Find a response header (case-insensitive name); NULL if absent. */
 const char *hc_header(const struct hc *h, const char *name, char *buf,
 	    size_t len);
