@@ -360,6 +360,14 @@ servers_cpu(void)
 	return sum;
 }
 
+/* The body of a gap or overrun event: {"lost":L,"next":N,...}. */
+static bool
+parse_loss(const char *data, int64_t *lost, int64_t *next)
+{
+	return sscanf(data, "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64,
+	    lost, next) == 2;
+}
+
 static void
 handle(struct sub *s)
 {
@@ -390,9 +398,9 @@ handle(struct sub *s)
 			/* {"lost":L,"next":N}: exact if L = N - last - 1. */
 			s->gaps++;
 			s->overrun = true;
-			s->exact = s->last >= 0 && sscanf(ev.data,
-			    "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64, &lost,
-			    &next) == 2 && lost == next - s->last - 1;
+			s->exact = s->last >= 0 &&
+			    parse_loss(ev.data, &lost, &next) &&
+			    lost == next - s->last - 1;
 		} else if (strcmp(ev.type, "gap") == 0) {
 			s->gaps++;
 		}
@@ -448,8 +456,7 @@ resume_exact(struct sub *s, int port, const char *path)
 	    !hc_sse_wait(&s->h, &ev, 5000))
 		return false;
 	if (strcmp(ev.type, "gap") == 0) {
-		if (sscanf(ev.data, "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64,
-		    &lost, &next) != 2 || lost != next - want ||
+		if (!parse_loss(ev.data, &lost, &next) || lost != next - want ||
 		    !hc_sse_wait(&s->h, &ev, 5000))
 			return false;
 		want = next;
@@ -563,6 +570,7 @@ main(int argc, char **argv)
 			return 111;
 		}
 		bp.port = nchan_port;
+		server_pid[0] = bp.pid;
 		pin(-1);
 	} else {
 		if (opt.ringd != NULL) {
@@ -632,7 +640,6 @@ main(int argc, char **argv)
 			snprintf(nb, sizeof(nb), "x%u", opt.bridges);
 		pin(-1);
 	}
-	server_pid[0] = bp.pid;
 	subs = calloc(opt.clients, sizeof(*subs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	nslow = opt.clients * opt.slow_pct / 100;
