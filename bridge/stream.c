@@ -401,7 +401,7 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 		if (!complete)
 			return PART_FULL;
 		c->m_active = false;
-		c->delivered = true;
+		c->in_step = true;
 		return PART_DONE;
 	}
 	c->m_active = false;
@@ -563,7 +563,12 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			continue;
 		case SHMR_OVERRUN:
 			atomic_fetch_add(&e->lost, m.lost);
-			if (!c->delivered || c->skip) {
+			/*
+			 * Lapped before the stream was ever in step: its
+			 * starting point was gone (resume, from=SEQ). Else
+			 * it was lapped while connected.
+			 */
+			if (!c->in_step || c->skip) {
 				atomic_fetch_add(&e->gaps, 1);
 				stream_ctl_gap(c, m.lost, m.seq);
 			} else {
@@ -571,8 +576,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				ctl_overrun(c, m.lost, m.seq);
 				c->final = true;
 			}
-			/* Events after a gap count as delivered ones. */
-			c->delivered = true;
+			c->in_step = true;
 			continue;
 		case SHMR_EOF:
 			atomic_fetch_add(&e->eofs, 1);
@@ -585,6 +589,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			/* No new epoch mapped yet: wait like an idle stream. */
 			/* FALLTHROUGH */
 		case SHMR_EMPTY:
+			/* Caught up: a lap from now on is an overrun. */
+			c->in_step = true;
 			if (n > 0)
 				break;
 			if (c->hb_gen != atomic_load(&g_hb_gen)) {

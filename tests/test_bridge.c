@@ -400,16 +400,19 @@ Test(bridge, gap_on_resume)
 
 /*
  * A client that pauses long enough to be lapped: its socket buffers are
- * tiny, so the bridge sees the lap when it next reads for it.
+ * tiny, so the bridge sees the lap when it next reads for it. idle: it
+ * connects to an empty ring and is lapped before its first message,
+ * which is an overrun too (it was connected and in step), not a gap.
  */
 static void
-lapped_client(bool skip)
+lapped_client(bool skip, bool idle)
 {
 	const char *extra[] = { "--sndbuf", "4096", NULL };
 	struct hc h;
 	struct sse_event ev;
 	char payload[200];
-	uint64_t last, lost, next, seq;
+	uint64_t lost, next;
+	int64_t last = -1, seq;
 	char *end;
 	int n = 0;
 
@@ -425,10 +428,24 @@ lapped_client(bool skip)
 		    ring, skip ? "&on_overrun=skip" : "");
 		cr_assert_eq(hc_get(&h, path, NULL), 0);
 	}
-	pubs("first");
-	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
-	cr_assert_str_eq(ev.id, "1:0");
-	last = 0;
+	if (idle) {
+		/*
+		 * The call that sends ": ok" goes on to find the ring empty,
+		 * so once it is here the stream was in step.
+		 */
+		struct pollfd p = { .fd = h.fd, .events = POLLIN };
+
+		while (memmem(h.body + h.body_off, h.body_len - h.body_off,
+		    ": ok\n", 5) == NULL) {
+			cr_assert_eq(poll(&p, 1, T_WAIT), 1, "no \": ok\"");
+			cr_assert_gt(hc_pump(&h), 0);
+		}
+	} else {
+		pubs("first");
+		cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+		cr_assert_str_eq(ev.id, "1:0");
+		last = 0;
+	}
 	/* Not reading now: 2000 x 200 bytes laps a 64 KiB ring. */
 	for (int i = 0; i < 2000; i++)
 		pubs(payload);
@@ -436,7 +453,7 @@ lapped_client(bool skip)
 		cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream stalled "
 		    "after %" PRIu64, last);
 		if (strcmp(ev.type, "message") == 0) {
-			seq = strtoull(strchr(ev.id, ':') + 1, &end, 10);
+			seq = strtoll(strchr(ev.id, ':') + 1, &end, 10);
 			cr_assert_eq(seq, last + 1, "no loss before the "
 			    "overrun event");
 			last = seq;
@@ -447,7 +464,7 @@ lapped_client(bool skip)
 	cr_assert_str_eq(ev.type, skip ? "gap" : "overrun");
 	parse_lost_next(ev.data, &lost, &next);
 	cr_assert_gt(lost, 0);
-	cr_assert_eq(next - lost, last + 1, "exact loss count");
+	cr_assert_eq((int64_t)(next - lost), last + 1, "exact loss count");
 	if (!skip) {
 		cr_assert(hc_wait_end(&h, T_WAIT), "closed after overrun");
 		cr_assert(h.clean_end);
@@ -469,12 +486,17 @@ lapped_client(bool skip)
 
 Test(bridge, overrun_closes)
 {
-	lapped_client(false);
+	lapped_client(false, false);
 }
 
 Test(bridge, overrun_skip)
 {
-	lapped_client(true);
+	lapped_client(true, false);
+}
+
+Test(bridge, overrun_before_the_first_message)
+{
+	lapped_client(false, true);
 }
 
 Test(bridge, end_of_stream, .init = init_default)
