@@ -50,6 +50,7 @@ static struct {
 	unsigned	 bridges;	/* ringbridge processes on one port */
 	uint64_t	 ring_size;
 	const char	*ring_size_arg;
+	double		 flood;		/* seconds of publishing flat out */
 } opt = {
 	.ring_size = 64 << 20,
 	.ring_size_arg = "64M",
@@ -281,6 +282,42 @@ producer(void *arg)
 	return NULL;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * --flood: publish flat out for opt.flood seconds in five slices; the
+ * median slice's messages per second (this VM loses its CPU for
+ * milliseconds now and then).
+ */
+static double
+flood(void)
+{
+	char *buf = malloc(opt.size);
+	double rate[5];
+
+	memset(buf, 'x', opt.size);
+	for (int k = 0; k < 5; k++) {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC), t, n = 0;
+
+		do {
+			for (int i = 0; i < 1024; i++)
+				shmr_writer_publish(w, buf, opt.size, NULL);
+			n += 1024;
+			t = now_ns(CLOCK_MONOTONIC);
+		} while (t - t0 < (uint64_t)(opt.flood / 5 * 1e9));
+		rate[k] = (double)n * 1e9 / (double)(t - t0);
+	}
+	free(buf);
+	qsort(rate, 5, sizeof(rate[0]), cmp_double);
+	return rate[2];
+}
+
 static void
 record(const char *data)
 {
@@ -320,6 +357,7 @@ struct sub {
 	bool		slow;
 	bool		ended;
 	int64_t		first, last;	/* sequence numbers seen */
+	int64_t		expect;		/* the next one due, -1: unknown */
 	uint64_t	events, gaps, lost;
 	char		last_id[64];	/* SSE id of the last message */
 	bool		overrun;	/* the stream ended with "overrun" */
@@ -372,6 +410,7 @@ static void
 handle(struct sub *s)
 {
 	struct sse_event ev;
+	int64_t lost, next;
 
 	while (hc_sse_next(&s->h, &ev)) {
 		const char *colon = strchr(ev.id, ':');
@@ -388,21 +427,22 @@ handle(struct sub *s)
 			else if (seq != s->last + 1)
 				s->lost += (uint64_t)(seq - s->last - 1);
 			s->last = seq;
+			s->expect = seq + 1;
 			s->events++;
 			memcpy(s->last_id, ev.id, sizeof(s->last_id));
 			if (!s->slow)
 				record(ev.data);
 		} else if (strcmp(ev.type, "overrun") == 0) {
-			int64_t lost, next;
-
-			/* {"lost":L,"next":N}: exact if L = N - last - 1. */
+			/* Exact: it lost just the ones from the next due. */
 			s->gaps++;
 			s->overrun = true;
-			s->exact = s->last >= 0 &&
+			s->exact = s->expect >= 0 &&
 			    parse_loss(ev.data, &lost, &next) &&
-			    lost == next - s->last - 1;
+			    lost == next - s->expect;
 		} else if (strcmp(ev.type, "gap") == 0) {
 			s->gaps++;
+			s->expect = parse_loss(ev.data, &lost, &next) ? next :
+			    -1;
 		}
 	}
 }
@@ -466,6 +506,38 @@ resume_exact(struct sub *s, int port, const char *path)
 	    strtoll(strrchr(ev.id, ':') + 1, NULL, 10) == want;
 }
 
+/*
+ * --flood: the producer publishes flat out again, now with every client
+ * connected and none reading, and the bridge serving them (its pump and
+ * every client cursor read the ring). Then the clients read what they
+ * got: each must have been dropped with an exact "overrun" count.
+ */
+static int
+flood_run(struct sub *subs, double alone)
+{
+	double cpu0 = servers_cpu(), cpu1, with, t0, t1;
+	unsigned evicted = 0, exact = 0;
+
+	for (unsigned i = 0; i < opt.clients; i++)
+		subs[i].slow = true;	/* no latency samples */
+	t0 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
+	with = flood();
+	t1 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
+	cpu1 = servers_cpu();
+	slow_drain(subs, opt.clients);
+	for (unsigned i = 0; i < opt.clients; i++) {
+		evicted += subs[i].overrun || subs[i].ended;
+		exact += subs[i].overrun && subs[i].exact;
+	}
+	printf("flood server=ringbridge%s clients=%u size=%u seconds=%.1f: "
+	    "publish_msgs_per_s alone=%.0f with_clients=%.0f (%.2fx) "
+	    "server_cpu=%.1f%% evicted=%u/%u overrun_exact=%u\n",
+	    opt.bridges > 1 ? "s" : "", opt.clients, opt.size, opt.flood,
+	    alone, with, with / alone, 100 * (cpu1 - cpu0) / (t1 - t0),
+	    evicted, opt.clients, exact);
+	return exact == opt.clients ? 0 : 1;
+}
+
 /* BENCH_DEBUG=1: which fast clients missed the last message. */
 static void
 debug_behind(const struct sub *subs, unsigned nslow, int64_t lastseq)
@@ -486,7 +558,8 @@ usage(void)
 	    "                    [-t seconds] [-s size] [--slow PCT] "
 	    "[--bridge-args ARGS]\n"
 	    "                    [--bridges N] [--ring-size BYTES] "
-	    "[--nchan NGINX]\n");
+	    "[--nchan NGINX]\n"
+	    "                    [--flood SECONDS]\n");
 	exit(100);
 }
 
@@ -505,6 +578,7 @@ main(int argc, char **argv)
 		{ "nchan", required_argument, NULL, 'n' },
 		{ "bridges", required_argument, NULL, 'B' },
 		{ "ring-size", required_argument, NULL, 'R' },
+		{ "flood", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -518,9 +592,11 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	pthread_t pt;
 	pid_t ringd = 0;
-	int ch, ep, na = 0;
+	int ch, ep, na = 0, rc;
 	unsigned nslow, connected = 0;
-	double cpu0, cpu1, ccpu0, ccpu1, t0, t1;
+	double cpu0, cpu1, ccpu0, ccpu1, t0, t1, flood_alone = 0;
+	struct shmr_info winfo;
+	int64_t start_seq = -1;
 	uint64_t total = 0, lost = 0, gaps = 0, pub = 0, complete = 0;
 	uint64_t slow_evicted = 0, slow_exact = 0;
 	long rss;
@@ -537,6 +613,7 @@ main(int argc, char **argv)
 		case 'a': opt.extra = optarg; break;
 		case 'n': opt.nginx = optarg; break;
 		case 'B': opt.bridges = (unsigned)atoi(optarg); break;
+		case 'F': opt.flood = atof(optarg); break;
 		case 'R':
 			if (cli_parse_size(optarg, 64 << 10, 1ull << 32,
 			    &opt.ring_size, &why) != 0 ||
@@ -554,7 +631,9 @@ main(int argc, char **argv)
 	co.capacity = opt.ring_size;
 	if (opt.clients == 0 || opt.rate == 0 || opt.size < 32 ||
 	    opt.bridges < 1 || opt.bridges > MAX_BRIDGES ||
-	    (opt.bridges > 1 && opt.nginx != NULL))
+	    (opt.bridges > 1 && opt.nginx != NULL) || opt.flood < 0 ||
+	    opt.flood > 60 || (opt.flood > 0 && (opt.nginx != NULL ||
+	    opt.ringd != NULL)))
 		usage();
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
@@ -599,6 +678,11 @@ main(int argc, char **argv)
 			    "ring %s\n", ring);
 			return 111;
 		}
+		if (opt.flood > 0) {
+			/* The baseline: no bridge, no reader at all. */
+			pin(-1);
+			flood_alone = flood();
+		}
 		snprintf(maxc, sizeof(maxc), "%u", opt.clients + 16);
 		args[na++] = "--ring";
 		args[na++] = ring;
@@ -641,6 +725,9 @@ main(int argc, char **argv)
 		pin(-1);
 	}
 	subs = calloc(opt.clients, sizeof(*subs));
+	/* Streams start at the newest message: known if we publish. */
+	if (w != NULL && shmr_writer_info(w, &winfo) == 0)
+		start_seq = (int64_t)winfo.next_seq;
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	nslow = opt.clients * opt.slow_pct / 100;
 	if (opt.nginx != NULL)
@@ -653,6 +740,7 @@ main(int argc, char **argv)
 
 		s->slow = i < nslow;
 		s->first = s->last = -1;
+		s->expect = start_seq;
 		if (hc_connect(&s->h, bp.port, s->slow ? 4096 : 0) != 0 ||
 		    hc_get(&s->h, path, "Accept: text/event-stream\r\n") !=
 		    0) {
@@ -683,6 +771,10 @@ main(int argc, char **argv)
 				connected++;
 			handle(s);
 		}
+	}
+	if (opt.flood > 0) {
+		rc = flood_run(subs, flood_alone);
+		goto stop;
 	}
 	cpu0 = servers_cpu();
 	cpu_of(getpid(), &ccpu0);
@@ -818,6 +910,8 @@ main(int argc, char **argv)
 	    total ? (cpu1 - cpu0) * 1e6 / (double)total : 0.0, rss,
 	    slow_evicted, nslow, slow_exact,
 	    100 * (ccpu1 - ccpu0) / (t1 - t0));
+	rc = complete == opt.clients - nslow ? 0 : 1;
+stop:
 	for (unsigned i = 0; i < opt.clients; i++)
 		hc_close(&subs[i].h);
 	if (opt.nginx != NULL) {
@@ -842,5 +936,5 @@ main(int argc, char **argv)
 		kill(ringd, SIGTERM);
 		waitpid(ringd, NULL, 0);
 	}
-	return complete == opt.clients - nslow ? 0 : 1;
+	return rc;
 }

@@ -41,6 +41,7 @@ run-bench-fanout: $(BENCH_FANOUT) $(B)/bin/ringbridge $(B)/bin/ringd
 	-$(BF) -c 1000 -r 300 --bridges 2 --bridge-args "--coalesce 10"
 	-$(BF) -c 10000 -r 20
 	-$(BF) --ringd $(B)/bin/ringd -c 1000 -r 300
+	-$(BF) -c 1000 --flood 2
 ifneq ($(HAVE_NCHAN),)
 	-$(BF) --nchan $(NGINX) -c 100 -r 1000
 	-$(BF) --nchan $(NGINX) -c 1000 -r 300
