@@ -91,7 +91,7 @@ struct client {
 	bool			 final;		/* end after ctl drains */
 	bool			 fail;		/* end with an error */
 	bool			 done;
-	bool			 in_step;	/* was in the ring's window */
+	bool			 in_step;	/* sent a message or caught up */
 	unsigned		 hb_gen;
 	unsigned		 sent_pass;	/* ent->pass + 1 of its last write */
 	/* a control event or comment waiting to be written */

@@ -589,7 +589,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			/* No new epoch mapped yet: wait like an idle stream. */
 			/* FALLTHROUGH */
 		case SHMR_EMPTY:
-			/* Caught up: a lap from now on is an overrun. */
+			/* Caught up (or at the end of an epoch): a lap from
+			 * now on is an overrun. */
 			c->in_step = true;
 			if (n > 0)
 				break;
