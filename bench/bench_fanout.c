@@ -100,6 +100,7 @@ pin(int cpu)
 
 #define MAX_BRIDGES	4
 static pid_t server_pid[MAX_BRIDGES];
+static char server_name[32] = "ringbridge";	/* in every report line */
 
 /* Early exits too: remove the ring, stop the servers. */
 static void
@@ -545,10 +546,10 @@ flood_run(struct sub *subs, double alone)
 		evicted += subs[i].overrun || subs[i].ended;
 		exact += subs[i].overrun && subs[i].exact;
 	}
-	printf("flood server=ringbridge%s clients=%u size=%u seconds=%.1f: "
+	printf("flood server=%s clients=%u size=%u seconds=%.1f: "
 	    "publish_msgs_per_s alone=%.0f with_clients=%.0f (%.2fx) "
 	    "server_cpu=%.1f%% evicted=%u/%u overrun_exact=%u\n",
-	    opt.bridges > 1 ? "s" : "", opt.clients, opt.size, opt.flood,
+	    server_name, opt.clients, opt.size, opt.flood,
 	    alone, with, with / alone, 100 * (cpu1 - cpu0) / (t1 - t0),
 	    evicted, opt.clients, exact);
 	return exact == opt.clients ? 0 : 1;
@@ -602,7 +603,7 @@ main(int argc, char **argv)
 	const char *why;
 	struct bridge_proc bp = { 0 }, more[MAX_BRIDGES - 1];
 	const char *args[28];
-	char maxc[32], path[160], listen[32], nb[16] = "";
+	char maxc[32], path[160], listen[32];
 	struct sub *subs;
 	struct epoll_event evs[512];
 	struct rlimit rl;
@@ -666,12 +667,15 @@ main(int argc, char **argv)
 		}
 		bp.port = nchan_port;
 		server_pid[0] = bp.pid;
+		snprintf(server_name, sizeof(server_name), "nchan");
 		pin(-1);
 	} else {
 		if (opt.ringd != NULL) {
 			char rate[16];
 
 			snprintf(rate, sizeof(rate), "%u", opt.rate);
+			snprintf(server_name, sizeof(server_name),
+			    "ringd+ringbridge");
 			if ((ringd = fork()) == 0) {
 				execl(opt.ringd, "ringd", "-q", "--demo",
 				    "ticks", "-r", rate, "-s",
@@ -737,7 +741,8 @@ main(int argc, char **argv)
 			server_pid[i] = more[i - 1].pid;
 		}
 		if (opt.bridges > 1)
-			snprintf(nb, sizeof(nb), "x%u", opt.bridges);
+			snprintf(server_name, sizeof(server_name),
+			    "ringbridgex%u", opt.bridges);
 		pin(-1);
 	}
 	subs = calloc(opt.clients, sizeof(*subs));
@@ -815,9 +820,11 @@ main(int argc, char **argv)
 				char b[100];
 
 				for (unsigned i = 0; i < nslow; i++) {
-					ssize_t r = subs[i].ended ? -1 :
-					    read(subs[i].h.fd, b, sizeof(b));
+					ssize_t r;
 
+					if (subs[i].ended)
+						continue;
+					r = read(subs[i].h.fd, b, sizeof(b));
 					if (r > 0) {
 						hc_feed(&subs[i].h, b,
 						    (size_t)r);
@@ -905,7 +912,7 @@ main(int argc, char **argv)
 	rss = 0;
 	for (unsigned i = 0; i < opt.bridges; i++)
 		rss += proc_rss_kib(server_pid[i]);
-	printf("fanout server=%s%s clients=%u slow=%u rate=%u size=%u "
+	printf("fanout server=%s clients=%u slow=%u rate=%u size=%u "
 	    "seconds=%.1f: "
 	    "published=%" PRIu64 " delivered=%" PRIu64 " (%.0f events/s) "
 	    "complete=%" PRIu64 "/%u lost=%" PRIu64 " gaps=%" PRIu64
@@ -913,8 +920,7 @@ main(int argc, char **argv)
 	    "server_cpu=%.1f%% cpu_per_event_us=%.2f server_rss_kib=%ld "
 	    "slow_evicted=%" PRIu64 "/%u evicted_exact=%" PRIu64
 	    " client_cpu=%.1f%%\n",
-	    opt.nginx != NULL ? "nchan" : opt.ringd != NULL ?
-	    "ringd+ringbridge" : "ringbridge", nb,
+	    server_name,
 	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
 	    (double)total / (t1 - t0), complete, opt.clients - nslow, lost,
 	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
