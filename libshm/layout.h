@@ -30,6 +30,10 @@
  *	3. under the header seqlock (sl odd, release fence, ..., sl even with
  *	   release): head, next_seq, counters, and tail (release store: the
  *	   records are visible to whoever sees the new tail).
+ *	   A claim (step 1) never reaches more than half a ring plus the
+ *	   claim-ahead past the published tail, and a batch publishes its
+ *	   tail (step 3) after every such chunk: the head that a claim moves
+ *	   forward therefore never passes the published tail.
  *	4. a seq_cst fence, then wake sleeping readers if the wait object's
  *	   flag says there are any (see wait.c).
  *

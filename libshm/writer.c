@@ -189,9 +189,13 @@ put(struct shmr_writer *w, uint64_t pos, const void *data, size_t len)
 	return start + ral;
 }
 
-/* Make everything up to w->tail visible and wake sleepers if any. */
+/*
+ * Make everything up to w->tail visible. A batch calls this once per
+ * claimed chunk: the claim moves the head, so a published tail left
+ * behind would let the head pass it (readers would see an absurd header).
+ */
 static void
-finish(struct shmr_writer *w)
+publish_hot(struct shmr_writer *w)
 {
 	struct seg_hdr *h = w->hdr;
 
@@ -210,7 +214,12 @@ finish(struct shmr_writer *w)
 	atomic_store_explicit(&h->tail, w->tail, memory_order_release);
 	/* release: pairs with the acquire load of sl in ring_hot() */
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+}
 
+/* Wake sleeping readers if any asked; after publish_hot(). */
+static void
+wake(struct shmr_writer *w)
+{
 	if (w->wait == NULL)
 		return;
 	/*
@@ -227,6 +236,14 @@ finish(struct shmr_writer *w)
 		    memory_order_release);
 		futex_wake(&w->wait->notify);
 	}
+}
+
+/* Make everything up to w->tail visible and wake sleepers if any. */
+static void
+finish(struct shmr_writer *w)
+{
+	publish_hot(w);
+	wake(w);
 }
 
 int
@@ -269,7 +286,9 @@ shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
 		*first_seq = w->next_seq;
 	/*
 	 * One claim per chunk of at most half the ring (a claim must never
-	 * span more than the ring), one tail update and wake-up per batch.
+	 * span more than the ring), then that chunk's tail update: the next
+	 * claim moves the head, which must never pass the published tail.
+	 * One wake-up per batch.
 	 */
 	for (i = 0; i < n; i = j) {
 		uint64_t end = w->tail;
@@ -285,9 +304,10 @@ shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
 		claim(w, end);
 		for (size_t k = i; k < j; k++)
 			w->tail = put(w, w->tail, m[k].data, m[k].len);
+		publish_hot(w);
 	}
 	if (n > 0)
-		finish(w);
+		wake(w);
 	return 0;
 }
 
