@@ -485,6 +485,19 @@ shmr_ring_check(const struct shmr_ring *r, char *why, size_t whylen)
 			    "are inconsistent" : shmr_strerror(rc));
 		intent = atomic_load_explicit(&hd->intent,
 		    memory_order_relaxed);
+		/*
+		 * Preempted between the snapshot and that load, we may see
+		 * the intent of a producer that has lapped the snapshot
+		 * since: only a tail that stayed put makes it corrupt.
+		 * acquire: pairs with the release store of tail in
+		 * publish_hot(), as any tail load.
+		 */
+		if (intent - h.tail > r->cap &&
+		    atomic_load_explicit(&hd->tail, memory_order_acquire) !=
+		    h.tail) {
+			rc = 1;
+			continue;
+		}
 		if (intent - h.tail > r->cap)
 			return why_fmt(why, whylen, -EBADMSG,
 			    "header: intent %llu is not within a ring of "

@@ -101,3 +101,75 @@ Test(promise, batch_larger_than_ring_never_looks_corrupt)
 	shmr_ring_close(r);
 	shmr_writer_close(x.w, SHMR_CLOSE_UNLINK);
 }
+
+/* ---- item 6: shmr_ring_check against a producer that laps it ------------ */
+
+struct lap_ctx {
+	struct shmr_writer	*w;
+	atomic_int		 stop;
+	size_t			 len;
+};
+
+static void
+pin_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	/* best effort: without it the test only finds the race less often */
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *
+lap_producer(void *arg)
+{
+	static char payload[8192];
+	struct lap_ctx *x = arg;
+
+	pin_to_cpu0();
+	while (!atomic_load_explicit(&x->stop, memory_order_relaxed))
+		cr_assert_eq(shmr_writer_publish(x->w, payload, x->len, NULL),
+		    0);
+	return NULL;
+}
+
+/*
+ * shmr_ring_check took a header snapshot, then loaded intent: preempted
+ * in between while the producer lapped the ring, it found intent more
+ * than a ring past the snapshot's tail and called a sound ring corrupt.
+ * Checker and producer share one CPU, so every preemption of the checker
+ * lets the producer run a whole time slice (many laps of a 64 KiB ring),
+ * and large records keep a check short, so that window is a large part
+ * of it.
+ */
+Test(promise, check_never_calls_a_lapping_producer_corrupt)
+{
+	const char *name = t_name("checklap");
+	struct lap_ctx x = { .w = t_writer(name, 1 << 16, 0), .len = 4000 };
+	struct shmr_ring *r;
+	pthread_t th;
+	uint64_t end, checks = 0;
+	char why[256];
+	int rc;
+
+	cr_assert_eq(shmr_ring_open(name, NULL, &r), 0);
+	cr_assert_eq(pthread_create(&th, NULL, lap_producer, &x), 0);
+	pin_to_cpu0();
+	end = now_ms() + 2000;
+	do {
+		for (int i = 0; i < 1000; i++) {
+			rc = shmr_ring_check(r, why, sizeof(why));
+			if (rc != 0)
+				break;
+		}
+		checks += 1000;
+	} while (rc == 0 && now_ms() < end);
+	atomic_store(&x.stop, 1);
+	pthread_join(th, NULL);
+	cr_expect_eq(rc, 0, "check %llu: %s", (unsigned long long)checks,
+	    why);
+	cr_log_info("%llu checks", (unsigned long long)checks);
+	shmr_ring_close(r);
+	shmr_writer_close(x.w, SHMR_CLOSE_UNLINK);
+}
