@@ -83,6 +83,7 @@ struct client {
 	struct mapref		*map;
 	struct MHD_Connection	*conn;
 	struct shmr_cursor	 cur;
+	uint64_t		 from_seq;	/* first seq to send (resume) */
 	struct client		*wnext, *wprev;	/* waiter list; ent lock */
 	bool			 waiting;	/* suspended; ent lock */
 	uint8_t			 fmt;		/* enum stream_fmt */
@@ -92,6 +93,7 @@ struct client {
 	bool			 fail;		/* end with an error */
 	bool			 done;
 	bool			 in_step;	/* sent a message or caught up */
+	bool			 switch_warned;	/* new epoch unreadable, said so */
 	unsigned		 hb_gen;
 	unsigned		 sent_pass;	/* ent->pass + 1 of its last write */
 	/* a control event or comment waiting to be written */
@@ -122,6 +124,17 @@ extern atomic_uint_least64_t g_streams;
 
 void	mapref_put(struct mapref *m);
 struct mapref *ring_current_map(struct ring_ent *e);
+
+/*
+ * Test pause points (bridge/test_hooks.c), compiled only into the tests'
+ * ringbridge-hooks binary; nothing at all in ringbridge itself.
+ */
+#ifdef RINGBRIDGE_TEST_HOOKS
+void	test_pause(const char *point);
+#define TEST_PAUSE(point)	test_pause(point)
+#else
+#define TEST_PAUSE(point)	((void)0)
+#endif
 
 /* ---- stream.c -------------------------------------------------------- */
 

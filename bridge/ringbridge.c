@@ -213,6 +213,7 @@ pump_main(void *arg)
 	struct shmr_cursor pc;
 	struct shmr_info info;
 	struct mapref *m, *cur = NULL;
+	bool init_warned = false;
 	int rc;
 
 	while (!atomic_load(&g_stopping)) {
@@ -222,8 +223,25 @@ pump_main(void *arg)
 				nap_ms(500);
 			continue;
 		}
-		if (m != cur) {
-			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+		/* The epoch too: a freed mapping's address can come back. */
+		if (m != cur || pc.epoch != m->epoch) {
+			if ((rc = shmr_cursor_init(m->ring, &pc, SHMR_FROM_END,
+			    0)) != 0) {
+				/* Waiting on a cursor that is not set would
+				 * watch the wrong place: retry, and let the
+				 * clients retry their own reads meanwhile. */
+				if (!init_warned)
+					log_warn("ring %s: cannot watch epoch %"
+					    PRIu64 ": %s (retrying)", e->name,
+					    m->epoch, shmr_strerror(rc));
+				init_warned = true;
+				cur = NULL;
+				request_wake(e);
+				mapref_put(m);
+				nap_ms(200);
+				continue;
+			}
+			init_warned = false;
 			cur = m;
 		}
 		if (shmr_ring_info(m->ring, &info) != 0 ||
@@ -245,9 +263,11 @@ pump_main(void *arg)
 			 * Re-arm at the end before waking: anything published
 			 * from here on wakes the next wait, anything before
 			 * is seen by the clients we resume (or by their
-			 * re-check under the lock in try_suspend()).
+			 * re-check under the lock in try_suspend()). If it
+			 * cannot be set, the next pass sets it again.
 			 */
-			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+			if (shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0) != 0)
+				cur = NULL;
 			request_wake(e);
 		} else if (rc == -ETIMEDOUT) {
 			if (shmr_ring_stale(m->ring) == 1)
@@ -255,7 +275,7 @@ pump_main(void *arg)
 		} else if (rc != -EINTR) {
 			log_warn("ring %s: wait: %s", e->name,
 			    shmr_strerror(rc));
-			shmr_cursor_init(m->ring, &pc, SHMR_FROM_END, 0);
+			cur = NULL;	/* set the cursor again */
 			nap_ms(200);
 		}
 		mapref_put(m);
@@ -735,13 +755,11 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 	}
 	rc = shmr_cursor_init(m->ring, &c->cur, from, seq);
 	/*
-	 * libshm 0.1 leaves cur.seq at the oldest message when seq is the
-	 * next sequence number (cur.pos is right). A cursor must expect seq
-	 * at its position in every case: a record found there with another
-	 * number is then reported as an exact overrun.
+	 * A seek lapped on every try starts at the oldest message, which may
+	 * be before seq: skip up to seq (the client has those already).
 	 */
-	if (rc == 0 && from == SHMR_FROM_SEQ)
-		c->cur.seq = seq;
+	if (from == SHMR_FROM_SEQ)
+		c->from_seq = seq;
 	if (rc != 0) {
 		struct shmr_info in = { 0 };
 

@@ -429,27 +429,42 @@ suspend_locked(struct client *c)
 	MHD_suspend_connection(c->conn);
 }
 
+/* What a client about to suspend waits for. */
+enum wait_for {
+	WAIT_MSG,	/* a message (or end, restart) at its cursor */
+	WAIT_EPOCH,	/* the pump to map the ring's new epoch */
+	WAIT_WAKE	/* the next wake-up: a retry */
+};
+
 /*
  * Suspend the connection unless something arrived meanwhile. Under the
  * ring lock: the pump resumes waiters under the same lock after the ring
  * moved, so a message published after our last read is either seen by the
- * re-check here or wakes us. restart: wait for the pump to map a new epoch.
+ * re-check here or wakes us. The re-check peeks with a copy of the
+ * cursor: a lap since the last read would resynchronise the real one and
+ * drop the loss count that the next read must report.
  */
 static bool
-try_suspend(struct client *c, bool restart)
+try_suspend(struct client *c, enum wait_for what)
 {
 	struct ring_ent *e = c->ent;
+	struct shmr_cursor tmp;
 	struct shmr_msg m;
 	bool ready;
 
+	TEST_PAUSE("suspend");
 	pthread_mutex_lock(&e->lock);
 	if (atomic_load(&g_stopping) || c->hb_gen != atomic_load(&g_hb_gen))
 		ready = true;
-	else if (restart)
+	else if (what == WAIT_EPOCH)
 		ready = e->map != NULL && e->map != c->map;
-	else
-		ready = shmr_cursor_peek(c->map->ring, &c->cur, &m) !=
+	else if (what == WAIT_WAKE)
+		ready = false;
+	else {
+		tmp = c->cur;
+		ready = shmr_cursor_peek(c->map->ring, &tmp, &m) !=
 		    SHMR_EMPTY;
+	}
 	if (!ready) {
 		suspend_locked(c);
 	}
@@ -481,27 +496,46 @@ stream_defer(struct client *c)
 	return true;
 }
 
-/* Move to the ring's new epoch if the pump has mapped it. */
-static bool
+/*
+ * Move to the ring's new epoch if the pump has mapped it: 1 if moved, 0
+ * if there is none yet, -errno if its cursor cannot be set (its header
+ * does not read back sound yet): the client stays where it is and tries
+ * again at the next wake-up, so no restart is announced before it holds.
+ */
+static int
 switch_epoch(struct client *c)
 {
 	struct ring_ent *e = c->ent;
 	struct mapref *old = c->map, *m;
+	struct shmr_cursor cur;
+	int rc;
 
 	pthread_mutex_lock(&e->lock);
 	m = e->map;
 	if (m == NULL || m == old) {
 		pthread_mutex_unlock(&e->lock);
-		return false;
+		return 0;
 	}
 	atomic_fetch_add(&m->refs, 1);
 	pthread_mutex_unlock(&e->lock);
+	TEST_PAUSE("epoch-switch");
+	if ((rc = shmr_cursor_init(m->ring, &cur, SHMR_FROM_OLDEST, 0)) != 0) {
+		if (!c->switch_warned)
+			log_warn("ring %s: cannot start reading epoch %" PRIu64
+			    ": %s (retrying)", e->name, m->epoch,
+			    shmr_strerror(rc));
+		c->switch_warned = true;
+		mapref_put(m);
+		return rc;
+	}
+	c->switch_warned = false;
 	c->map = m;
-	shmr_cursor_init(m->ring, &c->cur, SHMR_FROM_OLDEST, 0);
+	c->cur = cur;
+	c->from_seq = 0;
 	stream_ctl_restart(c, old->epoch, m->epoch);
 	atomic_fetch_add(&e->restarts, 1);
 	mapref_put(old);
-	return true;
+	return 1;
 }
 
 ssize_t
@@ -512,7 +546,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	struct shmr_msg m;
 	size_t n = 0;
 	uint64_t events = 0;
-	int rc;
+	int rc, sw = 0;
 
 	(void)pos;
 	/* A message continued from an earlier call cannot be taken back. */
@@ -548,6 +582,13 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
 		switch (rc) {
 		case SHMR_MSG:
+			if (m.seq < c->from_seq) {
+				/* Before the resume point: already sent. A
+				 * lap meanwhile is reported by the next peek. */
+				(void)shmr_cursor_consume(c->map->ring,
+				    &c->cur, &m);
+				continue;
+			}
 			if (n == 0 && stream_defer(c))
 				return 0;
 			msg_begin(c, &m, n);
@@ -584,9 +625,10 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			c->final = true;
 			continue;
 		case SHMR_RESTART:
-			if (switch_epoch(c))
+			if ((sw = switch_epoch(c)) > 0)
 				continue;
-			/* No new epoch mapped yet: wait like an idle stream. */
+			/* Not there or not readable yet: wait like an idle
+			 * stream. */
 			/* FALLTHROUGH */
 		case SHMR_EMPTY:
 			/* Caught up (or at the end of an epoch): a lap from
@@ -599,7 +641,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				ctl_heartbeat(c);
 				continue;
 			}
-			if (try_suspend(c, rc == SHMR_RESTART))
+			if (try_suspend(c, rc != SHMR_RESTART ? WAIT_MSG :
+			    sw == 0 ? WAIT_EPOCH : WAIT_WAKE))
 				return 0;
 			continue;
 		default:

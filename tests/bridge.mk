@@ -22,3 +22,28 @@ $(BRIDGE_RUNS): run-%: $(B)/tests/% $(RINGBRIDGE)
 
 TEST_RUNS += $(BRIDGE_RUNS)
 .PHONY: $(BRIDGE_RUNS)
+
+# ringbridge-hooks: ringbridge with the test pause points of
+# bridge/test_hooks.c compiled in (RINGBRIDGE_TEST_PAUSE), for the tests
+# that need a rare interleaving every time. Only tests run it.
+RB_HOOKS := $(B)/tests/ringbridge-hooks
+RB_HOOKS_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/tests/hooks/%.o) \
+	$(B)/tests/hooks/bridge/test_hooks.o
+
+$(B)/tests/hooks/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -DRINGBRIDGE_TEST_HOOKS -Icommon -Ibridge \
+	    $(BSD_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
+
+$(RB_HOOKS): $(RB_HOOKS_OBJS) $(B)/bridge/dashboard_assets.o $(LIBSHM_A) \
+    $(B)/lib/libcommon.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -Wl,--wrap=shmr_cursor_init -o $@ $(RB_HOOKS_OBJS) \
+	    $(B)/bridge/dashboard_assets.o $(LIBSHM_A) $(LIBCOMMON) \
+	    $(MHD_LIBS) $(BSD_LIBS) -lpthread
+
+$(B)/tests/test_bridge.o: EXTRA_CFLAGS += -Ilibshm \
+	-DRINGBRIDGE_HOOKS_BIN='"$(RB_HOOKS)"'
+run-test_bridge: $(RB_HOOKS)

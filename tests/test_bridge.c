@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,9 +21,13 @@
 #include "shmring.h"
 #include "enc.h"
 #include "bridge_client.h"
+#include "layout.h"
 
 #ifndef RINGBRIDGE_BIN
 #define RINGBRIDGE_BIN "build/bin/ringbridge"
+#endif
+#ifndef RINGBRIDGE_HOOKS_BIN
+#define RINGBRIDGE_HOOKS_BIN "build/tests/ringbridge-hooks"
 #endif
 
 #define T_WAIT	20000	/* ms: "never came", not a performance bound */
@@ -61,9 +67,74 @@ start_bridge(const char *const *extra)
 	    "start %s", RINGBRIDGE_BIN);
 }
 
+/* The pause file of a hooked bridge (bridge/test_hooks.c), or "". */
+static char pause_file[64];
+
+/*
+ * Start ringbridge-hooks paused at POINT (RINGBRIDGE_TEST_PAUSE): the
+ * event-loop thread stops there until release_pause().
+ */
+static void
+start_hooked_bridge(const char *point, const char *const *extra)
+{
+	const char *args[32];
+	char env[128];
+	size_t n = 0;
+	int fd;
+
+	snprintf(pause_file, sizeof(pause_file), "/tmp/rbpause.%d.%u",
+	    (int)getpid(), counter++);
+	fd = open(pause_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(env, sizeof(env), "%s:%s", point, pause_file);
+	setenv("RINGBRIDGE_TEST_PAUSE", env, 1);
+	args[n++] = "--ring";
+	args[n++] = ring;
+	for (; extra != NULL && *extra != NULL; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	cr_assert_eq(bridge_start(&bp, RINGBRIDGE_HOOKS_BIN, args), 0,
+	    "start %s", RINGBRIDGE_HOOKS_BIN);
+	unsetenv("RINGBRIDGE_TEST_PAUSE");
+}
+
+/* Wait until the bridge's stderr holds one of the texts; which one. */
+static int
+wait_stderr(const char *a, const char *b)
+{
+	char buf[8192];
+
+	for (int i = 0; i < T_WAIT / 10; i++) {
+		FILE *f = fopen(bp.errpath, "r");
+		size_t n = 0;
+
+		if (f != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		if (strstr(buf, a) != NULL)
+			return 0;
+		if (b != NULL && strstr(buf, b) != NULL)
+			return 1;
+		usleep(10000);
+	}
+	cr_assert_fail("bridge never logged \"%s\": %s", a, buf);
+	return -1;
+}
+
+static void
+release_pause(void)
+{
+	unlink(pause_file);
+}
+
 static void
 teardown(void)
 {
+	if (pause_file[0] != '\0')
+		unlink(pause_file);
 	if (bp.pid > 0) {
 		int st = bridge_stop(&bp);
 
@@ -499,6 +570,44 @@ Test(bridge, overrun_before_the_first_message)
 	lapped_client(false, true);
 }
 
+/*
+ * Issue 12 item 3: a lap between the reader's "nothing new" and its
+ * re-check before suspending (a preemption there) must be an overrun
+ * with the exact count. The re-check peeked with the client's own
+ * cursor, which resynchronised it and dropped the count: the client's
+ * ids jumped with no overrun event.
+ */
+Test(bridge, lap_before_suspend_is_an_overrun)
+{
+	struct hc h;
+	struct sse_event ev;
+	struct shmr_info in;
+	char payload[200];
+	uint64_t lost, next;
+
+	setup_ring(64 << 10);
+	start_hooked_bridge("suspend", NULL);
+	open_stream(&h, "", NULL);
+	/* In step at seq 0, about to suspend: lap it there. */
+	wait_stderr("test pause: suspend", NULL);
+	memset(payload, 'l', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	for (int i = 0; i < 2000; i++)
+		pubs(payload);
+	cr_assert_eq(shmr_writer_info(w, &in), 0);
+	cr_assert_gt(in.oldest_seq, 0);
+	release_pause();
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "no event after the lap");
+	cr_assert_str_eq(ev.type, "overrun", "lap swallowed: got %s %s",
+	    ev.type, ev.id);
+	parse_lost_next(ev.data, &lost, &next);
+	cr_assert_eq(lost, in.oldest_seq, "exact loss");
+	cr_assert_eq(next, in.oldest_seq);
+	cr_assert(hc_wait_end(&h, T_WAIT));
+	cr_assert(h.clean_end);
+	hc_close(&h);
+}
+
 Test(bridge, end_of_stream, .init = init_default)
 {
 	struct hc h;
@@ -519,36 +628,62 @@ Test(bridge, end_of_stream, .init = init_default)
 	hc_close(&h);
 }
 
-Test(bridge, restart_new_epoch)
+/*
+ * A producer in a child process that creates the ring, publishes msgs
+ * and, once crash_producer() is called, dies without closing it.
+ */
+static struct {
+	pid_t	pid;
+	int	go[2];
+} crasher;
+
+static void
+fork_producer(const struct shmr_create_opts *o, const char *const *msgs)
 {
-	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
-	struct hc h;
-	struct sse_event ev;
-	int go[2], ready[2];
-	pid_t pid;
+	int ready[2];
 	char c;
 
 	mkname();
-	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(crasher.go), 0);
 	cr_assert_eq(pipe(ready), 0);
-	if ((pid = fork()) == 0) {
+	if ((crasher.pid = fork()) == 0) {
 		struct shmr_writer *cw;
 
-		if (shmr_writer_create(ring, &o, &cw) != 0)
+		if (shmr_writer_create(ring, o, &cw) != 0)
 			_exit(1);
-		shmr_writer_publish(cw, "old0", 4, NULL);
-		shmr_writer_publish(cw, "old1", 4, NULL);
-		write(ready[1], "r", 1);
-		read(go[0], &c, 1);
+		for (; *msgs != NULL; msgs++)
+			shmr_writer_publish(cw, *msgs, strlen(*msgs), NULL);
+		(void)!write(ready[1], "r", 1);
+		(void)!read(crasher.go[0], &c, 1);
 		_exit(0);	/* dies without closing: a crash */
 	}
 	cr_assert_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static void
+crash_producer(void)
+{
+	cr_assert_eq(write(crasher.go[1], "g", 1), 1);
+	cr_assert_eq(waitpid(crasher.pid, NULL, 0), crasher.pid);
+	close(crasher.go[0]);
+	close(crasher.go[1]);
+}
+
+Test(bridge, restart_new_epoch)
+{
+	static const char *const old[] = { "old0", "old1", NULL };
+	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
+	struct hc h;
+	struct sse_event ev;
+
+	fork_producer(&o, old);
 	start_bridge(NULL);
 	open_stream(&h, "?from=oldest", NULL);
 	expect_msg(&h, 0, "old0");
 	expect_msg(&h, 1, "old1");
-	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	crash_producer();
 	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "take over");
 	pubs("new0");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
@@ -566,10 +701,85 @@ Test(bridge, restart_new_epoch)
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.id, "2:0");
 	hc_close(&h);
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
+}
+
+/*
+ * Issue 12 item 8: a new epoch whose cursor cannot be set yet (its
+ * header does not read back sound for a moment) must be retried, not
+ * ignored. Ignored, the client was sent "restart" and then cut off with
+ * a stale cursor ("stream read: ... stale").
+ */
+Test(bridge, epoch_switch_retries_a_failed_cursor_init)
+{
+	static const char *const old[] = { "old0", NULL };
+	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
+	struct hc h;
+	struct sse_event ev;
+	struct seg_hdr *hdr;
+	char path[96];
+	uint64_t last_pos;
+	int fd;
+
+	fork_producer(&o, old);
+	start_hooked_bridge("epoch-switch", NULL);
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "old0");
+	crash_producer();
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "take over");
+	/* The bridge mapped epoch 2; the client is about to move to it. */
+	wait_stderr("test pause: epoch-switch", NULL);
+	snprintf(path, sizeof(path), "/shmring.%s", ring);
+	fd = shm_open(path, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	hdr = mmap(NULL, HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(hdr, MAP_FAILED);
+	close(fd);
+	/* A misaligned last_pos: the header does not validate. */
+	last_pos = atomic_load(&hdr->last_pos);
+	atomic_store(&hdr->last_pos, last_pos | 1);
+	release_pause();
+	cr_assert_eq(wait_stderr("cannot start reading epoch 2",
+	    "stream read"), 0, "the failed cursor init was ignored");
+	atomic_store(&hdr->last_pos, last_pos);
+	munmap(hdr, HDR_SIZE);
+	pubs("new0");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream ended");
+	cr_assert_str_eq(ev.type, "restart");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream ended after restart");
+	cr_assert_str_eq(ev.type, "message");
+	cr_assert_str_eq(ev.id, "2:0");
+	cr_assert_str_eq(ev.data, "new0");
+	hc_close(&h);
+}
+
+/*
+ * Issue 12 item 8: a seek lapped on every try starts at the oldest
+ * message. ringbridge overwrote the cursor's expected sequence number
+ * after a seek (a workaround for libshm 0.1), so that fallback read the
+ * oldest record against the wrong number: -EBADMSG, the stream cut off.
+ * Now the messages before the resume point are skipped.
+ */
+Test(bridge, resume_after_a_lapped_seek)
+{
+	struct hc h;
+	char msg[32];
+
+	setup_ring(1 << 20);
+	for (int i = 0; i < 100; i++) {
+		snprintf(msg, sizeof(msg), "m-%d", i);
+		pubs(msg);
+	}
+	setenv("RINGBRIDGE_TEST_SEEK_LAPPED", "1", 1);
+	start_hooked_bridge("none", NULL);
+	unsetenv("RINGBRIDGE_TEST_SEEK_LAPPED");
+	open_stream(&h, "", "Last-Event-ID: 1:49\r\n");
+	for (int i = 50; i < 100; i++) {
+		snprintf(msg, sizeof(msg), "m-%d", i);
+		expect_msg(&h, (uint64_t)i, msg);
+	}
+	pubs("m-100");
+	expect_msg(&h, 100, "m-100");
+	hc_close(&h);
 }
 
 static int
