@@ -15,14 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-/* Seqlock retries before asking whether the producer is still alive. */
-#define SL_SPINS	1000
-#define SL_TRIES	1000000
+/* Seqlock polls before asking whether the producer is still alive. */
+#define SL_SPINS	256
+/*
+ * Longest wait for an update that does not settle. An update is a few
+ * stores; only a producer that is stopped (SIGSTOP, a debugger) or
+ * descheduled inside one makes us wait, and callers such as ringbridge
+ * read headers on their event-loop thread, so the wait is short.
+ */
+#define SL_STALL_NS	2000000
 
 /* Validate the header at base (len bytes mapped, size the object size). */
 static int
@@ -301,21 +309,34 @@ repair(const struct ring_hot_ctx *x, struct hot *v)
 	return 0;
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * Read the seqlock-protected fields consistently (Boehm's reader: acquire
  * load of sl, relaxed loads, acquire fence, relaxed re-load of sl). If sl
  * stays odd, the producer may have died inside its update: then the
  * values no longer change and are taken as they are, if they make sense.
+ * If it stays odd at one value for SL_STALL_NS while the producer lives,
+ * the producer is stopped inside the update: -EDEADLK, without waiting
+ * longer (one liveness probe when the wait starts, one when it ends).
  */
 int
 ring_hot(const struct shmr_ring *r, struct hot *out)
 {
 	const struct seg_hdr *h = r->hdr;
+	struct ring_hot_ctx x = { r };
 	struct hot v;
-	uint64_t s1, s2;
+	uint64_t s1, s2, stuck = 0, since = 0, first = 0, now;
 	long tries;
 
-	for (tries = 0; tries < SL_TRIES; tries++) {
+	for (tries = 0;; tries++) {
 		/* acquire: pairs with the producer's release store of sl */
 		s1 = atomic_load_explicit(&h->sl, memory_order_acquire);
 		v.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -336,19 +357,38 @@ ring_hot(const struct shmr_ring *r, struct hot *out)
 		s2 = atomic_load_explicit(&h->sl, memory_order_relaxed);
 		if (s1 == s2 && (s1 & 1) == 0)
 			break;
-		if (tries >= SL_SPINS && s1 == s2 && shmr_ring_alive(r) <= 0) {
-			/* Dead producer mid-update: values are final but
-			 * may be half written. */
-			struct ring_hot_ctx x = { r };
-
-			if (repair(&x, &v) < 0)
-				return -EBADMSG;
-			break;
+		if (tries < SL_SPINS) {
+			cpu_relax();
+			continue;
 		}
-		cpu_relax();
+		now = mono_ns();
+		if (first == 0)
+			first = now;
+		if (s1 != s2 || s1 != stuck) {
+			/* (Newly) stuck at an odd value: is anyone there?
+			 * A dead producer's values are final but may be
+			 * half written: rebuild them from the records. */
+			if (s1 == s2 && shmr_ring_alive(r) <= 0) {
+				if (repair(&x, &v) < 0)
+					return -EBADMSG;
+				break;
+			}
+			stuck = s1 == s2 ? s1 : 0;
+			since = now;
+		} else if (now - since >= SL_STALL_NS) {
+			if (shmr_ring_alive(r) <= 0) {
+				if (repair(&x, &v) < 0)
+					return -EBADMSG;
+				break;
+			}
+			return -EDEADLK;
+		}
+		/* Moving, but never caught even: a bound all the same. */
+		if (now - first >= 4 * SL_STALL_NS)
+			return -EAGAIN;
+		/* Let a descheduled producer finish its update. */
+		sched_yield();
 	}
-	if (tries == SL_TRIES)
-		return -EAGAIN;
 	if (!hot_valid(r, &v))
 		return -EBADMSG;
 	*out = v;

@@ -33,6 +33,8 @@ shmr_strerror(int code)
 	case -EBADMSG:		return "corrupt ring";
 	case -EPERM:		return "untrusted ring: wrong owner, or writable by others";
 	case -EAGAIN:		return "ring is being created";
+	case -EDEADLK:		return "producer stalled mid-update (stopped "
+				    "inside a header update); try again";
 	case -ESTALE:		return "data was overwritten while in use";
 	case -EMSGSIZE:		return "message larger than the ring's maximum";
 	case -ENOSPC:		return "not enough space in /dev/shm for the ring";

@@ -198,6 +198,8 @@ static void
 publish_hot(struct shmr_writer *w)
 {
 	struct seg_hdr *h = w->hdr;
+	/* Read the clock before the update: keep the odd-sl window short. */
+	uint64_t ns = coarse_ns();
 
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
 	/* release: sl odd before the fields; pairs with ring_hot()'s fence */
@@ -205,7 +207,7 @@ publish_hot(struct shmr_writer *w)
 	atomic_store_explicit(&h->next_seq, w->next_seq, memory_order_relaxed);
 	atomic_store_explicit(&h->last_pos, w->last_pos, memory_order_relaxed);
 	atomic_store_explicit(&h->bytes, w->bytes, memory_order_relaxed);
-	atomic_store_explicit(&h->last_ns, coarse_ns(), memory_order_relaxed);
+	atomic_store_explicit(&h->last_ns, ns, memory_order_relaxed);
 	/*
 	 * release: the records written before are visible to any reader
 	 * that sees this tail; pairs with the acquire load of tail in

@@ -173,3 +173,94 @@ Test(promise, check_never_calls_a_lapping_producer_corrupt)
 	shmr_ring_close(r);
 	shmr_writer_close(x.w, SHMR_CLOSE_UNLINK);
 }
+
+/* ---- item 7: a header update that never settles -------------------------- */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * A live producer stopped inside a header update (SIGSTOP, a debugger):
+ * every header read spun about 1.25 s with an fcntl per try, then said
+ * -EAGAIN ("ring is being created"). Now it is bounded by a few ms and
+ * says what happened.
+ */
+Test(promise, stalled_header_update_is_bounded_and_named)
+{
+	const char *name = t_name("stall");
+	char path[SHMR_NAME_MAX + 32];
+	struct shmr_ring *r;
+	struct shmr_info in;
+	struct shmr_cursor c;
+	char why[256];
+	uint64_t t0, dt[3];
+	int go[2], st, rc[3];
+	pid_t pid;
+	char ch;
+
+	snprintf(path, sizeof(path), "/shmring.%s", name);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		struct shmr_writer *w = NULL;
+		struct seg_hdr *h;
+		int fd;
+
+		close(go[0]);
+		if (shmr_writer_create(name, &(struct shmr_create_opts){
+		    .capacity = 1 << 16, .gid = (gid_t)-1 }, &w) < 0)
+			_exit(1);
+		shmr_writer_publish(w, "x", 1, NULL);
+		/* Stop in the middle of the next header update: sl odd. */
+		fd = shm_open(path, O_RDWR, 0);
+		h = mmap(NULL, HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+		if (h == MAP_FAILED)
+			_exit(1);
+		atomic_fetch_add(&h->sl, 1);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	close(go[1]);
+	cr_assert_eq(read(go[0], &ch, 1), 1);
+	cr_assert_eq(shmr_ring_open(name, NULL, &r), 0);
+	t0 = now_us();
+	rc[0] = shmr_ring_info(r, &in);
+	dt[0] = now_us() - t0;
+	t0 = now_us();
+	rc[1] = shmr_cursor_init(r, &c, SHMR_FROM_OLDEST, 0);
+	dt[1] = now_us() - t0;
+	t0 = now_us();
+	rc[2] = shmr_ring_check(r, why, sizeof(why));
+	dt[2] = now_us() - t0;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	for (int i = 0; i < 3; i++) {
+		cr_expect_eq(rc[i], -EDEADLK, "call %d: %d (%s)", i, rc[i],
+		    shmr_strerror(rc[i]));
+		/* 2 ms by design; 50 ms leaves room for a loaded machine */
+		cr_expect_lt(dt[i], 50000, "call %d took %llu us", i,
+		    (unsigned long long)dt[i]);
+	}
+	cr_expect(strstr(shmr_strerror(-EDEADLK), "stalled mid-update") !=
+	    NULL, "%s", shmr_strerror(-EDEADLK));
+	cr_expect(strstr(why, "stalled mid-update") != NULL, "%s", why);
+	/* Dead now: the values it left are repaired and used at once. */
+	t0 = now_us();
+	cr_expect_eq(shmr_ring_info(r, &in), 0);
+	cr_expect_lt(now_us() - t0, 50000);
+	cr_expect_eq(in.next_seq, 1);
+	shmr_ring_close(r);
+}

@@ -150,6 +150,7 @@ exit_for(int rc)
 	case ERANGE:
 	case ESTALE:
 	case EEXIST:
+	case EDEADLK:
 		return EXIT_NEG;
 	default:
 		return EXIT_SYS;
@@ -174,6 +175,9 @@ reason(int rc)
 		return "still being created";
 	case EBUSY:
 		return "a live producer owns the ring";
+	case EDEADLK:
+		return "producer stalled mid-update (it is stopped inside a "
+		    "header update; continue or kill it)";
 	default:
 		return shmr_strerror(rc);
 	}
@@ -1058,6 +1062,7 @@ cmd_tail(int argc, char **argv)
 	const char *name, *why, *from_arg = NULL, *fmt_arg = NULL;
 	uint64_t n = DEFAULT_TAIL, start = 0, limit = UINT64_MAX, printed = 0;
 	bool follow = false, have_n = false, dead_said = false;
+	bool stall_said = false;
 	bool gone_said = false;
 	int ch, rc, status = 0;
 
@@ -1151,6 +1156,7 @@ cmd_tail(int argc, char **argv)
 			overrun_report(name, &ov, true);
 		switch (rc) {
 		case SHMR_MSG:
+			stall_said = false;
 			if (ov.events != 0)
 				overrun_report(name, &ov, false);
 			if ((rc = print_msg(fmt, &m, &b)) < 0) {
@@ -1183,6 +1189,17 @@ cmd_tail(int argc, char **argv)
 			goto out;
 		case SHMR_EMPTY:
 			break;
+		case -EDEADLK:
+			if (follow) {
+				/* It may be continued: say so once, retry. */
+				if (!stall_said)
+					warnx("%s: %s; waiting", name,
+					    reason(rc));
+				stall_said = true;
+				usleep(100 * 1000);
+				continue;
+			}
+			/* FALLTHROUGH */
 		default:
 			fflush(stdout);
 			if (rc == -EBADMSG)
@@ -1191,7 +1208,7 @@ cmd_tail(int argc, char **argv)
 				    m.seq, name);
 			else
 				warnx("%s: read failed: %s", name,
-				    shmr_strerror(rc));
+				    reason(rc));
 			status = exit_for(rc);
 			goto out;
 		}
