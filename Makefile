@@ -6,6 +6,9 @@
 #   make test            unit tests (Criterion), stress programs, corpus replays
 #   make SAN=asan test   the same under ASan+UBSan, in build-asan/
 #   make SAN=tsan stress the plain stress programs under TSan, in build-tsan/
+#   make SAN=chaos stress  stress, exactness and bridge tests with random
+#                        delays at every protocol step (libshm/chaos.h), in
+#                        build-chaos/; SHMR_CHAOS=per-mille, SHMR_CHAOS_SEED
 #   make bench           benchmarks, a report on stdout (not a test)
 #   make demo            ringd on a demo feed + ringbridge on 127.0.0.1:8080
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -51,6 +54,11 @@ CFLAGS += -fsanitize=thread -fno-omit-frame-pointer \
 	$(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && \
 	echo -Wno-tsan)
 LDFLAGS += -fsanitize=thread
+endif
+ifeq ($(SAN),chaos)
+# Not a sanitizer: CHAOS() points delay at random (libshm/chaos.h).
+CFLAGS += -DSHMR_CHAOS
+LDFLAGS += -lpthread
 endif
 
 # Install missing Debian packages (as root) or say what to install, before
@@ -124,6 +132,6 @@ install: all $(INSTALL_HOOKS)
 uninstall: $(UNINSTALL_HOOKS)
 
 clean:
-	rm -rf build build-asan build-tsan $(CLEAN_FILES)
+	rm -rf build build-asan build-tsan build-chaos $(CLEAN_FILES)
 
--include $(shell find build build-asan build-tsan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan build-tsan build-chaos -name '*.d' 2>/dev/null)

@@ -35,6 +35,7 @@
 #include <microhttpd.h>
 
 #include "bridge.h"
+#include "chaos.h"
 #include "cli.h"
 #include "enc.h"
 #include "log.h"
@@ -116,6 +117,7 @@ wake_locked(struct ring_ent *e)
 		next = c->wnext;
 		c->wnext = c->wprev = NULL;
 		c->waiting = false;
+		CHAOS("bridge: resuming a waiter");
 		MHD_resume_connection(c->conn);
 	}
 	e->waiters = NULL;
@@ -258,6 +260,7 @@ pump_main(void *arg)
 			continue;
 		}
 		rc = shmr_cursor_wait(m->ring, &pc, 1000, 0);
+		CHAOS("pump: woken, not yet re-armed");
 		if (rc == 0) {
 			/*
 			 * Re-arm at the end before waking: anything published

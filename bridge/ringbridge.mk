@@ -5,7 +5,8 @@ RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
 RINGBRIDGE := $(B)/bin/ringbridge
 
-$(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
+# -Ilibshm: only for libshm/chaos.h (CHAOS points, empty unless SAN=chaos).
+$(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge -Ilibshm $(BSD_CFLAGS) \
 	$(MHD_CFLAGS)
 
 # The dashboard (bridge/dashboard/) is compiled into the binary: embed, a

@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "bridge.h"
+#include "chaos.h"
 #include "enc.h"
 #include "log.h"
 
@@ -453,6 +454,7 @@ try_suspend(struct client *c, enum wait_for what)
 	bool ready;
 
 	TEST_PAUSE("suspend");
+	CHAOS("bridge: read empty, lock not yet taken");
 	pthread_mutex_lock(&e->lock);
 	if (atomic_load(&g_stopping) || c->hb_gen != atomic_load(&g_hb_gen))
 		ready = true;
@@ -465,6 +467,7 @@ try_suspend(struct client *c, enum wait_for what)
 		ready = shmr_cursor_peek(c->map->ring, &tmp, &m) !=
 		    SHMR_EMPTY;
 	}
+	CHAOS("bridge: re-checked, not yet suspended");
 	if (!ready) {
 		suspend_locked(c);
 	}
@@ -519,6 +522,7 @@ switch_epoch(struct client *c)
 	atomic_fetch_add(&m->refs, 1);
 	pthread_mutex_unlock(&e->lock);
 	TEST_PAUSE("epoch-switch");
+	CHAOS("bridge: new epoch mapped, cursor not yet moved");
 	if ((rc = shmr_cursor_init(m->ring, &cur, SHMR_FROM_OLDEST, 0)) != 0) {
 		if (!c->switch_warned)
 			log_warn("ring %s: cannot start reading epoch %" PRIu64
@@ -580,6 +584,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			continue;
 		}
 		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
+		CHAOS("bridge: peeked");
 		switch (rc) {
 		case SHMR_MSG:
 			if (m.seq < c->from_seq) {

@@ -14,6 +14,7 @@
 
 #include "shmring.h"
 #include "layout.h"
+#include "chaos.h"
 
 /* A read-only view of a ring; the constants were validated at open. */
 struct shmr_ring {

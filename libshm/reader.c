@@ -74,6 +74,7 @@ resync(const struct shmr_ring *r, struct shmr_cursor *c, struct shmr_msg *m)
 
 	if ((rc = ring_hot(r, &h)) < 0)
 		return rc;
+	CHAOS("resync: snapshot taken");
 	if (h.head_seq < c->seq)
 		return -EBADMSG;	/* the head went backwards */
 	m->lost = h.head_seq - c->seq;
@@ -137,6 +138,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 			t = atomic_load_explicit(&r->hdr->tail,
 			    memory_order_acquire);
 			c->tail = t;
+			CHAOS("next: tail loaded");
 		}
 		if (t == c->pos) {
 			if ((rc = idle(r, c)) != -EAGAIN)
@@ -155,6 +157,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		}
 		off = c->pos & r->mask;
 		w0 = word_load(r->data + off);
+		CHAOS("next: record length loaded");
 		len = (uint32_t)w0;
 		type = (uint32_t)(w0 >> 32);
 		seq = 0;
@@ -174,6 +177,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 				if (view == COPY && m->len <= buflen)
 					copy_out(buf, r->data + off + REC_HDR,
 					    m->len);
+				CHAOS("next: copied, intent not re-checked");
 			}
 		}
 		/*
@@ -183,6 +187,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		 * that fence, we see the new intent here.
 		 */
 		atomic_thread_fence(memory_order_acquire);
+		CHAOS("next: fenced, intent not re-loaded");
 		if (lapped(r, c->pos)) {
 			m->len = 0;
 			continue;	/* torn: resync at the top */
@@ -236,6 +241,7 @@ shmr_cursor_consume(const struct shmr_ring *r, struct shmr_cursor *c,
 {
 	if (c->epoch != r->epoch || m->seq != c->seq)
 		return -EINVAL;
+	CHAOS("consume: view used, not yet checked");
 	/* acquire: the caller's reads of the view happen before the intent
 	 * re-load; pairs with the producer's release fence in claim() */
 	atomic_thread_fence(memory_order_acquire);
@@ -319,6 +325,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 		c->seq++;
 		k++;
 	}
+	CHAOS("read_batch: copied, intent not re-checked");
 	/* acquire: see next(); pairs with the release fence in claim() */
 	atomic_thread_fence(memory_order_acquire);
 	if (k > 1 && lapped(r, t0.pos)) {
@@ -363,6 +370,7 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 			    off + align8(len) <= r->cap);
 
 			sane = sane && align8(len) <= h.tail - c->pos;
+			CHAOS("seek: record looked at");
 			/* acquire: see next() */
 			atomic_thread_fence(memory_order_acquire);
 			if (lapped(r, c->pos))
@@ -561,8 +569,10 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 			/* seq_cst: Dekker with the producer (wait.c) */
 			atomic_store_explicit(&r->wait->sleepers, 1,
 			    memory_order_seq_cst);
+			CHAOS("wait: sleepers set, tail not re-checked");
 			if (ready(r, c))
 				return 0;
+			CHAOS("wait: about to sleep");
 			rc = futex_wait(&r->wait->notify, seen, slice);
 			if (rc == -EINTR)
 				return -EINTR;

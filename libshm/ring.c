@@ -339,6 +339,7 @@ ring_hot(const struct shmr_ring *r, struct hot *out)
 	for (tries = 0;; tries++) {
 		/* acquire: pairs with the producer's release store of sl */
 		s1 = atomic_load_explicit(&h->sl, memory_order_acquire);
+		CHAOS("ring_hot: sl loaded");
 		v.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
 		v.next_seq = atomic_load_explicit(&h->next_seq,
 		    memory_order_relaxed);
@@ -354,6 +355,7 @@ ring_hot(const struct shmr_ring *r, struct hot *out)
 		/* acquire: keeps the loads above before the re-check; pairs
 		 * with the release fence after the producer's odd sl store */
 		atomic_thread_fence(memory_order_acquire);
+		CHAOS("ring_hot: fields loaded, sl not re-loaded");
 		s2 = atomic_load_explicit(&h->sl, memory_order_relaxed);
 		if (s1 == s2 && (s1 & 1) == 0)
 			break;
@@ -475,6 +477,7 @@ walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
 		}
 		if (bad == NULL && align8(len) > h->tail - pos)
 			bad = "record extends past the tail";
+		CHAOS("check: record looked at");
 		/* acquire: pairs with the producer's release fence after
 		 * its intent store; a lap means the bytes may be torn */
 		atomic_thread_fence(memory_order_acquire);
@@ -523,6 +526,7 @@ shmr_ring_check(const struct shmr_ring *r, char *why, size_t whylen)
 			return why_fmt(why, whylen, rc, "header: %s",
 			    rc == -EBADMSG ? "positions or sequence numbers "
 			    "are inconsistent" : shmr_strerror(rc));
+		CHAOS("check: header snapshot taken, intent not loaded");
 		intent = atomic_load_explicit(&hd->intent,
 		    memory_order_relaxed);
 		/*

@@ -118,13 +118,17 @@ claim(struct shmr_writer *w, uint64_t end)
 		w->head_pos = end - w->cap;
 	}
 	w->intent = end;
+	CHAOS("claim: before sl odd");
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
 	/* release: sl odd is visible before the fields below; pairs with the
 	 * acquire fence in ring_hot() */
 	atomic_thread_fence(memory_order_release);
+	CHAOS("claim: sl odd");
 	atomic_store_explicit(&h->head_pos, w->head_pos, memory_order_relaxed);
 	atomic_store_explicit(&h->head_seq, w->head_seq, memory_order_relaxed);
+	CHAOS("claim: head moved, intent not yet");
 	atomic_store_explicit(&h->intent, end, memory_order_relaxed);
+	CHAOS("claim: intent stored, sl odd");
 	/* release: pairs with the acquire load of sl in ring_hot() */
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
 	/*
@@ -133,6 +137,7 @@ claim(struct shmr_writer *w, uint64_t end)
 	 * after copying and before re-loading intent (reader.c).
 	 */
 	atomic_thread_fence(memory_order_release);
+	CHAOS("claim: done, records not yet written");
 }
 
 static void
@@ -170,8 +175,10 @@ put(struct shmr_writer *w, uint64_t pos, const void *data, size_t len)
 	uint64_t start = place(w, pos, ral);
 	unsigned char *p;
 
-	if (start != pos)
+	if (start != pos) {
 		write_pad(w, pos);
+		CHAOS("put: pad written");
+	}
 	p = w->data + (start & w->mask);
 	/*
 	 * Ask for the line 1 KiB ahead for writing now: with a ring larger
@@ -182,8 +189,11 @@ put(struct shmr_writer *w, uint64_t pos, const void *data, size_t len)
 	 */
 	__builtin_prefetch(w->data + ((start + PREFETCH_W) & w->mask), 1);
 	word_store(p, rec_word0((uint32_t)(REC_HDR + len), REC_DATA));
+	CHAOS("put: length written, seq not yet");
 	word_store(p + 8, w->next_seq++);
+	CHAOS("put: seq written, payload not yet");
 	copy_in(p + REC_HDR, data, len);
+	CHAOS("put: record written");
 	w->last_pos = start;
 	w->bytes += len;
 	return start + ral;
@@ -204,6 +214,7 @@ publish_hot(struct shmr_writer *w)
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
 	/* release: sl odd before the fields; pairs with ring_hot()'s fence */
 	atomic_thread_fence(memory_order_release);
+	CHAOS("finish: sl odd");
 	atomic_store_explicit(&h->next_seq, w->next_seq, memory_order_relaxed);
 	atomic_store_explicit(&h->last_pos, w->last_pos, memory_order_relaxed);
 	atomic_store_explicit(&h->bytes, w->bytes, memory_order_relaxed);
@@ -214,8 +225,10 @@ publish_hot(struct shmr_writer *w)
 	 * shmr_cursor_read() and friends.
 	 */
 	atomic_store_explicit(&h->tail, w->tail, memory_order_release);
+	CHAOS("finish: tail published, sl odd");
 	/* release: pairs with the acquire load of sl in ring_hot() */
 	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+	CHAOS("finish: sl even, sleepers not yet checked");
 }
 
 /* Wake sleeping readers if any asked; after publish_hot(). */
@@ -236,6 +249,7 @@ wake(struct shmr_writer *w)
 		/* release: pairs with the reader's acquire load of notify */
 		atomic_fetch_add_explicit(&w->wait->notify, 1,
 		    memory_order_release);
+		CHAOS("finish: notify bumped, not yet woken");
 		futex_wake(&w->wait->notify);
 	}
 }
@@ -306,6 +320,7 @@ shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
 		claim(w, end);
 		for (size_t k = i; k < j; k++)
 			w->tail = put(w, w->tail, m[k].data, m[k].len);
+		CHAOS("batch: chunk written, tail not published");
 		publish_hot(w);
 	}
 	if (n > 0)
