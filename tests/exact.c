@@ -374,6 +374,17 @@ on_msg(struct track *t, uint64_t epoch, uint64_t seq, const char *p,
 
 /* ---- libshm readers ---------------------------------------------------- */
 
+/* Once told to stop, a reader has 3 s to drain what is left. */
+static bool
+stop_over(uint64_t *stop_at)
+{
+	if (!atomic_load(&S->stop))
+		return false;
+	if (*stop_at == 0)
+		*stop_at = mono_ms();
+	return mono_ms() - *stop_at > 3000;
+}
+
 static int
 open_ring(struct shmr_ring **rp, const struct shmr_ring *old)
 {
@@ -472,12 +483,8 @@ reader_api(struct track *t, struct rng *g, int speed)
 			continue;
 		}
 		case SHMR_EMPTY:
-			if (atomic_load(&S->stop)) {
-				if (stop_at == 0)
-					stop_at = mono_ms();
-				if (mono_ms() - stop_at > 3000)
-					goto out;
-			}
+			if (stop_over(&stop_at))
+				goto out;
 			shmr_reader_wait(r, 100, 0);
 			continue;
 		default:
@@ -573,17 +580,11 @@ next_ring:
 			r = NULL;
 			goto next_ring;
 		case SHMR_EMPTY:
-			if (atomic_load(&S->stop)) {
-				if (stop_at == 0)
-					stop_at = mono_ms();
-				if (mono_ms() - stop_at > 3000)
-					goto out;
-			}
-			if (shmr_cursor_wait(r, &c, 100, 0) == -ETIMEDOUT &&
-			    shmr_ring_alive(r) == 0 && shmr_ring_stale(r) == 1) {
-				/* Killed and replaced without a mark yet. */
-				continue;
-			}
+			if (stop_over(&stop_at))
+				goto out;
+			/* A takeover marks the old ring replaced: the next
+			 * read says RESTART. */
+			shmr_cursor_wait(r, &c, 100, 0);
 			continue;
 		default:
 			violation(t, "cursor read (mode %u) at seq %" PRIu64
@@ -832,12 +833,8 @@ bridge_reader(struct track *t, struct rng *g, int speed, int fmt)
 			if (!got) {
 				if (h.closed || h.st == HC_DONE)
 					break;
-				if (atomic_load(&S->stop)) {
-					if (stop_at == 0)
-						stop_at = mono_ms();
-					if (mono_ms() - stop_at > 3000)
-						break;
-				}
+				if (stop_over(&stop_at))
+					break;
 				continue;
 			}
 			if (speed == 2 && rnd(g) % 2000 == 0)
