@@ -35,7 +35,7 @@
 #include <microhttpd.h>
 
 #include "bridge.h"
-#include "chaos.h"
+#include "../libshm/chaos.h"	/* CHAOS(): empty unless SAN=chaos */
 #include "cli.h"
 #include "enc.h"
 #include "log.h"

@@ -5,8 +5,7 @@ RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
 RINGBRIDGE := $(B)/bin/ringbridge
 
-# -Ilibshm: only for libshm/chaos.h (CHAOS points, empty unless SAN=chaos).
-$(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge -Ilibshm $(BSD_CFLAGS) \
+$(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
 	$(MHD_CFLAGS)
 
 # The dashboard (bridge/dashboard/) is compiled into the binary: embed, a
