@@ -71,6 +71,7 @@ struct result {
 	uint64_t	epochs_read;	/* epochs with at least one message */
 	uint64_t	final_epoch;
 	uint64_t	final_seq;	/* next sequence number at EOF */
+	uint64_t	stalls;		/* -EDEADLK: producer preempted mid-update */
 	int		error;		/* a libshm error, or 0 */
 	int		done;		/* reached EOF */
 };
@@ -287,6 +288,11 @@ reader(int id, int slow)
 			continue;
 		} else if (rc == SHMR_EOF) {
 			break;
+		} else if (rc == -EDEADLK) {
+			/* Transient (libshm(3)): a live producer descheduled
+			 * inside a header update. Try again. */
+			res->stalls++;
+			sleep_us(100);
 		} else {
 			res->error = rc;
 			break;
@@ -385,14 +391,16 @@ report(int k, const struct result *res, int st, uint64_t epochs,
 	int fail = 0;
 
 	printf("reader %d%s: delivered %llu lost %llu in %llu overruns, "
-	    "restarts %llu, deaths seen %llu, epochs read %llu\n", k,
+	    "restarts %llu, deaths seen %llu, epochs read %llu, stalls %llu\n",
+	    k,
 	    k == cfg.readers - 1 ? " (slow)" : "",
 	    (unsigned long long)res->delivered,
 	    (unsigned long long)res->lost,
 	    (unsigned long long)res->overruns,
 	    (unsigned long long)res->restarts,
 	    (unsigned long long)res->deaths,
-	    (unsigned long long)res->epochs_read);
+	    (unsigned long long)res->epochs_read,
+	    (unsigned long long)res->stalls);
 #define BAD(cond, ...) do { if (cond) { fail = 1; \
 	printf("reader %d: FAIL: ", k); printf(__VA_ARGS__); \
 	printf("\n"); } } while (0)

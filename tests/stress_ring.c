@@ -41,6 +41,7 @@ struct result {
 	uint64_t	lost;
 	uint64_t	overruns;
 	uint64_t	corrupt;
+	uint64_t	stalls;		/* -EDEADLK: producer preempted mid-update */
 	int		error;
 	int		slow;
 };
@@ -94,6 +95,14 @@ reader(struct result *res, int slow)
 			}
 		} else if (rc == SHMR_EOF) {
 			break;
+		} else if (rc == -EDEADLK) {
+			/* Transient (libshm(3)): the producer was descheduled
+			 * inside a header update; the chaos build makes that
+			 * common. Try again. */
+			struct timespec ts = { 0, 100000 };
+
+			res->stalls++;
+			nanosleep(&ts, NULL);
 		} else {
 			res->error = rc;
 			break;
@@ -225,11 +234,13 @@ main(void)
 			waitpid(pids[k], &st, 0);
 		}
 		printf("reader %d%s: delivered %llu lost %llu in %llu overruns,"
-		    " corrupt %llu%s%s\n", k, res[k].slow ? " (slow)" : "",
+		    " corrupt %llu, stalls %llu%s%s\n", k,
+		    res[k].slow ? " (slow)" : "",
 		    (unsigned long long)res[k].delivered,
 		    (unsigned long long)res[k].lost,
 		    (unsigned long long)res[k].overruns,
 		    (unsigned long long)res[k].corrupt,
+		    (unsigned long long)res[k].stalls,
 		    res[k].error ? ", error: " : "",
 		    res[k].error ? shmr_strerror(res[k].error) : "");
 		if (res[k].corrupt || res[k].error ||
