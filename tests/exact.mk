@@ -31,3 +31,30 @@ exact-soak: $(EXACT) $(RINGBRIDGE) $(RINGCTL)
 
 TEST_RUNS += run-exact
 .PHONY: run-exact exact-soak
+
+# tests/security_reader.sh: docs/SECURITY.md's claims about a hostile
+# reader, tried as another user (root only; 77 = skipped). SECURITY_ISSUE12
+# lists the issue-12 items (4, 5) whose fix is on main.
+HOSTILE := $(B)/tests/hostile
+SECURITY_ISSUE12 ?=
+
+$(HOSTILE).o: EXTRA_CFLAGS = -Ilibshm
+
+$(HOSTILE): $(HOSTILE).o $(LIBSHM_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+
+run-security_reader: tests/security_reader.sh $(HOSTILE) $(RINGCTL)
+	@echo "  TEST    security_reader"
+	$(Q)rc=0; HOSTILE=$(HOSTILE) RINGCTL=$(RINGCTL) \
+	    SECURITY_ISSUE12=$(SECURITY_ISSUE12) timeout 120 bash \
+	    tests/security_reader.sh > $(B)/tests/security_reader.log 2>&1 || \
+	    rc=$$?; \
+	if [ $$rc = 0 ] || [ $$rc = 77 ]; then \
+	    tail -n 1 $(B)/tests/security_reader.log; \
+	else cat $(B)/tests/security_reader.log; \
+	    echo "security_reader: FAILED" >&2; exit 1; fi
+
+TEST_RUNS += run-security_reader
+.PHONY: run-security_reader
