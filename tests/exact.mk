@@ -17,16 +17,16 @@ $(EXACT): $(EXACT).o $(B)/tests/bridge_client.o $(LIBSHM_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-EXACT_ENV = EXACT_RINGBRIDGE=$(RINGBRIDGE) EXACT_RINGCTL=$(RINGCTL) \
+EXACT_ENV = EXACT_RINGBRIDGE=$(RINGBRIDGE) EXACT_RINGCTL=$(B)/bin/ringctl \
 	EXACT_ISSUE12=$(EXACT_ISSUE12)
 
-run-exact: $(EXACT) $(RINGBRIDGE) $(RINGCTL)
+run-exact: $(EXACT) $(RINGBRIDGE) $(B)/bin/ringctl
 	@echo "  TEST    exact"
 	$(Q)$(EXACT_ENV) EXACT_SECONDS=$(EXACT_SECONDS) timeout 300 $< \
 	    > $(B)/tests/exact.log 2>&1 && tail -n 1 $(B)/tests/exact.log || \
 	    { cat $(B)/tests/exact.log; echo "exact: FAILED" >&2; exit 1; }
 
-exact-soak: $(EXACT) $(RINGBRIDGE) $(RINGCTL)
+exact-soak: $(EXACT) $(RINGBRIDGE) $(B)/bin/ringctl
 	$(Q)$(EXACT_ENV) EXACT_SECONDS=$(EXACT_SOAK_SECONDS) $<
 
 TEST_RUNS += run-exact
@@ -45,9 +45,9 @@ $(HOSTILE): $(HOSTILE).o $(LIBSHM_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
-run-security_reader: tests/security_reader.sh $(HOSTILE) $(RINGCTL)
+run-security_reader: tests/security_reader.sh $(HOSTILE) $(B)/bin/ringctl
 	@echo "  TEST    security_reader"
-	$(Q)rc=0; HOSTILE=$(HOSTILE) RINGCTL=$(RINGCTL) \
+	$(Q)rc=0; HOSTILE=$(HOSTILE) RINGCTL=$(B)/bin/ringctl \
 	    SECURITY_ISSUE12=$(SECURITY_ISSUE12) timeout 120 bash \
 	    tests/security_reader.sh > $(B)/tests/security_reader.log 2>&1 || \
 	    rc=$$?; \
