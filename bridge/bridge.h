@@ -177,6 +177,18 @@ enum route { ROUTE_NONE, ROUTE_RINGS, ROUTE_RING, ROUTE_STREAM,
  */
 int	route_parse(const char *url, enum route *rt, char *name,
 	    size_t namelen);
+/*
+ * The path of a request target: the origin form as it is, the absolute
+ * form ("http://host:port/path", RFC 9112 3.2.2) without its scheme and
+ * authority ("/" if it has no path).
+ */
+const char *target_path(const char *target);
+/*
+ * The stream format an Accept header prefers (text/event-stream,
+ * application/x-ndjson or application/ndjson, application/octet-stream;
+ * q values honoured, q=0 refuses), or -1 if it names none of them.
+ */
+int	accept_format(const char *accept);
 /* "oldest", "latest", "end" or a decimal sequence number. */
 int	parse_from(const char *s, enum shmr_from *from, uint64_t *seq);
 /* "EPOCH:SEQ" as written in SSE ids. */

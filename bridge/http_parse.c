@@ -7,8 +7,116 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridge.h"
+
+const char *
+target_path(const char *target)
+{
+	const char *p;
+
+	/* RFC 9112 3.2.2: the absolute form names the authority too. */
+	if (strncasecmp(target, "http://", 7) == 0)
+		p = target + 7;
+	else if (strncasecmp(target, "https://", 8) == 0)
+		p = target + 8;
+	else
+		return target;
+	p = strchr(p, '/');
+	return p != NULL ? p : "/";
+}
+
+static bool
+ows(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/*
+ * The q value of one media range's parameters ("; q=0.5; x=y"), in
+ * thousandths; 1000 without one, -1 if malformed.
+ */
+static int
+accept_q(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *semi;
+
+		while (p < end && (ows(*p) || *p == ';'))
+			p++;
+		for (semi = p; semi < end && *semi != ';'; semi++)
+			;
+		if (semi - p >= 2 && (p[0] == 'q' || p[0] == 'Q') &&
+		    p[1] == '=') {
+			const char *v = p + 2, *e = semi;
+			int q, digits = 0;
+
+			while (e > v && ows(e[-1]))
+				e--;
+			if (v == e || (*v != '0' && *v != '1'))
+				return -1;
+			q = (*v++ - '0') * 1000;
+			if (v < e && *v++ != '.')
+				return -1;
+			for (int scale = 100; v < e; v++, scale /= 10) {
+				if (*v < '0' || *v > '9' || ++digits > 3)
+					return -1;
+				q += (*v - '0') * scale;
+			}
+			return q > 1000 ? -1 : q;
+		}
+		p = semi;
+	}
+	return 1000;
+}
+
+int
+accept_format(const char *accept)
+{
+	static const struct {
+		const char	*type;
+		int		 fmt;
+	} types[] = {
+		{ "text/event-stream", FMT_SSE },
+		{ "application/x-ndjson", FMT_NDJSON },
+		{ "application/ndjson", FMT_NDJSON },
+		{ "application/octet-stream", FMT_RAW },
+	};
+	const char *p = accept, *comma, *semi, *e;
+	int best = -1, best_q = 0;
+
+	if (accept == NULL)
+		return -1;
+	for (; *p != '\0'; p = *comma != '\0' ? comma + 1 : comma) {
+		size_t n;
+		int q;
+
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		while (p < comma && ows(*p))
+			p++;
+		for (semi = p; semi < comma && *semi != ';'; semi++)
+			;
+		e = semi;
+		while (e > p && ows(e[-1]))
+			e--;
+		n = (size_t)(e - p);
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (strlen(types[i].type) != n ||
+			    strncasecmp(p, types[i].type, n) != 0)
+				continue;
+			q = accept_q(semi, comma);
+			/* The first of equal preferences wins. */
+			if (q > best_q) {
+				best = types[i].fmt;
+				best_q = q;
+			}
+		}
+	}
+	return best;
+}
 
 int
 route_parse(const char *url, enum route *rt, char *name, size_t namelen)

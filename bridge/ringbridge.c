@@ -81,6 +81,8 @@ static struct MHD_Daemon *g_daemon;
 static int g_wake_fd = -1;
 static atomic_bool g_loop_stop;	/* eventfd: pumps -> event loop */
 static int g_marker;		/* *req_cls of requests that are not streams */
+static int g_first;		/* *req_cls before the first handler call */
+static int g_nul_target;	/* the same, for a target with %00 */
 
 /* ---- rings ------------------------------------------------------------- */
 
@@ -418,9 +420,14 @@ add_common_headers(struct MHD_Response *r)
 		    opt.cors);
 }
 
+/*
+ * Queue a response. close: "Connection: close", after which libmicrohttpd
+ * closes the connection; for 503 always, so that a refused client gives
+ * its connection back instead of holding it idle.
+ */
 static enum MHD_Result
-send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
-    char *body, size_t len, bool must_free)
+respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    char *body, size_t len, bool must_free, bool close)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -434,8 +441,12 @@ send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
 	}
 	MHD_add_response_header(r, "Content-Type", ctype);
 	add_common_headers(r);
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
 		MHD_add_response_header(r, "Retry-After", "2");
+		close = true;
+	}
+	if (close)
+		MHD_add_response_header(r, "Connection", "close");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
 	if (status == MHD_HTTP_UNAUTHORIZED)
@@ -446,13 +457,20 @@ send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn,
-    unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result
+send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    char *body, size_t len, bool must_free)
+{
+	return respond(conn, status, ctype, body, len, must_free, false);
+}
+
+static enum MHD_Result send_msg(struct MHD_Connection *conn,
+    unsigned status, bool close, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static enum MHD_Result
-send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
-    ...)
+send_msg(struct MHD_Connection *conn, unsigned status, bool close,
+    const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -467,9 +485,13 @@ send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
 		n = (int)sizeof(msg) - 2;
 	msg[n++] = '\n';
 	msg[n] = '\0';
-	return send_text(conn, status, "text/plain; charset=utf-8", msg,
-	    (size_t)n, false);
+	return respond(conn, status, "text/plain; charset=utf-8", msg,
+	    (size_t)n, false, close);
 }
+
+/* A plain-text error (or "ok"); the connection stays open unless 503. */
+#define send_error(conn, status, ...) \
+	send_msg(conn, status, false, __VA_ARGS__)
 
 static const char *
 state_name(uint32_t s)
@@ -665,8 +687,48 @@ client_free(void *cls)
 	free(c);
 }
 
+/* Ends the body at once: the answer to a HEAD request. */
+static ssize_t
+no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * The response of a stream. reader NULL: for HEAD, the same header
+ * fields and no body at all. libmicrohttpd 0.9.75 ends a chunked answer
+ * to HEAD with the last chunk ("0\r\n\r\n", which a keep-alive client
+ * then reads as the start of the next response), so a HEAD answer is
+ * not chunked and closes the connection instead.
+ */
+static struct MHD_Response *
+stream_response(struct client *c, MHD_ContentReaderCallback reader)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+	    reader != NULL ? reader : no_body, c,
+	    reader != NULL ? client_free : NULL);
+	if (r == NULL)
+		return NULL;
+	if (reader == NULL)
+		MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
+		    MHD_RO_END);
+	MHD_add_response_header(r, "Content-Type", c->fmt == FMT_SSE ?
+	    "text/event-stream; charset=utf-8" : c->fmt == FMT_NDJSON ?
+	    "application/x-ndjson" : "application/octet-stream");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	add_common_headers(r);
+	return r;
+}
+
 static enum MHD_Result
-serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
+serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
+    void **req_cls)
 {
 	const char *fmt, *encs, *ovr, *from_s, *lei;
 	struct MHD_Response *r;
@@ -694,7 +756,13 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 		return send_error(conn, 500, "out of memory");
 	c->ent = e;
 	c->conn = conn;
-	if (fmt == NULL || strcmp(fmt, "sse") == 0)
+	if (fmt == NULL) {
+		/* Content negotiation; EventSource asks for SSE. */
+		int af = accept_format(MHD_lookup_connection_value(conn,
+		    MHD_HEADER_KIND, "Accept"));
+
+		c->fmt = af >= 0 ? (uint8_t)af : FMT_SSE;
+	} else if (strcmp(fmt, "sse") == 0)
 		c->fmt = FMT_SSE;
 	else if (strcmp(fmt, "ndjson") == 0)
 		c->fmt = FMT_NDJSON;
@@ -776,6 +844,17 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 		return send_error(conn, 500, "ring %s: %s", e->name,
 		    shmr_strerror(rc));
 	}
+	if (head) {
+		/* What a GET would get, without the stream. */
+		mapref_put(m);
+		r = stream_response(c, NULL);
+		free(c);
+		if (r == NULL)
+			return MHD_NO;
+		ret = MHD_queue_response(conn, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (atomic_fetch_add(&g_streams, 1) >= opt.max_clients) {
 		atomic_fetch_sub(&g_streams, 1);
 		atomic_fetch_add(&g_rejected_limit, 1);
@@ -790,17 +869,10 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, void **req_cls)
 	stream_start(c);
 	if (restart_from != 0)
 		stream_ctl_restart(c, restart_from, m->epoch);
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
-	    stream_reader, c, client_free);
-	if (r == NULL) {
+	if ((r = stream_response(c, stream_reader)) == NULL) {
 		client_free(c);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", c->fmt == FMT_SSE ?
-	    "text/event-stream; charset=utf-8" : c->fmt == FMT_NDJSON ?
-	    "application/x-ndjson" : "application/octet-stream");
-	MHD_add_response_header(r, "X-Accel-Buffering", "no");
-	add_common_headers(r);
 	*req_cls = c;
 	ret = MHD_queue_response(conn, 200, r);
 	MHD_destroy_response(r);
@@ -828,6 +900,63 @@ authorized(struct MHD_Connection *conn)
 	return ct_equal(t, strlen(t), opt.token, strlen(opt.token));
 }
 
+/*
+ * Called with the raw request target before libmicrohttpd decodes it in
+ * place: a decoded %00 would silently cut the path (or a parameter)
+ * short. Its result is the request's first *req_cls.
+ */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	return strstr(uri, "%00") != NULL ? &g_nul_target : &g_first;
+}
+
+struct hdr_count {
+	unsigned	host, clen, tenc;
+};
+
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct hdr_count *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Host") == 0)
+		n->host++;
+	else if (strcasecmp(key, "Content-Length") == 0)
+		n->clen++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		n->tenc++;
+	return MHD_YES;
+}
+
+/*
+ * Framing that RFC 9112 says to refuse, and that libmicrohttpd 0.9.75
+ * accepts: Content-Length with Transfer-Encoding (section 6.1: the shape
+ * of request smuggling), repeated Content-Length or Transfer-Encoding,
+ * and no or several Host fields in HTTP/1.1 (section 3.2). NULL if fine.
+ */
+static const char *
+framing_error(struct MHD_Connection *conn, const char *version)
+{
+	struct hdr_count n = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &n);
+	if (n.clen > 0 && n.tenc > 0)
+		return "both Content-Length and Transfer-Encoding";
+	if (n.clen > 1 || n.tenc > 1)
+		return "repeated Content-Length or Transfer-Encoding";
+	if (n.host > 1)
+		return "more than one Host";
+	if (n.host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+		return "HTTP/1.1 request without Host";
+	return NULL;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -840,10 +969,20 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	int rc;
 
 	(void)cls;
-	(void)version;
 	(void)upload_data;
-	if (*req_cls == NULL) {
+	if (*req_cls == &g_first || *req_cls == &g_nul_target) {
+		/*
+		 * The headers are in, the body (if any) not yet. A refusal
+		 * here closes the connection: what follows on it cannot be
+		 * trusted to be a request of its own.
+		 */
+		const char *why = *req_cls == &g_nul_target ?
+		    "NUL byte (%00) in the request target" :
+		    framing_error(conn, version);
+
 		*req_cls = &g_marker;
+		if (why != NULL)
+			return send_msg(conn, 400, true, "%s", why);
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -877,6 +1016,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method %s not allowed", method);
+	url = target_path(url);
 	/* The dashboard's files are public; its data requests are not. */
 	if ((asset = dash_find(url)) != NULL)
 		return dash_serve(conn, asset);
@@ -906,7 +1046,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if ((e = ring_find(name)) == NULL || !ring_listed(e))
 		return send_error(conn, 404, "ring %s is not served", name);
 	if (rt == ROUTE_STREAM)
-		return serve_stream(conn, e, req_cls);
+		return serve_stream(conn, e, strcmp(method, "HEAD") == 0,
+		    req_cls);
 	{
 		struct sbuf b = { 0 };
 
@@ -929,7 +1070,9 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 	(void)cls;
 	(void)conn;
-	if (*req_cls == NULL || *req_cls == &g_marker)
+	/* Not a stream: ended before or without the handler's choice. */
+	if (*req_cls == NULL || *req_cls == &g_marker ||
+	    *req_cls == &g_first || *req_cls == &g_nul_target)
 		return;
 	c = *req_cls;
 	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
@@ -1490,6 +1633,7 @@ main(int argc, char **argv)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt.conn_memory,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    opt.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :

@@ -2,9 +2,11 @@
  * fuzz_http.c - libFuzzer target for ringbridge's request parsing
  * (bridge/http_parse.c): route_parse() on request paths (ring names
  * included), parse_from() on the "from" parameter, parse_event_id() on
- * Last-Event-ID / last_event_id, and ct_equal() on bearer tokens.
+ * Last-Event-ID / last_event_id, ct_equal() on bearer tokens,
+ * target_path() on request targets (absolute form) and accept_format()
+ * on Accept headers.
  *
- * The first input byte picks the parser (low 2 bits); the rest, cut at
+ * The first input byte picks the parser (low 3 bits); the rest, cut at
  * the first NUL as libmicrohttpd would hand it over, is the string. Every
  * call checks what its caller relies on and aborts if a promise breaks:
  *   - route_parse: 0 only for the known routes; a ring name comes back
@@ -12,7 +14,11 @@
  *     by shmr_name_valid() and equal to the bytes after "/rings/";
  *   - parse_from / parse_event_id: 0 only for decimal numbers that fit
  *     in 64 bits, and then the value printed back parses to itself;
- *   - ct_equal: the same answer as a length check plus memcmp().
+ *   - ct_equal: the same answer as a length check plus memcmp();
+ *   - target_path: the target itself unless it starts with http:// or
+ *     https://, else the part from the first '/' after the authority
+ *     ("/" if none); routing its result keeps route_parse's promises;
+ *   - accept_format: -1 or a format whose media type the header names.
  * tests/fuzz_replay.c replays tests/corpus/http in `make test`.
  */
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridge.h"
 
@@ -143,6 +150,60 @@ check_ct_equal(const char *s, size_t n)
 	CHECK(ct_equal(s, alen, s, alen));
 }
 
+/* strcasestr() without _GNU_SOURCE's reliance: s contains t, any case. */
+static bool
+contains_ci(const char *s, const char *t)
+{
+	size_t n = strlen(t);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, t, n) == 0)
+			return true;
+	return false;
+}
+
+static void
+check_target(const char *s)
+{
+	const char *p = target_path(s), *auth;
+
+	if (strncasecmp(s, "http://", 7) == 0)
+		auth = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		auth = s + 8;
+	else {
+		CHECK(p == s);
+		check_route(p);
+		return;
+	}
+	if (strchr(auth, '/') == NULL) {
+		CHECK(strcmp(p, "/") == 0);
+	} else {
+		CHECK(p >= auth && p < s + strlen(s));
+		CHECK(*p == '/');
+		CHECK(memchr(auth, '/', (size_t)(p - auth)) == NULL);
+	}
+	check_route(p);
+}
+
+static void
+check_accept(const char *s)
+{
+	int f = accept_format(s);
+
+	CHECK(f == -1 || f == FMT_SSE || f == FMT_NDJSON || f == FMT_RAW);
+	CHECK(accept_format(s) == f);
+	if (f == FMT_SSE)
+		CHECK(contains_ci(s, "text/event-stream"));
+	else if (f == FMT_NDJSON)
+		CHECK(contains_ci(s, "application/x-ndjson") ||
+		    contains_ci(s, "application/ndjson"));
+	else if (f == FMT_RAW)
+		CHECK(contains_ci(s, "application/octet-stream"));
+	if (!contains_ci(s, "/"))
+		CHECK(f == -1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -156,7 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, n);
 	s[n] = '\0';
-	switch (data[0] & 3) {
+	switch (data[0] & 7) {
 	case 0:
 		check_route(s);
 		break;
@@ -166,8 +227,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		check_event_id(s);
 		break;
-	default:
+	case 3:
 		check_ct_equal(s, n);
+		break;
+	case 4:
+	case 6:
+		check_target(s);
+		break;
+	default:
+		check_accept(s);
 		break;
 	}
 	free(s);
