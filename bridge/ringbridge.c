@@ -844,6 +844,31 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		return send_error(conn, 500, "ring %s: %s", e->name,
 		    shmr_strerror(rc));
 	}
+	{
+		/*
+		 * The producer closed the ring and nothing is left for this
+		 * client: a 200 with an immediate eof would make an
+		 * EventSource reconnect every 2 s forever; any other status
+		 * makes it stop. Removed: 503 as for a ring not there (yet);
+		 * still there: 204, nothing more will ever come.
+		 */
+		struct shmr_info in;
+
+		if (shmr_ring_info(m->ring, &in) == 0 &&
+		    in.state == SHMR_STATE_CLOSED &&
+		    c->cur.seq >= in.next_seq) {
+			bool removed = shmr_ring_stale(m->ring) == 1;
+
+			mapref_put(m);
+			free(c);
+			if (removed)
+				return send_error(conn,
+				    MHD_HTTP_SERVICE_UNAVAILABLE, "ring %s was "
+				    "removed by its producer", e->name);
+			return send_text(conn, MHD_HTTP_NO_CONTENT,
+			    "text/plain; charset=utf-8", NULL, 0, false);
+		}
+	}
 	if (head) {
 		/* What a GET would get, without the stream. */
 		mapref_put(m);

@@ -671,6 +671,49 @@ crash_producer(void)
 	close(crasher.go[1]);
 }
 
+/*
+ * Issue 13: after the producer closed a ring, a new stream with nothing
+ * left to read got 200 and an immediate eof, so an EventSource that does
+ * not close on eof reconnected every 2 s forever. Now 204 while the ring
+ * is still there and 503 + Retry-After once it was removed; a stream
+ * with messages left still gets them, then eof.
+ */
+Test(bridge, closed_or_removed_ring_new_stream)
+{
+	struct hc h;
+	struct sse_event ev;
+	char path[256], body[512], hdrs[2048];
+
+	setup_ring(1 << 20);
+	start_bridge(NULL);
+	pubs("last");
+	cr_assert_eq(shmr_writer_close(w, 0), 0);
+	w = NULL;
+	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
+	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
+	    sizeof(body), hdrs, sizeof(hdrs)), 204, "%s", hdrs);
+	cr_assert_eq(http_request(bp.port, "GET", path, "Last-Event-ID: "
+	    "1:0\r\n", body, sizeof(body), NULL, 0), 204);
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "last");
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "eof");
+	hc_close(&h);
+	cr_assert_eq(shmr_unlink(ring), 0);
+	/* The pump notices the name is gone (it polls a closed ring). */
+	for (int i = 0; i < 200; i++) {
+		if (http_request(bp.port, "GET", path, NULL, body,
+		    sizeof(body), hdrs, sizeof(hdrs)) == 503)
+			break;
+		usleep(50000);
+	}
+	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
+	    sizeof(body), hdrs, sizeof(hdrs)), 503, "%s", body);
+	cr_assert(strstr(body, "removed") != NULL, "%s", body);
+	cr_assert(strstr(hdrs, "Retry-After:") != NULL, "%s", hdrs);
+	cr_assert(strstr(hdrs, "Connection: close") != NULL, "%s", hdrs);
+}
+
 Test(bridge, restart_new_epoch)
 {
 	static const char *const old[] = { "old0", "old1", NULL };
