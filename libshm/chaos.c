@@ -87,8 +87,10 @@ shmr_chaos(const char *point)
 		break;
 	}
 	default: {
-		/* A sleep: as if preempted (timer slack makes it >= 50 us). */
-		struct timespec ts = { 0, (long)((r >> 3) % 20000) };
+		/* A sleep: as if preempted (timer slack makes it >= 50 us);
+		 * one in four up to 2 ms, a whole scheduler tick or two. */
+		struct timespec ts = { 0, (long)((r >> 3) % 4 == 0 ?
+		    (r >> 5) % 2000000 : (r >> 5) % 20000) };
 
 		nanosleep(&ts, NULL);
 		break;
