@@ -608,6 +608,7 @@ attach(struct shmr_reader *r, const char *name, enum shmr_from from,
     uint64_t seq)
 {
 	struct shmr_ring *ring;
+	struct shmr_cursor cur;
 	unsigned char *buf;
 	int rc;
 
@@ -622,12 +623,15 @@ attach(struct shmr_reader *r, const char *name, enum shmr_from from,
 		r->buf = buf;
 		r->buflen = ring->max_msg;
 	}
-	if ((rc = shmr_cursor_init(ring, &r->cur, from, seq)) < 0) {
+	/* Into a copy: a failure (-EDEADLK, a stalled new producer) must
+	 * leave the reader on its old ring with its old cursor. */
+	if ((rc = shmr_cursor_init(ring, &cur, from, seq)) < 0) {
 		shmr_ring_close(ring);
 		return rc;
 	}
 	shmr_ring_close(r->ring);
 	r->ring = ring;
+	r->cur = cur;
 	r->stale = false;
 	return 0;
 }

@@ -59,3 +59,20 @@ run-security_reader: tests/security_reader.sh $(HOSTILE) $(B)/bin/ringctl
 
 TEST_RUNS += run-security_reader
 .PHONY: run-security_reader
+
+# tests/test_found.c: regressions for bugs the harness found by itself.
+TEST_FOUND := $(B)/tests/test_found
+
+$(TEST_FOUND).o: EXTRA_CFLAGS = -Ilibshm
+
+$(TEST_FOUND): $(TEST_FOUND).o $(B)/tests/helpers.o $(LIBSHM_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+run-test_found: $(TEST_FOUND)
+	@echo "  TEST    test_found"
+	$(Q)timeout 120 $< --jobs 2 --short-filename
+
+TEST_RUNS += run-test_found
+.PHONY: run-test_found
