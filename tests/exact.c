@@ -376,8 +376,8 @@ on_msg(struct track *t, uint64_t epoch, uint64_t seq, const char *p,
 
 /*
  * -EDEADLK: the producer is alive but inside one header update for 2 ms
- * (descheduled; the chaos build makes it common). Transient by libshm(3):
- * counted and retried.
+ * (descheduled; the chaos build makes it common); -EAGAIN: the header
+ * kept moving for 8 ms. Transient by libshm(3): counted and retried.
  */
 static void
 stalled(struct track *t)
@@ -500,6 +500,7 @@ reader_api(struct track *t, struct rng *g, int speed)
 			shmr_reader_wait(r, 100, 0);
 			continue;
 		case -EDEADLK:
+		case -EAGAIN:
 			stalled(t);
 			continue;
 		default:
@@ -543,7 +544,8 @@ next_ring:
 
 		if (from == SHMR_FROM_SEQ && shmr_ring_info(r, &in) == 0)
 			s = rnd_in(g, in.oldest_seq / 2, in.next_seq);
-		while ((rc = shmr_cursor_init(r, &c, from, s)) == -EDEADLK)
+		while ((rc = shmr_cursor_init(r, &c, from, s)) == -EDEADLK ||
+		    rc == -EAGAIN)
 			stalled(t);
 		if (rc < 0) {
 			violation(t, "cursor_init(%d, %" PRIu64 ") on a live "
@@ -603,6 +605,7 @@ next_ring:
 			shmr_cursor_wait(r, &c, 100, 0);
 			continue;
 		case -EDEADLK:
+		case -EAGAIN:
 			stalled(t);
 			continue;
 		default:

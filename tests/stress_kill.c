@@ -71,7 +71,7 @@ struct result {
 	uint64_t	epochs_read;	/* epochs with at least one message */
 	uint64_t	final_epoch;
 	uint64_t	final_seq;	/* next sequence number at EOF */
-	uint64_t	stalls;		/* -EDEADLK: producer preempted mid-update */
+	uint64_t	stalls;		/* -EDEADLK, -EAGAIN: header unsettled */
 	int		error;		/* a libshm error, or 0 */
 	int		done;		/* reached EOF */
 };
@@ -288,9 +288,10 @@ reader(int id, int slow)
 			continue;
 		} else if (rc == SHMR_EOF) {
 			break;
-		} else if (rc == -EDEADLK) {
+		} else if (rc == -EDEADLK || rc == -EAGAIN) {
 			/* Transient (libshm(3)): a live producer descheduled
-			 * inside a header update. Try again. */
+			 * inside a header update, or a header that kept
+			 * moving for 8 ms. Try again. */
 			res->stalls++;
 			sleep_us(100);
 		} else {
