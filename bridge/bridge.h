@@ -63,6 +63,7 @@ struct ring_ent {
 	/* message rate, maintained by the main thread once per second */
 	uint64_t		 rate_seq;
 	uint64_t		 rate_epoch;
+	uint64_t		 rate_created;	/* created_ns of that ring */
 	_Atomic double		 rate;
 };
 

@@ -358,10 +358,19 @@ update_rates(double dt)
 		if ((m = ring_current_map(e)) == NULL)
 			continue;
 		if (shmr_ring_info(m->ring, &info) == 0) {
-			if (info.epoch == e->rate_epoch && dt > 0)
+			/*
+			 * Only within one epoch of one ring: a ring created
+			 * afresh starts again at epoch 1 with lower sequence
+			 * numbers.
+			 */
+			if (info.epoch == e->rate_epoch &&
+			    info.created_ns == e->rate_created && dt > 0)
 				atomic_store(&e->rate,
 				    (double)(info.next_seq - e->rate_seq) / dt);
+			else
+				atomic_store(&e->rate, 0.0);
 			e->rate_epoch = info.epoch;
+			e->rate_created = info.created_ns;
 			e->rate_seq = info.next_seq;
 		}
 		mapref_put(m);

@@ -1101,3 +1101,56 @@ Test(bridge, per_ip_limit)
 	    sizeof(body), NULL, 0), 200);
 	hc_close(&h[0]);
 }
+
+/* The rate of /rings/NAME, or -1 without one. */
+static double
+ring_rate(char *body, size_t len)
+{
+	char path[128];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/rings/%s", ring);
+	if (get_status(path, NULL, body, len) != 200 ||
+	    (p = strstr(body, "\"rate\":")) == NULL)
+		return -1;
+	return strtod(p + 7, NULL);
+}
+
+/*
+ * A ring removed and created afresh starts again at epoch 1 with lower
+ * sequence numbers: its rate must not be the difference to the old ring's
+ * (once 1.8e19 messages a second, seen on the dashboard's sparkline).
+ */
+Test(bridge, rate_of_a_ring_created_afresh, .init = init_default)
+{
+	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
+	char path[128], body[4096];
+	double rate, top = 0;
+
+	for (int i = 0; i < 1000; i++)
+		pubs("old");
+	/* Two rate ticks: the bridge has sampled next_seq 1000. */
+	usleep(2500 * 1000);
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_UNLINK), 0);
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "create again");
+	for (int i = 0; i < 10; i++)
+		pubs("new");
+	snprintf(path, sizeof(path), "/rings/%s", ring);
+	for (int i = 0; i < 200; i++) {
+		cr_assert_eq(get_status(path, NULL, body, sizeof(body)), 200);
+		if (strstr(body, "\"next_seq\":10,") != NULL)
+			break;
+		usleep(50000);
+	}
+	cr_assert(strstr(body, "\"next_seq\":10,") != NULL, "%s", body);
+	/* Over the next rate ticks. */
+	for (int i = 0; i < 25; i++) {
+		rate = ring_rate(body, sizeof(body));
+		cr_assert_geq(rate, 0, "%s", body);
+		if (rate > top)
+			top = rate;
+		usleep(100 * 1000);
+	}
+	cr_assert_leq(top, 1000, "rate %g msg/s after the ring was created "
+	    "afresh with 10 messages", top);
+}
