@@ -12,39 +12,16 @@
 // CHROMIUM (the browser), ERRDIR (the daemons started here append their
 // stderr to ERRDIR/*.err).
 import { spawn } from "node:child_process";
-import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { checker, env, errFile, failed, launch, ok, startBridge, stop }
+    from "./browser_lib.mjs";
 
-const env = (k) => {
-	if (!process.env[k])
-		throw new Error(`${k} is not set`);
-	return process.env[k];
-};
 const PORT = env("PORT"), SINE = env("SINE"), TICKS = env("TICKS");
-const BRIDGE = env("BRIDGE"), PIDFILE = env("PIDFILE"), OUT = env("OUT");
+const PIDFILE = env("PIDFILE"), OUT = env("OUT");
 const RINGD = env("RINGD"), TICKS_PIDFILE = env("TICKS_PIDFILE");
-const errFile = (name) => openSync(`${env("ERRDIR")}/${name}.err`, "a");
-const { chromium } = await import(env("PLAYWRIGHT"));
 const BASE = `http://127.0.0.1:${PORT}`;
-const WAIT = 30000;	// an upper bound for each step, not a measurement
 
-let failed = 0;
-function ok(cond, what) {
-	console.log(`${cond ? "ok" : "FAIL"} - ${what}`);
-	if (!cond)
-		failed++;
-	return cond;
-}
-
-const ctx = await chromium.launchPersistentContext(env("PROFILE"), {
-	executablePath: env("CHROMIUM"),
-	headless: true,
-	viewport: { width: 1200, height: 900 },
-	args: ["--headless", "--no-sandbox", "--disable-gpu",
-	    "--disable-quic", "--no-first-run",
-	    "--disable-background-networking", "--disable-component-update",
-	    "--disable-sync"],
-});
-const page = ctx.pages()[0] || await ctx.newPage();
+const [ctx, page] = await launch(1200, 900);
 const pageErrors = [];
 const consoleErrors = [];
 const notes = [];
@@ -70,23 +47,6 @@ page.on("request", (r) => {
 
 const stats = () => page.evaluate(() => window.dashboard.stats);
 
-// Signal the process in pidfile and wait until it is gone.
-async function stop(pidfile, sig) {
-	const pid = Number(readFileSync(pidfile, "utf8"));
-	process.kill(pid, sig);
-	await new Promise((res) => {
-		const t = setInterval(() => {
-			try {
-				process.kill(pid, 0);
-			} catch (e) {
-				clearInterval(t);
-				res();
-			}
-		}, 50);
-	});
-	return pid;
-}
-
 function startTicks() {
 	const child = spawn(RINGD, ["-q", "--demo", "ticks", "-r", "20",
 	    "-s", "1M", TICKS], { stdio: ["ignore", "ignore",
@@ -94,15 +54,7 @@ function startTicks() {
 	writeFileSync(TICKS_PIDFILE, String(child.pid));
 	child.unref();
 }
-// The page's CSP forbids eval: predicates are functions, with one argument.
-async function until(fn, what, arg) {
-	try {
-		await page.waitForFunction(fn, arg, { timeout: WAIT });
-		return ok(true, what);
-	} catch (e) {
-		return ok(false, `${what} (${e.message.split("\n")[0]})`);
-	}
-}
+const until = checker(page);
 
 try {
 	const resp = await page.goto(BASE + "/");
@@ -119,13 +71,27 @@ try {
 	await until((sel) => document.querySelector(sel).textContent
 	    .startsWith("live, pid"), "the sine ring's producer is live",
 	    `${row(SINE)} td`);
-	const nextSel = `${row(SINE)} td:nth-of-type(5)`;
+	const nextSel = `${row(SINE)} td:nth-of-type(6)`;
 	const next0 = Number(await page.textContent(nextSel));
 	await until(([sel, n]) => Number(document.querySelector(sel)
 	    .textContent) > n, "the table's next sequence number rises",
 	    [nextSel, next0]);
 	ok(/\d+(\.\d)? (B|KiB|MiB) \/ 1\.0 MiB/.test(await page.textContent(
-	    `${row(SINE)} td:nth-of-type(3)`)), "fill shows used / capacity");
+	    `${row(SINE)} td:nth-of-type(4)`)), "fill shows used / capacity");
+	// Each row's rate history as a sparkline, from the page's polls.
+	const spark = (n) => `${row(n)} canvas.spark`;
+	await until((sel) => Number(document.querySelector(sel).dataset
+	    .samples) >= 3, "the sine ring's sparkline has 3 samples",
+	    spark(SINE));
+	const sparkMax = Number(await page.getAttribute(spark(SINE),
+	    "data-max"));
+	ok(sparkMax >= 100 && sparkMax <= 400, "the sparkline's highest " +
+	    `rate is about ringd's 200/s (${sparkMax})`);
+	ok(/^rate over the last 1 min: now [\d.]+, highest/.test(
+	    await page.getAttribute(spark(SINE), "aria-label")),
+	    "the sparkline has a text alternative");
+	ok(Number(await page.getAttribute(spark(TICKS), "data-samples")) >= 1,
+	    "the ticks ring has a sparkline too");
 
 	// Watch the sine ring: messages, the f64 chart, the hex view.
 	await page.click(`${row(SINE)} button`);
@@ -172,21 +138,9 @@ try {
 	const oldPid = await stop(PIDFILE, "SIGTERM");
 	console.log(`# bridge ${oldPid} stopped; starting a new one`);
 	await new Promise((res) => setTimeout(res, 500));
-	const child = spawn(BRIDGE, ["-l", `127.0.0.1:${PORT}`, "-r", SINE,
-	    "-r", TICKS], { stdio: ["ignore", "pipe", errFile("bridge")] });
-	writeFileSync(PIDFILE, String(child.pid));
-	child.unref();
-	await new Promise((res, rej) => {
-		let buf = "";
-		child.stdout.on("data", (d) => {
-			buf += d;
-			if (buf.includes("listening on"))
-				res();
-		});
-		child.on("exit", (c) => rej(new Error(`bridge exited ${c}`)));
-	});
-	child.stdout.resume();
-	console.log(`# bridge ${child.pid} listening on port ${PORT}`);
+	const pid = await startBridge(["-l", `127.0.0.1:${PORT}`, "-r", SINE,
+	    "-r", TICKS], PIDFILE);
+	console.log(`# bridge ${pid} listening on port ${PORT}`);
 	await until((n) => window.dashboard.stats.reconnects >= n,
 	    "the page's stream reconnects", before.reconnects + 1);
 	await until((n) => window.__sub.opens >= 2 &&
@@ -216,10 +170,39 @@ try {
 	    TICKS);
 	ok(await page.inputValue("#field") === "json:px",
 	    "the JSON field px is charted");
+	ok(await page.inputValue("#split") === "sym",
+	    "one line per sym is chosen by itself");
 	await until(() => Number(document.getElementById("chart")
 	    .dataset.points) > 5, "the ticks chart has points");
+	// ringd's ticks demo cycles through 8 symbols.
+	await until(() => window.dashboard.stats.points >= 24,
+	    "the ticks chart has 3 points per symbol");
+	const syms = new Set((await page.$$eval("#log li .body", (l) =>
+	    l.map((e) => e.textContent))).map((t) => JSON.parse(t).sym));
+	const series = await page.evaluate(() => window.dashboard.series);
+	ok(syms.size === 8 && series.length === syms.size &&
+	    series.every((k) => syms.has(k)), `one line per symbol: ` +
+	    `${series.length} lines for ${syms.size} symbols (${series})`);
+	ok(await page.getAttribute("#chart", "data-series") === "8",
+	    "the canvas reports 8 lines");
+	ok((await page.$$("#legend li")).length === 8,
+	    "the legend names 8 lines");
 	await page.screenshot({ path: `${OUT}/bridge_dashboard_ticks.png`,
 	    fullPage: true });
+	const onlySym = [...syms].sort()[0];
+	await page.selectOption("#only", onlySym);
+	await until((k) => {
+		const s = window.dashboard.series;
+		return s.length === 1 && s[0] === k;
+	}, `choosing ${onlySym} draws its line alone`, onlySym);
+	await page.selectOption("#only", "");
+	await page.selectOption("#split", "");
+	await until(() => window.dashboard.series.length === 1 &&
+	    window.dashboard.series[0] === "",
+	    "without a key all values form one line");
+	await page.selectOption("#split", "sym");
+	await until(() => window.dashboard.series.length === 8,
+	    "and per sym again");
 	const first = await page.textContent("#log li .body");
 	ok(/^\{"seq":\d+,"sym":"\w+","px":[\d.]+/.test(first),
 	    `text view shows the JSON (${first})`);
@@ -265,6 +248,66 @@ try {
 	ok((await page.$$("#log li.ev-error")).length === 0,
 	    "no resume errors");
 
+	// A phone, 390 CSS px wide: nothing wider than the screen, the
+	// rings as cards, JSON wrapped at its commas (a few lines, not a
+	// column of single characters).
+	await page.setViewportSize({ width: 390, height: 844 });
+	const phoneCheck = async (what) => {
+		await page.waitForTimeout(300);	// a layout and a poll
+		const m = await page.evaluate(() => {
+			const vw = window.innerWidth;
+			const wide = [];
+			for (const el of document.querySelectorAll(
+			    "header, main, section, table, tr, th, td, " +
+			    ".controls, canvas, figure, #log, #log li, " +
+			    ".counters"))
+				if (el.offsetParent !== null &&
+				    (el.getBoundingClientRect().right > vw + 0.5 ||
+				    el.scrollWidth > el.clientWidth + 1))
+					wide.push(el.tagName + "#" + el.id + "." +
+					    el.className);
+			const lh = (e) => parseFloat(getComputedStyle(e)
+			    .lineHeight);
+			const bodies = [...document.querySelectorAll(
+			    "#log li .body")].slice(0, 20).map((e) => ({
+				w: e.getBoundingClientRect().width,
+				lines: Math.round(e.getBoundingClientRect()
+				    .height / lh(e)),
+				len: e.textContent.length }));
+			return { vw, sw: document.scrollingElement.scrollWidth,
+			    wide, bodies };
+		});
+		ok(m.vw === 390 && m.sw <= m.vw, `${what}: no sideways ` +
+		    `scroll (page ${m.sw} px in ${m.vw})`);
+		ok(m.wide.length === 0, `${what}: no element wider than the ` +
+		    `screen ${m.wide.slice(0, 5)}`);
+		return m;
+	};
+	const m = await phoneCheck("390 px, ticks watched");
+	ok(m.bodies.length > 0 && m.bodies.every((b) => b.w >= 300 &&
+	    b.lines <= Math.ceil(b.len / 30)), "390 px: messages use the " +
+	    `width (${m.bodies.slice(0, 2).map((b) => `${b.len} chars in ` +
+	    `${b.lines} lines, ${Math.round(b.w)} px`)})`);
+	await page.screenshot({ path: `${OUT}/bridge_dashboard_phone.png`,
+	    fullPage: true });
+	await page.click("#close");
+	await phoneCheck("390 px, rings only");
+	const card = await page.evaluate((sel) => {
+		const tr = document.querySelector(sel);
+		return { cols: getComputedStyle(tr).display, h: tr
+		    .getBoundingClientRect().height };
+	}, row(SINE));
+	ok(card.cols === "grid", `390 px: each ring is a card (${card.cols})`);
+	// The ticks ring was replaced and created afresh above: its rate
+	// must never have been computed across two rings (once shown as
+	// 1.8e19, a sequence number difference gone negative).
+	const maxes = await page.$$eval("canvas.spark", (l) => l.map((c) =>
+	    Number(c.dataset.max)));
+	ok(maxes.length === 2 && maxes.every((v) => v < 1000),
+	    `no ring's rate went above the demos' 200/s (${maxes})`);
+	await page.screenshot({ path: `${OUT}/bridge_dashboard_phone_rings.png`,
+	    fullPage: true });
+
 	ok(pageErrors.length === 0, `no page errors ${pageErrors.join("; ")}`);
 	ok(consoleErrors.length === 0,
 	    `no console errors ${consoleErrors.join("; ")}`);
@@ -272,11 +315,12 @@ try {
 } catch (e) {
 	ok(false, `exception: ${e.stack}`);
 } finally {
-	if (failed)
+	if (failed())
 		console.log("# page log:\n" + await page.$$eval("#log li",
 		    (l) => l.slice(0, 20).map((e) => "#   " + e.textContent)
 		    .join("\n")).catch((e) => String(e)));
 	await ctx.close();
 }
-console.log(failed ? `${failed} checks failed` : "all dashboard checks passed");
-process.exit(failed ? 1 : 0);
+console.log(failed() ? `${failed()} checks failed` :
+    "all dashboard checks passed");
+process.exit(failed() ? 1 : 0);

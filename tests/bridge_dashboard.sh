@@ -15,28 +15,12 @@ set -u
 : "${RINGD:?set RINGD to the ringd binary}"
 : "${RINGBRIDGE:?set RINGBRIDGE to the ringbridge binary}"
 OUT=${OUT:-build/tests}
-NODE_DIR=${NODE_DIR:-build/node}
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 RINGD=$(abs "$RINGD")
 RINGBRIDGE=$(abs "$RINGBRIDGE")
-mkdir -p "$OUT" "$NODE_DIR"
+mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-NODE_DIR=$(cd "$NODE_DIR" && pwd)
-
-skip() { echo "SKIP: $*"; exit 77; }
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || skip "no $CHROMIUM (apt-get install chromium)"
-command -v node >/dev/null || skip "no node (apt-get install nodejs)"
-PW=$NODE_DIR/node_modules/playwright-core/index.mjs
-if [ ! -f "$PW" ]; then
-	command -v npm >/dev/null || skip "no npm to install playwright-core"
-	echo "# installing playwright-core into $NODE_DIR"
-	[ -f "$NODE_DIR/package.json" ] || echo '{"private":true}' \
-	    > "$NODE_DIR/package.json"
-	(cd "$NODE_DIR" && npm install --no-audit --no-fund --silent \
-	    playwright-core) >&2 || skip "npm install playwright-core failed"
-	[ -f "$PW" ] || skip "playwright-core has no $PW"
-fi
+. "$(dirname "$0")/browser_lib.sh"
 
 SINE=dash-sine-$$
 TICKS=dash-ticks-$$
@@ -68,12 +52,7 @@ echo $! > "$T/ticks.pid"
 "$RINGBRIDGE" -l 127.0.0.1:0 -r "$SINE" -r "$TICKS" > "$T/bridge.out" \
     2> "$T/bridge.err" &
 echo $! > "$T/bridge.pid"
-for _ in $(seq 100); do
-	grep -q '^ringbridge: listening on' "$T/bridge.out" && break
-	sleep 0.1
-done
-PORT=$(sed -n 's|^ringbridge: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' \
-    "$T/bridge.out")
+PORT=$(bridge_port "$T/bridge.out")
 if [ -z "$PORT" ]; then
 	cat "$T/bridge.out" "$T/bridge.err"
 	echo "FAIL - ringbridge did not print its ready line"

@@ -1,10 +1,11 @@
-// ringbridge dashboard: polls GET /rings once a second and follows one
-// ring over Server-Sent Events (GET /rings/NAME/stream). No libraries.
+// ringbridge dashboard: polls GET /rings once a second (and keeps each
+// ring's rate of the last minutes for the table's sparklines) and follows
+// one ring over Server-Sent Events (GET /rings/NAME/stream). No libraries.
 //
 // window.dashboard exposes the page's counters for scripts and tests:
 // received, gaps, lost, overruns, eofs, restarts, reconnects, duplicates
 // (an id seen again) and jumps (a sequence number skipped without a gap
-// event), plus the chart's point count.
+// event), plus the chart's point count and the keys of its lines.
 "use strict";
 
 (() => {
@@ -13,6 +14,15 @@
 	const BACKLOG = 300;		// messages fetched when a ring is chosen
 	const POLL_MS = 1000;
 	const HEX_MAX = 256;		// bytes shown per message in hex
+	const KEEP = MAX_POINTS * 8;	// chart values kept (all lines)
+	const HIST_MS = 5 * 60 * 1000;	// span of the rate sparklines
+	const MAX_KEYS = 64;		// distinct values of a line key
+	const RETRY_MIN = 1000;		// stream reconnection backoff, ms
+	const RETRY_MAX = 10000;
+	// String fields of JSON messages that name a series: the chart
+	// draws one line per value (the ticks demo's "sym").
+	const KEY_NAMES = ["sym", "symbol", "ticker", "key", "name",
+	    "topic", "host", "device", "sensor", "id"];
 
 	const $ = (id) => document.getElementById(id);
 	const token = new URLSearchParams(location.search).get("access_token");
@@ -27,24 +37,33 @@
 	const st = {
 		rings: new Map(),	// name -> latest /rings entry
 		rows: new Map(),	// name -> <tr>
+		hist: new Map(),	// name -> [{ t, v }] rates, oldest first
+		pollFailed: false,	// the last /rings poll failed
 		sel: null,		// ring being watched
 		es: null,
 		retry: null,		// manual reconnection timer
+		gen: 0,			// bumped when a pending probe is void
 		opened: false,
 		lastId: "",
 		lastEpoch: null,
 		lastSeq: null,
 		ended: null,		// after eof: { epoch, created }
 		fromOldest: false,	// resume impossible: start over
-		failures: 0,		// refused reconnections in a row
+		failures: 0,		// failed reconnections in a row
 		view: "text",
 		paused: false,
 		field: "",
 		fieldChosen: false,	// the user picked the chart field
 		fields: new Set(),
+		split: "",		// JSON field whose values are lines
+		splitChosen: false,	// the user picked it
+		only: "",		// the one value shown ("" all)
+		splits: new Map(),	// string field -> Set of its values
+		colors: new Map(),	// line key -> palette index
+		series: [],		// keys of the lines last drawn
 		entries: [],		// log entries, newest last
 		fresh: [],		// entries not yet in the DOM
-		points: [],		// chart values, null breaks the line
+		points: [],		// chart { v, k }, null breaks every line
 		dirty: false,
 		stats: null,
 	};
@@ -60,6 +79,8 @@
 		get stats() { return Object.assign({}, st.stats); },
 		get lastId() { return st.lastId; },
 		get field() { return st.field; },
+		get split() { return st.split; },
+		get series() { return st.series.slice(); },
 	};
 
 	// ---- formatting ----------------------------------------------------
@@ -162,18 +183,26 @@
 		th.appendChild(btn);
 		tr.appendChild(th);
 		tr.dataset.ring = name;
-		for (const cls of ["", "num", "", "num", "num", "num", "num"]) {
+		// Labels for the phone layout, where each cell shows its own.
+		const heads = document.querySelectorAll("#rings thead th");
+		["", "num", "wide", "wide", "num", "num", "num", "num"]
+		    .forEach((cls, i) => {
 			const td = document.createElement("td");
 			if (cls)
 				td.className = cls;
+			td.dataset.label = heads[i + 1].textContent;
 			tr.appendChild(td);
-		}
+		});
+		const spark = document.createElement("canvas");
+		spark.className = "spark";
+		spark.setAttribute("role", "img");
+		tr.children[3].append(spark);
 		const meter = document.createElement("meter");
 		const txt = document.createElement("span");
 		meter.min = 0;
 		meter.max = 1;
 		meter.high = 0.9;
-		tr.children[3].append(meter, txt);
+		tr.children[4].append(meter, txt);
 		tr.addEventListener("click", () => select(name));
 		return tr;
 	}
@@ -195,8 +224,9 @@
 			const live = r.capacity !== undefined;
 			cell(tr, 1, text, "state-" + cls);
 			cell(tr, 2, live ? r.rate.toFixed(1) : "\u2013");
-			const meter = tr.children[3].firstChild;
-			const span = tr.children[3].lastChild;
+			drawSpark(tr.children[3].firstChild, record(r, live));
+			const meter = tr.children[4].firstChild;
+			const span = tr.children[4].lastChild;
 			meter.hidden = !live;
 			if (live) {
 				const f = r.capacity ? r.used / r.capacity : 0;
@@ -209,10 +239,10 @@
 					span.textContent = t;
 			} else
 				span.textContent = "\u2013";
-			cell(tr, 4, live ? String(r.oldest_seq) : "\u2013");
-			cell(tr, 5, live ? String(r.next_seq) : "\u2013");
-			cell(tr, 6, live ? String(r.epoch) : "\u2013");
-			cell(tr, 7, String(r.clients));
+			cell(tr, 5, live ? String(r.oldest_seq) : "\u2013");
+			cell(tr, 6, live ? String(r.next_seq) : "\u2013");
+			cell(tr, 7, live ? String(r.epoch) : "\u2013");
+			cell(tr, 8, String(r.clients));
 			tr.classList.toggle("selected", r.name === st.sel);
 			const btn = tr.querySelector("button");
 			btn.setAttribute("aria-pressed",
@@ -223,9 +253,89 @@
 				tr.remove();
 				st.rows.delete(name);
 				st.rings.delete(name);
+				st.hist.delete(name);
 			}
 		}
 		$("no-rings").hidden = list.length !== 0;
+	}
+
+	// The rate history of a ring, sampled at each poll; null while the
+	// ring is not live breaks the line.
+	function record(r, live) {
+		const now = performance.now();
+		let h = st.hist.get(r.name);
+
+		if (!h)
+			st.hist.set(r.name, h = []);
+		h.push({ t: now, v: live && Number.isFinite(r.rate) ?
+		    r.rate : null });
+		while (h[0].t < now - HIST_MS)
+			h.shift();
+		return h;
+	}
+
+	function sizeCanvas(cv, minW, minH) {
+		const dpr = window.devicePixelRatio || 1;
+		const w = Math.max(cv.clientWidth, minW);
+		const h = Math.max(cv.clientHeight, minH);
+
+		if (cv.width !== Math.round(w * dpr) ||
+		    cv.height !== Math.round(h * dpr)) {
+			cv.width = Math.round(w * dpr);
+			cv.height = Math.round(h * dpr);
+		}
+		const g = cv.getContext("2d");
+		g.setTransform(dpr, 0, 0, dpr, 0, 0);
+		g.clearRect(0, 0, w, h);
+		return [g, w, h];
+	}
+
+	// A sparkline of the last HIST_MS: time runs right to now, zero at
+	// the bottom, the highest rate seen at the top.
+	function drawSpark(cv, hist) {
+		const [g, w, h] = sizeCanvas(cv, 40, 12);
+		const now = hist[hist.length - 1].t;
+		let hi = 0, n = 0, last = null;
+
+		for (const s of hist)
+			if (s.v !== null) {
+				hi = Math.max(hi, s.v);
+				n++;
+				last = s.v;
+			}
+		// The first minute fills the width; older samples then move
+		// left until HIST_MS spans it.
+		const span = Math.min(HIST_MS, Math.max(60000,
+		    now - hist[0].t));
+		const x = (t) => w - 1 - (now - t) * (w - 2) / span;
+		const y = (v) => h - 1.5 - (hi > 0 ? v / hi : 0) * (h - 3);
+		g.strokeStyle = getComputedStyle(cv).getPropertyValue(
+		    "--chart").trim();
+		g.lineWidth = 1.25;
+		g.beginPath();
+		let pen = false;
+		for (const s of hist) {
+			if (s.v === null) {
+				pen = false;
+				continue;
+			}
+			if (pen)
+				g.lineTo(x(s.t), y(s.v));
+			else
+				g.moveTo(x(s.t), y(s.v));
+			pen = true;
+		}
+		g.stroke();
+		cv.dataset.samples = String(n);
+		cv.dataset.max = String(hi);
+		const mins = Math.max(1, Math.round((now - hist[0].t) / 60000));
+		const t = n === 0 ? "no rate yet" : `rate over the last ` +
+		    `${mins} min: now ${fmtNum(last)}, highest ${fmtNum(hi)} ` +
+		    "msg/s";
+		if (cv.getAttribute("aria-label") !== t) {
+			cv.setAttribute("aria-label", t);
+			cv.title = t;
+		}
 	}
 
 	function setStatus(text, bad) {
@@ -235,14 +345,30 @@
 		s.classList.toggle("bad", !!bad);
 	}
 
+	// "404 no such ring": the bridge's plain-text reason, not a proxy's
+	// HTML error page.
+	async function httpError(r) {
+		const type = r.headers.get("content-type") || "";
+		const text = type.startsWith("text/plain") ?
+		    (await r.text()).trim().slice(0, 160) : r.statusText;
+		return `HTTP ${r.status}${text ? " " + text : ""}`;
+	}
+
 	async function poll() {
 		try {
 			const r = await fetch(withToken("/rings"),
 			    { cache: "no-store" });
 			if (!r.ok)
-				throw new Error(`${r.status} ` +
-				    (await r.text()).trim());
+				throw new Error(await httpError(r));
 			const list = await r.json();
+			// The bridge is back (after a restart, behind a proxy
+			// answering 502 meanwhile): reconnect the stream now
+			// rather than at the end of its backoff.
+			if (st.pollFailed && st.retry !== null) {
+				clearTimeout(st.retry);
+				st.retry = setTimeout(reconnect, 0);
+			}
+			st.pollFailed = false;
 			renderRings(list);
 			// A live region: only a change is announced.
 			setStatus(`${list.length} ring${list.length === 1 ?
@@ -258,6 +384,7 @@
 					select(name);
 			}
 		} catch (e) {
+			st.pollFailed = true;
 			setStatus(`bridge unreachable: ${e.message}`, true);
 		}
 		setTimeout(poll, POLL_MS);
@@ -276,6 +403,7 @@
 		}
 		clearTimeout(st.retry);
 		st.retry = null;
+		st.gen++;
 	}
 
 	function streamUrl() {
@@ -311,17 +439,14 @@
 			if (es !== st.es)
 				return;
 			if (es.readyState === EventSource.CLOSED) {
-				// Refused (e.g. 503 while the ring is absent):
-				// retry ourselves, resuming after the last id.
-				setConn("disconnected, retrying");
+				// The browser gives up for good on an answer
+				// other than 200: a proxy's 502 while the bridge
+				// restarts, the bridge's 503 while the ring is
+				// absent, 400 for an id it cannot resume after.
+				// Retry ourselves, resuming after the last id.
 				es.close();
 				st.es = null;
-				if (++st.failures >= 3 && st.lastId)
-					giveUpResume();
-				st.retry = setTimeout(() => {
-					if (st.sel !== null && st.ended === null)
-						open();
-				}, 2000);
+				retryLater("");
 			} else
 				setConn("reconnecting");
 		};
@@ -329,6 +454,48 @@
 		es.addEventListener("base64", (e) => onMessage(e, true));
 		for (const type of ["gap", "overrun", "eof", "restart"])
 			es.addEventListener(type, (e) => onControl(type, e));
+	}
+
+	function retryLater(why) {
+		const d = Math.min(RETRY_MAX, RETRY_MIN *
+		    2 ** Math.min(st.failures, 4)) * (0.8 + 0.4 * Math.random());
+
+		st.failures++;
+		setConn(`disconnected${why ? " (" + why + ")" : ""}, ` +
+		    `retrying in ${Math.ceil(d / 1000)} s`);
+		clearTimeout(st.retry);
+		st.retry = setTimeout(reconnect, d);
+	}
+
+	// Ask with fetch() what EventSource does not tell (the status), then
+	// reopen the stream after the last id if the bridge would serve it.
+	// The probe is aborted as soon as its headers are in.
+	async function reconnect() {
+		st.retry = null;
+		if (st.sel === null || st.ended !== null || st.es !== null)
+			return;
+		const gen = ++st.gen;
+		const ac = new AbortController();
+		let status = 0, why = "no connection";
+		try {
+			const r = await fetch(streamUrl(), { cache: "no-store",
+			    signal: ac.signal });
+			status = r.status;
+			if (status !== 200)
+				why = await httpError(r);
+		} catch (e) {
+			// A refused connection: the bridge is down.
+		}
+		ac.abort();
+		if (gen !== st.gen || st.sel === null || st.ended !== null)
+			return;
+		if (status === 200) {
+			open();
+		} else if (status === 400) {
+			giveUpResume(why);
+			open();
+		} else
+			retryLater(why);
 	}
 
 	function parseId(id) {
@@ -347,10 +514,11 @@
 		}
 	}
 
-	function addPoint(v) {
-		st.points.push(v);
-		if (st.points.length > MAX_POINTS)
-			st.points.shift();
+	// A chart value v of line k, or null: a break in every line.
+	function addPoint(v, k) {
+		st.points.push(v === null ? null : { v, k });
+		if (st.points.length > KEEP + 256)
+			st.points.splice(0, st.points.length - KEEP);
 	}
 
 	function offerField(key, label) {
@@ -371,7 +539,55 @@
 			st.field = key;
 			$("field").value = key;
 			st.points = [];
+			showSplit();
 		}
+	}
+
+	// A string field of JSON messages may name the line a value belongs
+	// to. A field with more than MAX_KEYS values (an id, a time) is not
+	// offered; a field named like a key is chosen unless the user chose.
+	function offerSplit(k, v) {
+		let vals = st.splits.get(k);
+
+		if (vals === undefined) {
+			st.splits.set(k, vals = new Set());
+			$("split").append(new Option(k, k));
+			if (!st.splitChosen && st.split === "" &&
+			    KEY_NAMES.includes(k)) {
+				st.split = k;
+				$("split").value = k;
+				st.points = [];
+			}
+			showSplit();
+		}
+		if (vals.size > MAX_KEYS || vals.has(v))
+			return;
+		vals.add(v);
+		if (vals.size > MAX_KEYS) {
+			const o = [...$("split").options].find((o) =>
+			    o.value === k);
+			if (o && st.split !== k)
+				o.remove();
+		} else if (k === st.split)
+			fillOnly();
+	}
+
+	function fillOnly() {
+		const vals = [...(st.splits.get(st.split) || [])].sort();
+		const sel = $("only");
+
+		sel.replaceChildren(new Option("all", ""),
+		    ...vals.map((v) => new Option(v, v)));
+		sel.value = vals.includes(st.only) ? st.only : "";
+		st.only = sel.value;
+	}
+
+	// Lines per key only make sense for JSON fields.
+	function showSplit() {
+		const json = st.field.startsWith("json:");
+		$("split-label").hidden = !json || st.splits.size === 0;
+		$("only-label").hidden = !json || st.split === "";
+		fillOnly();
 	}
 
 	function onMessage(e, isB64) {
@@ -390,7 +606,7 @@
 		s.received++;
 
 		const en = { id: e.lastEventId, kind: "message" };
-		let value;
+		let value, key = "";
 		if (isB64) {
 			en.kind = "base64";
 			en.bytes = b64bytes(e.data);
@@ -412,8 +628,13 @@
 						if (typeof v === "number")
 							offerField("json:" + k,
 							    `JSON field ${k}`);
-					if (st.field.startsWith("json:"))
+						else if (typeof v === "string")
+							offerSplit(k, v);
+					if (st.field.startsWith("json:")) {
 						value = obj[st.field.slice(5)];
+						key = st.split === "" ? "" :
+						    String(obj[st.split] ?? "");
+					}
 				} catch (err) {
 					// Not JSON after all: text only.
 				}
@@ -424,7 +645,7 @@
 			}
 		}
 		if (typeof value === "number" && Number.isFinite(value))
-			addPoint(value);
+			addPoint(value, key);
 		addEntry(en);
 		schedule();
 	}
@@ -485,9 +706,10 @@
 
 	// The bridge keeps refusing to resume after lastId (a ring created
 	// afresh has no such message): say so and follow from the oldest.
-	function giveUpResume() {
+	function giveUpResume(why) {
 		addEntry({ id: "", kind: "error", text: "cannot resume after " +
-		    `${st.lastId}: following the ring from its oldest message` });
+		    `${st.lastId || "the chosen message"} (${why}): following ` +
+		    "the ring from its oldest message" });
 		st.lastId = "";
 		st.lastEpoch = st.lastSeq = null;
 		st.fromOldest = true;
@@ -538,9 +760,15 @@
 		st.fields = new Set();
 		st.field = "";
 		st.fieldChosen = false;
+		st.split = st.only = "";
+		st.splitChosen = false;
+		st.splits = new Map();
+		st.colors = new Map();
 		st.stats = zeroStats();
 		const sel = $("field");
 		sel.replaceChildren(new Option("nothing", ""));
+		$("split").replaceChildren(new Option("nothing (one line)", ""));
+		showSplit();
 		$("log").replaceChildren();
 		$("watch-name").textContent = name;
 		$("watch").hidden = false;
@@ -567,6 +795,20 @@
 
 	// ---- rendering -----------------------------------------------------
 
+	// Long JSON on a narrow screen: allow a line break after each comma
+	// (<wbr>, so a copy is unchanged) rather than anywhere.
+	function wrapAfterCommas(el, text) {
+		const parts = text.split(",");
+
+		if (text.length < 40 || parts.length < 2) {
+			el.textContent = text;
+			return;
+		}
+		for (let i = 0; i < parts.length - 1; i++)
+			el.append(parts[i] + ",", document.createElement("wbr"));
+		el.append(parts[parts.length - 1]);
+	}
+
 	function entryNode(en) {
 		const li = document.createElement("li");
 		const id = document.createElement("span");
@@ -587,7 +829,7 @@
 			else if (en.bytes)
 				body.textContent = binText(en.bytes);
 			else
-				body.textContent = en.text;
+				wrapAfterCommas(body, en.text);
 		} else {
 			li.className = "ev ev-" + en.kind;
 			body.textContent = en.text;
@@ -628,37 +870,76 @@
 		set("reconnect-count", s.reconnects);
 	}
 
+	// The last MAX_POINTS values shown (of the chosen line only, or of
+	// all), oldest first, with the breaks between them.
+	function shownPoints() {
+		const out = [];
+		let n = 0;
+
+		for (let i = st.points.length - 1; i >= 0 && n < MAX_POINTS;
+		    i--) {
+			const p = st.points[i];
+			if (p === null) {
+				if (out.length && out[out.length - 1] !== null)
+					out.push(null);
+			} else if (st.only === "" || p.k === st.only) {
+				out.push(p);
+				n++;
+			}
+		}
+		return out.reverse();
+	}
+
+	function color(k) {
+		if (!st.colors.has(k))
+			st.colors.set(k, st.colors.size % 8);
+		return st.colors.get(k);
+	}
+
+	function drawLegend(last) {
+		const ul = $("legend");
+		const keys = [...last.keys()];
+
+		if (keys.length < 2 && st.only === "") {
+			ul.replaceChildren();
+			return;
+		}
+		ul.replaceChildren(...keys.map((k) => {
+			const li = document.createElement("li");
+			li.className = "s" + color(k);
+			li.textContent = `${k === "" ? "(none)" : k} ` +
+			    fmtNum(last.get(k));
+			return li;
+		}));
+	}
+
 	function drawChart() {
 		const cv = $("chart");
-		const dpr = window.devicePixelRatio || 1;
-		const w = Math.max(cv.clientWidth, 100);
-		const h = Math.max(cv.clientHeight, 60);
+		const [g, w, h] = sizeCanvas(cv, 100, 60);
 		const css = getComputedStyle(document.documentElement);
-		const color = (v) => css.getPropertyValue(v).trim();
+		const prop = (v) => css.getPropertyValue(v).trim();
 
-		if (cv.width !== Math.round(w * dpr) ||
-		    cv.height !== Math.round(h * dpr)) {
-			cv.width = Math.round(w * dpr);
-			cv.height = Math.round(h * dpr);
-		}
-		const g = cv.getContext("2d");
-		g.setTransform(dpr, 0, 0, dpr, 0, 0);
-		g.clearRect(0, 0, w, h);
-
-		const pts = st.points;
-		let lo = Infinity, hi = -Infinity, n = 0, last;
-		for (const v of pts) {
-			if (v === null)
+		const pts = shownPoints();
+		const last = new Map();		// line key -> latest value
+		let lo = Infinity, hi = -Infinity, n = 0;
+		for (const p of pts) {
+			if (p === null)
 				continue;
-			lo = Math.min(lo, v);
-			hi = Math.max(hi, v);
-			last = v;
+			lo = Math.min(lo, p.v);
+			hi = Math.max(hi, p.v);
+			last.set(p.k, p.v);
 			n++;
 		}
 		st.stats.points = n;
+		st.series = [...last.keys()];
 		cv.dataset.points = String(n);
+		cv.dataset.series = String(last.size);
+		drawLegend(last);
 		const what = $("field").selectedOptions[0];
-		const label = what && what.value ? what.textContent : "";
+		let label = what && what.value ? what.textContent : "";
+		if (label && st.split !== "")
+			label += st.only === "" ? ` per ${st.split}` :
+			    ` of ${st.split} ${st.only}`;
 		if (n === 0) {
 			cv.setAttribute("aria-label", "No chart yet");
 			$("chart-caption").textContent = label ?
@@ -672,8 +953,7 @@
 		}
 		const padL = 64, padR = 8, padT = 8, padB = 8;
 		const pw = w - padL - padR, ph = h - padT - padB;
-		const x = (i) => padL + (MAX_POINTS > 1 ?
-		    i * pw / (MAX_POINTS - 1) : 0);
+		const x = (i) => padL + i * pw / (MAX_POINTS - 1);
 		const y = (v) => padT + (hi - v) * ph / (hi - lo);
 
 		g.font = "11px system-ui, sans-serif";
@@ -681,41 +961,53 @@
 		g.textBaseline = "middle";
 		g.lineWidth = 1;
 		for (const v of [hi, (hi + lo) / 2, lo]) {
-			g.strokeStyle = color("--line");
+			g.strokeStyle = prop("--line");
 			g.beginPath();
 			g.moveTo(padL, Math.round(y(v)) + 0.5);
 			g.lineTo(w - padR, Math.round(y(v)) + 0.5);
 			g.stroke();
-			g.fillStyle = color("--muted");
+			g.fillStyle = prop("--muted");
 			g.fillText(String(Number(v.toPrecision(4))), padL - 6,
 			    y(v));
 		}
-		g.strokeStyle = color("--chart");
-		g.lineWidth = 1.5;
-		g.beginPath();
-		const off = MAX_POINTS - pts.length;
-		let pen = false;
-		pts.forEach((v, i) => {
-			if (v === null) {
-				pen = false;
-				return;
+		// One path per line; the values of the other lines in between
+		// do not break it, a gap or restart breaks every line.
+		const paths = new Map();	// key -> { path, pen, x, y }
+		let i = MAX_POINTS - n;
+		for (const p of pts) {
+			if (p === null) {
+				for (const q of paths.values())
+					q.pen = false;
+				continue;
 			}
-			if (pen)
-				g.lineTo(x(off + i), y(v));
+			let q = paths.get(p.k);
+			if (q === undefined)
+				paths.set(p.k, q = { path: new Path2D() });
+			q.x = x(i++);
+			q.y = y(p.v);
+			if (q.pen)
+				q.path.lineTo(q.x, q.y);
 			else
-				g.moveTo(x(off + i), y(v));
-			pen = true;
-		});
-		g.stroke();
-		g.fillStyle = color("--chart");
-		g.beginPath();
-		g.arc(x(MAX_POINTS - 1), y(last), 3, 0, 2 * Math.PI);
-		g.fill();
+				q.path.moveTo(q.x, q.y);
+			q.pen = true;
+		}
+		g.lineWidth = 1.5;
+		for (const [k, q] of paths) {
+			const c = paths.size > 1 || st.split !== "" ?
+			    prop("--s" + color(k)) : prop("--chart");
+			g.strokeStyle = g.fillStyle = c;
+			g.stroke(q.path);
+			g.beginPath();
+			g.arc(q.x, q.y, 3, 0, 2 * Math.PI);
+			g.fill();
+		}
+		const latest = pts[pts.length - 1].v;
 		cv.setAttribute("aria-label", `Chart of ${label}: ${n} ` +
-		    `points from ${fmtNum(lo)} to ${fmtNum(hi)}, latest ` +
-		    fmtNum(last));
+		    `points in ${paths.size} line${paths.size === 1 ? "" :
+		    "s"} from ${fmtNum(lo)} to ${fmtNum(hi)}, latest ` +
+		    fmtNum(latest));
 		$("chart-caption").textContent = `${label}: last ${n} ` +
-		    `values, latest ${fmtNum(last)}`;
+		    `values, latest ${fmtNum(latest)}`;
 	}
 
 	function render() {
@@ -746,6 +1038,19 @@
 		st.field = e.target.value;
 		st.fieldChosen = true;
 		st.points = [];
+		showSplit();
+		schedule();
+	});
+	$("split").addEventListener("change", (e) => {
+		st.split = e.target.value;
+		st.splitChosen = true;
+		st.only = "";
+		st.points = [];
+		showSplit();
+		schedule();
+	});
+	$("only").addEventListener("change", (e) => {
+		st.only = e.target.value;
 		schedule();
 	});
 	$("pause").addEventListener("click", (e) => {
