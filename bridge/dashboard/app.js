@@ -491,6 +491,12 @@
 			return;
 		if (status === 200) {
 			open();
+		} else if (status === 204) {
+			// A closed ring with nothing left (the eof was
+			// missed): wait for a new producer as after eof.
+			st.ended = { epoch: st.lastEpoch, created: (st.rings.get(
+			    st.sel) || {}).created_ns };
+			setConn("ended");
 		} else if (status === 400) {
 			giveUpResume(why);
 			open();
