@@ -1,0 +1,100 @@
+"""asyncio: `async for` over several readers in one loop, which never
+blocks while they wait."""
+import asyncio
+import threading
+import time
+
+import shmring
+
+
+def test_async_for_several_readers(name):
+    n_readers, n_msgs = 4, 2000
+
+    async def consume(r):
+        seqs = []
+        async for item in r:
+            assert isinstance(item, shmring.Message)
+            assert item.data == b"%d" % item.seq
+            seqs.append(item.seq)
+        return seqs
+
+    async def ticker(stop):
+        ticks = 0
+        while not stop.is_set():
+            await asyncio.sleep(0.001)
+            ticks += 1
+        return ticks
+
+    def produce(w):
+        for i in range(n_msgs):
+            w.publish(b"%d" % i)
+            if i % 100 == 0:
+                time.sleep(0.01)        # readers catch up and wait
+        w.close()
+
+    async def main():
+        w = shmring.Writer(name, capacity=1 << 20)
+        readers = [shmring.Reader(name) for _ in range(n_readers)]
+        stop = asyncio.Event()
+        tick = asyncio.ensure_future(ticker(stop))
+        t = threading.Thread(target=produce, args=(w,))
+        t.start()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(consume(r) for r in readers)), 60)
+        stop.set()
+        ticks = await tick
+        t.join()
+        for r in readers:
+            r.close()
+        return results, ticks
+
+    results, ticks = asyncio.run(main())
+    for seqs in results:
+        assert seqs == list(range(n_msgs))
+    assert ticks > 20                   # the loop ran while readers waited
+
+
+def test_async_sees_overrun_and_restart(name, feed):
+    f = feed(name)
+    r = shmring.Reader(name)
+
+    async def main():
+        got = []
+        f.cmd("n 1 10")
+        f.cmd("n 5000 100")
+        _, oldest, _ = f.info()
+        f.end("die")
+        g = feed(name)
+        g.cmd("pub new")
+        g.end("close")
+        async for item in r:
+            got.append(item)
+        return got, oldest
+
+    got, oldest = asyncio.run(asyncio.wait_for(main(), 30))
+    assert got[0] == shmring.Overrun(lost=oldest, next=oldest)
+    assert got[-2] == shmring.Restart(next=0, epoch=2)
+    assert got[-1] == shmring.Message(0, b"new")
+    assert [m.seq for m in got[1:-2]] == list(range(oldest, 5001))
+
+
+def test_async_cancel_then_close(name):
+    w = shmring.Writer(name, capacity=1 << 16)
+    r = shmring.Reader(name)
+
+    async def main():
+        task = asyncio.ensure_future(r.__anext__())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        w.publish(b"after")
+        return await asyncio.wait_for(r.__anext__(), 5)
+
+    assert asyncio.run(main()) == shmring.Message(0, b"after")
+    t0 = time.monotonic()
+    r.close()                           # joins the helper thread
+    assert time.monotonic() - t0 < 1
+    w.close()
