@@ -76,3 +76,17 @@ run-test_found: $(TEST_FOUND)
 
 TEST_RUNS += run-test_found
 .PHONY: run-test_found
+
+# tests/found_ringctl_notice.sh: a ringctl notice never lands inside a
+# message line of `tail -f 2>&1` (found by the exactness soak).
+run-found_ringctl_notice: tests/found_ringctl_notice.sh $(B)/bin/ringctl \
+    $(B)/tests/ringctl_feed
+	@echo "  TEST    found_ringctl_notice"
+	$(Q)RINGCTL=$(B)/bin/ringctl FEED=$(B)/tests/ringctl_feed timeout 60 \
+	    bash $< > $(B)/tests/found_ringctl_notice.log 2>&1 && \
+	    tail -n 1 $(B)/tests/found_ringctl_notice.log || \
+	    { cat $(B)/tests/found_ringctl_notice.log; \
+	    echo "found_ringctl_notice: FAILED" >&2; exit 1; }
+
+TEST_RUNS += run-found_ringctl_notice
+.PHONY: run-found_ringctl_notice

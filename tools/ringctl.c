@@ -1005,6 +1005,8 @@ reopen(const char *name, struct shmr_reader **rp)
 		return rc;
 	shmr_reader_close(*rp);
 	*rp = nr;
+	/* Messages already printed go out before the notice (2>&1). */
+	fflush(stdout);
 	warnx("%s: ring was created again (epoch %" PRIu64 "); following it "
 	    "from its start", name, shmr_ring_epoch(shmr_reader_ring(nr)));
 	return 0;
@@ -1026,6 +1028,7 @@ follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
 		if ((rc = reopen(name, rp)) == 0)
 			*dead_said = *gone_said = false;
 		else if (!*gone_said) {
+			fflush(stdout);
 			warnx("%s: ring %s; waiting for it to come back", name,
 			    rc == -ENOENT ? "was removed" : reason(rc));
 			*gone_said = true;
@@ -1034,6 +1037,7 @@ follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
 	}
 	if (!*dead_said && shmr_ring_alive(ring) == 0 &&
 	    shmr_ring_info(ring, &in) == 0 && in.state == SHMR_STATE_LIVE) {
+		fflush(stdout);
 		warnx("%s: producer (pid %ld) died; waiting for a new producer",
 		    name, (long)in.pid);
 		*dead_said = true;
@@ -1192,6 +1196,7 @@ cmd_tail(int argc, char **argv)
 		case -EDEADLK:
 			if (follow) {
 				/* It may be continued: say so once, retry. */
+				fflush(stdout);
 				if (!stall_said)
 					warnx("%s: %s; waiting", name,
 					    reason(rc));
