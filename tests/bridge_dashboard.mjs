@@ -251,6 +251,17 @@ try {
 	// A phone, 390 CSS px wide: nothing wider than the screen, the
 	// rings as cards, JSON wrapped at its commas (a few lines, not a
 	// column of single characters).
+	// Between a phone and a desktop too: no width scrolls sideways.
+	for (const width of [1000, 900, 800, 700, 600, 500]) {
+		await page.setViewportSize({ width, height: 900 });
+		await page.waitForTimeout(300);
+		const sw = await page.evaluate(() =>
+		    document.scrollingElement.scrollWidth);
+		ok(sw <= width, `${width} px: no sideways scroll (${sw} px)`);
+		if (width === 900)
+			await page.screenshot({ path:
+			    `${OUT}/bridge_dashboard_900.png` });
+	}
 	await page.setViewportSize({ width: 390, height: 844 });
 	const phoneCheck = async (what) => {
 		await page.waitForTimeout(300);	// a layout and a poll

@@ -259,19 +259,28 @@
 		$("no-rings").hidden = list.length !== 0;
 	}
 
-	// The rate history of a ring, sampled at each poll; null while the
-	// ring is not live breaks the line.
+	// The rate history of a ring: messages per second between two polls,
+	// from next_seq (so it needs no warm-up after a bridge restart and
+	// spans the polls that failed); null, a break in the line, while the
+	// ring is not live and when its epoch or creation changed.
 	function record(r, live) {
 		const now = performance.now();
 		let h = st.hist.get(r.name);
 
 		if (!h)
-			st.hist.set(r.name, h = []);
-		h.push({ t: now, v: live && Number.isFinite(r.rate) ?
-		    r.rate : null });
-		while (h[0].t < now - HIST_MS)
-			h.shift();
-		return h;
+			st.hist.set(r.name, h = { pts: [], prev: null });
+		const p = h.prev;
+		let v = null;
+		if (live && p !== null && p.epoch === r.epoch &&
+		    p.created === r.created_ns && r.next_seq >= p.seq &&
+		    now > p.t)
+			v = (r.next_seq - p.seq) * 1000 / (now - p.t);
+		h.prev = live ? { t: now, seq: r.next_seq, epoch: r.epoch,
+		    created: r.created_ns } : null;
+		h.pts.push({ t: now, v });
+		while (h.pts[0].t < now - HIST_MS)
+			h.pts.shift();
+		return h.pts;
 	}
 
 	function sizeCanvas(cv, minW, minH) {
