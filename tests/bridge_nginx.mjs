@@ -17,6 +17,7 @@ import { checker, env, failed, launch, ok, sleep, startBridge, stop }
     from "./browser_lib.mjs";
 
 const PORT = env("PORT"), BPORT = env("BPORT"), SINE = env("SINE");
+const BPORT2 = env("BPORT2");
 const PIDFILE = env("PIDFILE"), OUT = env("OUT");
 const BASE = `http://127.0.0.1:${PORT}`;
 const DOWN_MS = 9000;	// the bridge is down longer than several retries
@@ -121,9 +122,35 @@ try {
 	const r502 = rolled.filter((l) => / 502 /.test(l));
 	ok(rolled.length >= 1 && r502.length === 0, "rolling restart: " +
 	    `${rolled.length} stream requests ended, none answered 502`);
-	ok(r3.duplicates === 0 && r3.jumps === 0 && r3.gaps === 0,
+
+	// The second server of the upstream block (BPORT2): with both
+	// bridges of BPORT stopped, proxy_next_upstream sends every request
+	// there, and back once a bridge runs on BPORT again. No request at
+	// all gets a 502.
+	const log3 = accessLog().length;
+	const PIDFILE3 = PIDFILE + ".3";
+	await startBridge(["-l", `127.0.0.1:${BPORT2}`, "-r", SINE],
+	    PIDFILE3);
+	for (const pfs of [[PIDFILE, PIDFILE2], [PIDFILE3]]) {
+		const n = (await stats()).received;
+		const gone = [];
+		for (const pf of pfs)
+			gone.push(await stop(pf));
+		await until((m) => window.dashboard.stats.received > m + 100,
+		    `bridges ${gone} stopped: the stream goes on`, n);
+		await start(PIDFILE);
+	}
+	const r4 = await stats();
+	ok(r4.reconnects >= r3.reconnects + 2, "the stream moved to the " +
+	    `other server and back (${r4.reconnects - r3.reconnects} ` +
+	    "reconnections)");
+	const moved = accessLog().slice(log3).filter((l) => l !== "");
+	const m502 = moved.filter((l) => / 502 /.test(l));
+	ok(moved.length >= 2 && m502.length === 0, `two upstream servers: ` +
+	    `${moved.length} requests, none answered 502 ${m502}`);
+	ok(r4.duplicates === 0 && r4.jumps === 0 && r4.gaps === 0,
 	    "the dashboard counted no duplicate, jump or gap " +
-	    JSON.stringify(r3));
+	    JSON.stringify(r4));
 
 	const after = await stats();
 	ok(after.duplicates === 0 && after.jumps === 0 && after.gaps === 0,

@@ -34,6 +34,7 @@ cleanup() {
 	local p
 	[ -f "$T/bridge.pid" ] && PIDS="$PIDS $(cat "$T/bridge.pid")"
 	[ -f "$T/bridge.pid.2" ] && PIDS="$PIDS $(cat "$T/bridge.pid.2")"
+	[ -f "$T/bridge.pid.3" ] && PIDS="$PIDS $(cat "$T/bridge.pid.3")"
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
@@ -76,6 +77,8 @@ mkdir -p "$T/nginx/logs"
 NPID=
 for _ in 1 2 3 4 5; do
 	NPORT=$(free_port)
+	# A second upstream server, where a bridge runs only at the end.
+	BPORT2=$(free_port)
 	cat > "$T/nginx/nginx.conf" <<CONF
 worker_processes 1;
 pid $T/nginx/nginx.pid;
@@ -90,6 +93,7 @@ http {
 	scgi_temp_path $T/nginx/scgi;
 	upstream ringbridge {
 		server 127.0.0.1:$BPORT max_fails=0;
+		server 127.0.0.1:$BPORT2 max_fails=0;
 	}
 	server {
 		listen 127.0.0.1:$NPORT;
@@ -116,7 +120,8 @@ if [ -z "$NPID" ]; then
 	exit 1
 fi
 PIDS="$PIDS $NPID"
-echo "# ringbridge on port $BPORT, nginx on port $NPORT, ring $SINE"
+echo "# ringbridge on port $BPORT (and later $BPORT2), nginx on port" \
+    "$NPORT, ring $SINE"
 
 # The ring is served once ringd has created it.
 for _ in $(seq 200); do
@@ -134,7 +139,7 @@ else
 fi
 
 mkdir -p "$T/profile"
-PORT=$NPORT BPORT=$BPORT SINE=$SINE BRIDGE=$RINGBRIDGE \
+PORT=$NPORT BPORT=$BPORT BPORT2=$BPORT2 SINE=$SINE BRIDGE=$RINGBRIDGE \
     PIDFILE=$T/bridge.pid OUT=$OUT PROFILE=$T/profile PLAYWRIGHT=$PW \
     ERRDIR=$T CHROMIUM=$CHROMIUM ACCESS_LOG=$T/nginx/access.log \
     node "$(dirname "$0")/bridge_nginx.mjs" || NFAIL=$((NFAIL + 1))
