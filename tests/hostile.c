@@ -18,6 +18,12 @@
  *					MS; print "holding" or "refused"
  *	hostile epoch NAME VALUE	write VALUE over the wait page's record
  *					of the last epoch; "wrote" or "refused"
+ *	hostile clear NAME MS		keep the sleeper flag cleared for MS, so
+ *					the producer never wakes anyone
+ *	hostile ticks NAME MS		create NAME (0644), publish the time
+ *					every 20 ms for MS, close and unlink
+ *	hostile latency NAME MS		follow NAME for MS with blocking waits;
+ *					print "latency max X ms avg Y ms n N"
  *
  * Exit 0 unless a step could not be set up (2) or, for write, the ring
  * was writable (1).
@@ -286,6 +292,86 @@ cmd_epoch(const char *name, uint64_t v)
 	return 0;
 }
 
+static int
+cmd_clear(const char *name, long ms)
+{
+	struct wait_page *wp = map_wait(name);
+	uint64_t t0 = mono_ms();
+
+	if (wp == NULL)
+		return 0;
+	printf("clearing\n");
+	fflush(stdout);
+	while (mono_ms() - t0 < (uint64_t)ms)
+		for (int i = 0; i < 1000; i++)
+			atomic_store_explicit(&wp->sleepers, 0,
+			    memory_order_relaxed);
+	return 0;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+cmd_ticks(const char *name, long ms)
+{
+	struct shmr_writer *w;
+	uint64_t t0 = mono_ms(), now;
+
+	create(name, 1 << 16, &w);
+	printf("ready\n");
+	fflush(stdout);
+	while (mono_ms() - t0 < (uint64_t)ms) {
+		now = mono_ns();
+		shmr_writer_publish(w, &now, sizeof(now), NULL);
+		nap_ms(20);
+	}
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	return 0;
+}
+
+static int
+cmd_latency(const char *name, long ms)
+{
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	uint64_t t0 = mono_ms(), ts, lat, max = 0, sum = 0, n = 0;
+	int rc;
+
+	while ((rc = shmr_reader_open(name, SHMR_FROM_END, 0, &r)) < 0) {
+		if (mono_ms() - t0 > 5000) {
+			fprintf(stderr, "hostile: open %s: %s\n", name,
+			    shmr_strerror(rc));
+			return 2;
+		}
+		nap_ms(5);
+	}
+	while (mono_ms() - t0 < (uint64_t)ms) {
+		rc = shmr_reader_next(r, &m);
+		if (rc == SHMR_MSG && m.len == sizeof(ts)) {
+			memcpy(&ts, m.data, sizeof(ts));
+			lat = mono_ns() - ts;
+			max = lat > max ? lat : max;
+			sum += lat;
+			n++;
+		} else if (rc == SHMR_EMPTY) {
+			shmr_reader_wait(r, 200, 0);
+		} else if (rc == SHMR_EOF) {
+			break;
+		}
+	}
+	printf("latency max %.1f ms avg %.2f ms n %" PRIu64 "\n", max / 1e6,
+	    n ? sum / 1e6 / (double)n : 0.0, n);
+	shmr_reader_close(r);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -300,9 +386,15 @@ main(int argc, char **argv)
 		return cmd_lock(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "sleepers") == 0)
 		return cmd_sleepers(argv[2], atol(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "clear") == 0)
+		return cmd_clear(argv[2], atol(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "ticks") == 0)
+		return cmd_ticks(argv[2], atol(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "latency") == 0)
+		return cmd_latency(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "epoch") == 0)
 		return cmd_epoch(argv[2], strtoull(argv[3], NULL, 0));
 	fprintf(stderr, "usage: hostile produce|rate|write|lock|sleepers|"
-	    "epoch NAME ...\n");
+	    "epoch|clear|ticks|latency NAME ...\n");
 	return 2;
 }
