@@ -4,7 +4,7 @@
 #   make                      builds it into $(B)/python/shmring/, so that
 #                             PYTHONPATH=$(B)/python python3 -c 'import shmring'
 #   make test                 its pytest suite (also under SAN=asan)
-#   make bench                bench_python.py: Python readers against peers
+#   make bench                bench/bench_python.py: Python readers against peers
 #   make install              into the interpreter's site directory for PREFIX
 #   PYTHON=/path/to/python3   another interpreter (default: Debian's python3)
 #
@@ -89,7 +89,7 @@ TEST_RUNS += run-python-tests
 # BENCH_PYTHON_ARGS=--quick for a smoke run.
 BENCH_PYTHON_ARGS ?=
 run-bench-python: $(PY_FILES) $(PY_BENCH_FEED)
-	$(PY_RUN) bindings/python/bench_python.py --feed $(PY_BENCH_FEED) \
+	$(PY_RUN) bindings/python/bench/bench_python.py --feed $(PY_BENCH_FEED) \
 	    $(BENCH_PYTHON_ARGS)
 
 BENCH_RUNS += run-bench-python
