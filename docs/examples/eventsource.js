@@ -40,7 +40,14 @@ es.addEventListener("eof", (e) => {
 	show(`-- eof at ${JSON.parse(e.data).next}`);
 	es.close();
 });
+// Any answer but 200 (a reverse proxy's 502 while the bridge restarts)
+// closes an EventSource for good (readyState CLOSED): a page that must
+// outlive that opens a new one with ?last_event_id= and the last id, as
+// the dashboard does (bridge/dashboard/app.js, ringbridge(8) BEHIND A
+// REVERSE PROXY).
 es.onerror = () => {
 	if (es.readyState === EventSource.CONNECTING)
 		show("-- disconnected, reconnecting");
+	else
+		show("-- refused (not 200): the browser gave up");
 };
