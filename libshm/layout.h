@@ -71,6 +71,7 @@
 
 #define SHM_PREFIX	"shmring."
 #define WAIT_PREFIX	"shmring-wait."
+#define LOCK_PREFIX	"shmring-lock."	/* takeovers only, see writer.c */
 #define SHM_DIR		"/dev/shm/"
 
 typedef _Atomic uint64_t aword;

@@ -426,6 +426,23 @@ lock_producer(int fd)
 	return 0;
 }
 
+/*
+ * Does someone hold a write lock on byte 0 of fd (1), or not (0)? Only a
+ * write lock is a producer's: anyone who may read a ring can take a read
+ * lock on an O_RDONLY descriptor, and one taken on a dead producer's ring
+ * must neither make it look alive nor keep it from being taken over.
+ */
+static int
+write_locked(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = 0, .l_len = 1 };
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	return fl.l_type == F_WRLCK;
+}
+
 /* Does the name still refer to the object open on fd? */
 static int
 same_object(const char *path, int fd)
@@ -442,9 +459,59 @@ same_object(const char *path, int fd)
 }
 
 /*
- * The object at path exists. If its producer is alive, refuse. If it is
- * dead (or closed), remember its epoch, mark it replaced once the new ring
- * exists (returned in *old_map), and remove the name so we can create.
+ * Takeovers of NAME are serialised by a write lock on "/shmring-lock.NAME",
+ * an object of the producers' user that nobody else may open (0600). The
+ * old ring's own lock cannot do it: a reader's read lock keeps every taker
+ * from getting it, and two takers that both found its producer dead would
+ * each remove the name and create a ring. The lock object is removed by
+ * its holder when the takeover is over (while still holding the lock), so
+ * a taker that locked an object removed meanwhile looks again (-EAGAIN).
+ * One left behind by a taker that died is simply locked and used.
+ */
+static int
+takeover_lock(const char *name, int *out)
+{
+	char path[SHMR_NAME_MAX + 32];
+	struct stat st;
+	int fd, rc;
+
+	*out = -1;
+	if ((rc = shm_path(path, sizeof(path), LOCK_PREFIX, name)) < 0)
+		return rc;
+	fd = shm_open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EACCES ? -EPERM : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		close(fd);
+		return -EPERM;	/* squatted: not ours to trust */
+	}
+	if ((rc = lock_producer(fd)) < 0 || !same_object(path, fd)) {
+		close(fd);
+		/* busy: another takeover is under way */
+		return rc == 0 || rc == -EBUSY ? -EAGAIN : rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+static void
+takeover_unlock(const char *name, int fd)
+{
+	char path[SHMR_NAME_MAX + 32];
+
+	if (fd < 0)
+		return;
+	if (shm_path(path, sizeof(path), LOCK_PREFIX, name) == 0)
+		shm_unlink(path);	/* still locked: nobody uses it now */
+	close(fd);
+}
+
+/*
+ * The object at path exists; the caller holds the takeover lock. If its
+ * producer is alive, refuse. If it is dead (or closed), remember its
+ * epoch, mark it replaced once the new ring exists (returned in
+ * *old_map), and remove the name so we can create.
  */
 static int
 take_over(const char *path, uint64_t *epoch, int *old_fd, void **old_map)
@@ -463,13 +530,23 @@ take_over(const char *path, uint64_t *epoch, int *old_fd, void **old_map)
 		rc = -EPERM;	/* someone else's object: not ours to replace */
 		goto fail;
 	}
-	if ((rc = lock_producer(fd)) < 0)
+	/*
+	 * Taking the producer's lock ourselves also keeps out a producer
+	 * that created this object and has not locked it yet (it then
+	 * starts over). If it is refused, a write lock is a live producer;
+	 * read locks only are readers' (a producer's write lock and a read
+	 * lock never coexist): its producer is gone.
+	 */
+	if ((rc = lock_producer(fd)) == -EBUSY &&
+	    (rc = write_locked(fd)) == 1)
+		rc = -EBUSY;
+	if (rc < 0)
 		goto fail;
 	if (!same_object(path, fd)) {
 		rc = -EAGAIN;	/* replaced while we looked: start over */
 		goto fail;
 	}
-	/* We hold the lock of the object the name refers to: it is ours. */
+	/* Its producer is gone and no other taker runs: it is ours. */
 	*epoch = 0;
 	*old_map = NULL;
 	if ((size_t)st.st_size >= HDR_SIZE) {
@@ -647,7 +724,7 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 	mode_t mode;
 	gid_t gid = opts != NULL ? opts->gid : (gid_t)-1;
 	void *old_map = NULL;
-	int old_fd = -1, rc, tries;
+	int old_fd = -1, lock_fd = -1, rc, tries;
 
 	*out = NULL;
 	if ((rc = shm_path(path, sizeof(path), SHM_PREFIX, name)) < 0)
@@ -683,6 +760,11 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 		}
 		if (old_fd >= 0)
 			continue;	/* already took one over: racing */
+		if (lock_fd < 0 && (rc = takeover_lock(name, &lock_fd)) < 0) {
+			if (rc == -EAGAIN)
+				continue;
+			goto fail;
+		}
 		rc = take_over(path, &epoch, &old_fd, &old_map);
 		if (rc < 0 && rc != -EAGAIN)
 			goto fail;
@@ -719,6 +801,7 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 	}
 	if (old_fd >= 0)
 		close(old_fd);
+	takeover_unlock(name, lock_fd);
 	*out = w;
 	return 0;
 fail:
@@ -726,6 +809,7 @@ fail:
 		munmap(old_map, HDR_SIZE);
 	if (old_fd >= 0)
 		close(old_fd);
+	takeover_unlock(name, lock_fd);
 	if (w->wait_created && shm_path(path, sizeof(path), WAIT_PREFIX,
 	    name) == 0)
 		shm_unlink(path);

@@ -9,6 +9,7 @@
 set -u
 RINGD=${RINGD:-build/bin/ringd}
 RINGCTL=${RINGCTL:-build/bin/ringctl}
+PY=${PYTHON:-/usr/bin/python3}
 export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 tmp=$(mktemp -d)
@@ -95,7 +96,6 @@ item1() {
 # ---- item 7: a producer stopped inside a header update ----------------------
 # sl (the header seqlock) is the first word of header line 4 (layout.h).
 SL_OFF=512
-PY=${PYTHON:-/usr/bin/python3}
 
 # bump_sl NAME: add one to the header seqlock, as a producer entering (or
 # leaving) an update does.
@@ -162,7 +162,76 @@ item7() {
 	    fail "item 7: sanitizer report"
 }
 
+# ---- item 4: a read-only reader of another user holds a lock --------------
+# as_nobody CMD...: run as user nobody, group nogroup, no other groups.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+info_has() { "$RINGCTL" info "$1" 2>&1 | grep -q "$2"; }
+
+item4() {
+	local name=promise-lock-$$ ringd_pid ringd2_pid hostile_pid
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		skip "item 4: needs root and setpriv(1) to run a reader as nobody"
+		return
+	fi
+	NAMES+=("$name")
+	"$RINGD" --demo ticks -r 200 --mode 0644 "$name" \
+	    2>"$tmp/ringd4.err" &
+	ringd_pid=$!
+	PIDS+=("$ringd_pid")
+	until_ok "ring $name to appear" ring_up "$name" || return
+	# A reader with read permission only: an O_RDONLY descriptor and a
+	# (POSIX) read lock on byte 0, blocking until it gets it, i.e. as
+	# soon as the producer's lock is gone.
+	as_nobody "$PY" -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "rb")
+fcntl.lockf(f, fcntl.LOCK_SH, 1, 0)
+print("locked", flush=True)
+time.sleep(300)
+' "/dev/shm/shmring.$name" >"$tmp/hostile4.out" 2>"$tmp/hostile4.err" &
+	hostile_pid=$!
+	PIDS+=("$hostile_pid")
+	sleep 0.2
+	if info_has "$name" "producer alive"; then
+		pass "item 4: live producer is alive beside the hostile reader"
+	else
+		fail "item 4: live producer: $("$RINGCTL" info "$name" 2>&1 |
+		    head -3)"
+	fi
+	kill -9 "$ringd_pid"
+	wait "$ringd_pid" 2>/dev/null
+	until_ok "the hostile reader to get its lock" \
+	    grep -q locked "$tmp/hostile4.out" || {
+		cat "$tmp/hostile4.err"; return; }
+	if info_has "$name" "not running"; then
+		pass "item 4: ringctl info says not running after kill -9"
+	else
+		fail "item 4: after kill -9: $("$RINGCTL" info "$name" 2>&1 |
+		    grep state)"
+	fi
+	"$RINGD" --demo ticks -r 200 --mode 0644 "$name" \
+	    2>"$tmp/ringd4b.err" &
+	ringd2_pid=$!
+	PIDS+=("$ringd2_pid")
+	if until_ok "the new ringd to take over" \
+	    info_has "$name" "pid $ringd2_pid, producer alive"; then
+		pass "item 4: a new ringd took over while the reader holds its lock"
+	else
+		cat "$tmp/ringd4b.err"
+	fi
+	kill -0 "$hostile_pid" 2>/dev/null ||
+	    fail "item 4: the hostile reader was gone before the takeover"
+	kill "$ringd2_pid" "$hostile_pid" 2>/dev/null
+	wait "$ringd2_pid" "$hostile_pid" 2>/dev/null
+	sanitizer_clean "$tmp/ringd4.err" "$tmp/ringd4b.err" ||
+	    fail "item 4: sanitizer report"
+}
+
 item1
+item4
 item7
 
 echo "# $NPASS passed, $NFAIL failed, $NSKIP skipped"

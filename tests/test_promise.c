@@ -264,3 +264,46 @@ Test(promise, stalled_header_update_is_bounded_and_named)
 	cr_expect_eq(in.next_seq, 1);
 	shmr_ring_close(r);
 }
+
+/* ---- item 4: a reader's read lock is not a producer ---------------------- */
+
+/*
+ * Liveness counted any lock on byte 0, and a takeover needed the old
+ * ring's write lock: a reader's read lock (an O_RDONLY descriptor is
+ * enough) made a dead producer look alive and refused every successor.
+ * The same as another user: tests/promise_tools.sh, item 4.
+ */
+Test(promise, read_lock_neither_keeps_alive_nor_blocks_takeover)
+{
+	const char *name = t_name("rdlock");
+	char path[SHMR_NAME_MAX + 32];
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+	    .l_start = 0, .l_len = 1 };
+	struct shmr_ring *r;
+	struct shmr_writer *w;
+	pid_t pid;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/shmring.%s", name);
+	pid = t_child_producer(name, 10);
+	cr_assert_eq(shmr_ring_open(name, NULL, &r), 0);
+	cr_expect_eq(shmr_ring_alive(r), 1);
+	fd = shm_open(path, O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	/* Refused while the producer lives: the locks exclude each other. */
+	cr_expect_eq(fcntl(fd, F_OFD_SETLK, &fl), -1);
+	t_kill(pid);
+	cr_assert_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	cr_expect_eq(shmr_ring_alive(r), 0, "a reader's read lock counted "
+	    "as the producer");
+	rc = shmr_writer_create(name, &(struct shmr_create_opts){
+	    .capacity = 1 << 16, .gid = (gid_t)-1 }, &w);
+	cr_assert_eq(rc, 0, "takeover: %s", shmr_strerror(rc));
+	cr_expect_eq(shmr_ring_stale(r), 1);
+	/* The takeover lock object is gone with the takeover. */
+	snprintf(path, sizeof(path), "/dev/shm/shmring-lock.%s", name);
+	cr_expect_eq(access(path, F_OK), -1);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	close(fd);
+	shmr_ring_close(r);
+}
