@@ -126,6 +126,24 @@ struct shmr_open_opts {
 	bool		trust_any_owner;
 };
 
+/* A mirror writer (see shmr_writer_create_mirror()). */
+#define SHMR_ORIGIN_MAX		255	/* longest origin text in bytes */
+struct shmr_mirror_opts {
+	uint64_t	 epoch;		/* the upstream ring's epoch, > 0 */
+	uint64_t	 start_seq;	/* first sequence number of a new ring */
+	const char	*origin;	/* "what this mirrors", may be NULL */
+};
+
+/* What a mirror ring says about its upstream (shmr_ring_mirror()). */
+struct shmr_mirror_info {
+	char		origin[SHMR_ORIGIN_MAX + 1];	/* printable, NUL-ended */
+	uint64_t	upstream_next_seq; /* newest upstream seq known + 1, 0:
+					    * unknown */
+	uint64_t	upstream_ns;	/* CLOCK_REALTIME of that, 0: never */
+	uint64_t	behind;		/* upstream_next_seq - next_seq, or 0 */
+	uint64_t	token;		/* the mirror program's resume point */
+};
+
 /* A message for a batch publish. */
 struct shmr_iov {
 	const void	*data;
@@ -185,6 +203,38 @@ SHMR_API int shmr_writer_commit(struct shmr_writer *w, size_t len,
 SHMR_API void shmr_writer_cancel(struct shmr_writer *w);
 SHMR_API int shmr_writer_info(const struct shmr_writer *w,
     struct shmr_info *info);
+/*
+ * Mirrors: a writer that copies another ring, keeping its epoch and its
+ * sequence numbers. Creates ring NAME with epoch mo->epoch whose first
+ * message will be mo->start_seq, or adopts the existing ring NAME when its
+ * producer died and it is a mirror of the same epoch (its readers see no
+ * restart; opts->capacity and max_msg, when not 0, must match). Another
+ * epoch replaces the ring as shmr_writer_create() does (readers see
+ * SHMR_RESTART). Returns 0 (new ring) or 1 (adopted), or the errors of
+ * shmr_writer_create().
+ */
+SHMR_API int shmr_writer_create_mirror(const char *name,
+    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
+    struct shmr_writer **out);
+/*
+ * Publish at sequence number seq (>= the next one, else -ERANGE). A jump
+ * records the messages in between as lost: readers get SHMR_OVERRUN with
+ * that exact count. Mirror writers only (-EINVAL otherwise).
+ */
+SHMR_API int shmr_writer_publish_at(struct shmr_writer *w, uint64_t seq,
+    const void *data, size_t len);
+/* Record that the messages before next_seq are lost (mirrors only). */
+SHMR_API int shmr_writer_gap(struct shmr_writer *w, uint64_t next_seq);
+/*
+ * Tell readers how far the upstream is (its next sequence number, 0 if
+ * unknown) and store token, an opaque resume point for a successor that
+ * adopts the ring (shmr_writer_mirror() gives it back).
+ */
+SHMR_API int shmr_writer_set_upstream(struct shmr_writer *w,
+    uint64_t upstream_next_seq, uint64_t token);
+/* The mirror lines of the writer's ring; -EINVAL if it is not a mirror. */
+SHMR_API int shmr_writer_mirror(const struct shmr_writer *w,
+    struct shmr_mirror_info *mi);
 /* Mark the ring closed (readers see end of stream) and free the handle. */
 SHMR_API int shmr_writer_close(struct shmr_writer *w, unsigned flags);
 
@@ -213,6 +263,9 @@ SHMR_API int shmr_ring_alive(const struct shmr_ring *ring);
  * or the ring was removed), 0 if not.
  */
 SHMR_API int shmr_ring_stale(const struct shmr_ring *ring);
+/* 1 and *mi filled if the ring is a mirror, 0 if not (mi may be NULL). */
+SHMR_API int shmr_ring_mirror(const struct shmr_ring *ring,
+    struct shmr_mirror_info *mi);
 /*
  * Walk every record in the window: lengths, padding, sequence continuity.
  * 0 if sound, -EBADMSG with a description in why (may be NULL) if not.

@@ -28,6 +28,7 @@ struct shmr_ring {
 	uint64_t		 epoch;
 	pid_t			 pid;
 	uint64_t		 created_ns;
+	bool			 mirror;	/* HDR_F_MIRROR at open */
 	int			 fd;		/* -1 for rings over memory */
 	dev_t			 dev;
 	ino_t			 ino;
@@ -56,6 +57,15 @@ uint64_t realtime_ns(void);
 /* ring.c */
 int	ring_hot(const struct shmr_ring *r, struct hot *h);
 int	ring_open_mem(const void *base, size_t len, struct shmr_ring **out);
+
+/* mirror.c */
+void	mirror_origin(struct seg_hdr *h, const char *origin);
+void	mirror_init(struct seg_hdr *h, const struct shmr_mirror_opts *mo,
+	    uint64_t *next_seq, uint64_t *head_seq);
+void	mirror_upstream(struct seg_hdr *h, uint64_t upstream_next,
+	    uint64_t token);
+void	mirror_read(const struct seg_hdr *h, uint64_t next_seq,
+	    struct shmr_mirror_info *mi);
 
 /* wait.c */
 int	wait_open(const char *name, uid_t owner, struct wait_page **out,

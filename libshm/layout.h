@@ -12,9 +12,18 @@
  * each aligned to 8 bytes:
  *
  *	word 0	len (low 32 bits: 16 + payload length, or the pad length)
- *		| type << 32 (REC_DATA or REC_PAD)
- *	word 1	sequence number (REC_DATA only)
+ *		| type << 32 (REC_DATA, REC_PAD or REC_GAP)
+ *	word 1	sequence number (REC_DATA), next sequence number (REC_GAP)
  *	...	payload, then zero padding to a multiple of 8
+ *
+ * Sequence numbers grow by one per data record, except across a REC_GAP
+ * record (always 16 bytes, no payload): only a mirror writes one, when
+ * its upstream lost messages (see "Mirrors" below). Its word 1 is the
+ * sequence number of the next data record; the messages in between are
+ * lost, and a reader passing it reports SHMR_OVERRUN with exactly that
+ * count, as for a lap. The producer's head accounting follows the same
+ * rule: passing a data record, head_seq = its seq + 1; passing a gap,
+ * head_seq = the gap's next sequence number.
  *
  * A record never wraps: when it does not fit before the end of the data
  * area, the producer fills the rest with one REC_PAD record (which may be
@@ -49,6 +58,29 @@
  *	Only after that check are the bytes delivered; a record that fails a
  *	bounds check without a lap is corruption, never followed.
  *
+ * Mirrors (layout version 2). A mirror ring is written by a relay that
+ * copies another host's ring: it publishes at the upstream's sequence
+ * numbers under the upstream's epoch (so EPOCH:SEQ names the same message
+ * on every host), records upstream loss as REC_GAP records, and carries
+ * HDR_F_MIRROR in flags plus the mirror lines (struct seg_mirror, at
+ * MIRROR_OFF): a text naming the origin, and the newest upstream sequence
+ * number it knows of (for "N behind"). The origin text is written before
+ * state becomes LIVE; the upstream fields are relaxed, informational
+ * stores (readers copy and bounds-check them; nothing is derived from
+ * them). A mirror ring's next_seq - head_seq is not bounded by the
+ * capacity (gaps), so readers skip that plausibility check for it.
+ *
+ * A mirror writer that died may be adopted by its successor when the
+ * upstream epoch is the same: the object, its epoch and every cursor stay
+ * valid (readers see no restart); the successor rebuilds its private
+ * state from the header (or from the records, if the dead writer left the
+ * seqlock odd), keeps intent, and goes on at the tail. Another upstream
+ * epoch is a takeover as for any producer: a new object, readers see
+ * SHMR_RESTART.
+ *
+ * Version 1 readers refuse version 2 segments (and the reverse) with
+ * -EPROTO, "another layout version": they could not follow REC_GAP.
+ *
  * Every field is accessed with C11 atomics so no access is a data race;
  * relaxed loads and stores compile to plain moves.
  */
@@ -60,12 +92,13 @@
 #include <string.h>
 
 #define SEG_MAGIC	UINT64_C(0x31474e49524d4853)	/* "SHMRING1" */
-#define LAYOUT_VERSION	1
+#define LAYOUT_VERSION	2
 #define HDR_SIZE	4096
 #define LINE		128	/* two x86 lines: adjacent-line prefetch */
 
 #define REC_DATA	UINT32_C(0x44)	/* 'D' */
 #define REC_PAD		UINT32_C(0x50)	/* 'P' */
+#define REC_GAP		UINT32_C(0x47)	/* 'G': mirrors only */
 #define REC_HDR		16		/* word 0 + sequence number */
 #define PAD_MIN		8
 
@@ -89,7 +122,8 @@ struct seg_hdr {
 	_Atomic int32_t	pid;
 	aword		epoch;
 	aword		created_ns;
-	char		pad0[LINE - 48];
+	_Atomic uint32_t flags;		/* HDR_F_* */
+	char		pad0[LINE - 52];
 
 	/* Line 1: enum shmr_state, changes a few times per life. */
 	_Atomic uint32_t state;
@@ -119,6 +153,22 @@ struct seg_hdr {
 };
 
 _Static_assert(sizeof(struct seg_hdr) == 5 * LINE, "header lines");
+
+#define HDR_F_MIRROR	0x1u	/* written by a mirror: see "Mirrors" */
+
+/* Mirror lines, after the header lines; only meaningful with HDR_F_MIRROR. */
+#define MIRROR_OFF	(5 * LINE)
+#define ORIGIN_LEN	256
+struct seg_mirror {
+	aword		upstream_next;	/* newest upstream seq known + 1 */
+	aword		upstream_ns;	/* CLOCK_REALTIME of that news */
+	aword		token;		/* the mirror program's resume point */
+	char		pad0[LINE - 24];
+	_Atomic uint64_t origin[ORIGIN_LEN / 8];	/* NUL-padded text */
+};
+
+_Static_assert(MIRROR_OFF + sizeof(struct seg_mirror) <= HDR_SIZE,
+    "mirror lines fit the header page");
 _Static_assert(sizeof(struct seg_hdr) <= HDR_SIZE, "header fits a page");
 _Static_assert(sizeof(aword) == 8, "lock-free 64-bit atomics");
 

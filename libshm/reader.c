@@ -163,6 +163,12 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		seq = 0;
 		if (type == REC_PAD) {
 			sane = len == r->cap - off && len <= t - c->pos;
+		} else if (type == REC_GAP) {
+			/* a mirror's record of upstream loss (layout.h) */
+			sane = len == REC_HDR && off + REC_HDR <= r->cap &&
+			    REC_HDR <= t - c->pos;
+			if (sane)
+				seq = word_load(r->data + off + 8);
 		} else {
 			sane = type == REC_DATA && len >= REC_HDR &&
 			    len - REC_HDR <= r->max_msg &&
@@ -197,6 +203,16 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		if (type == REC_PAD) {
 			c->pos += len;
 			continue;
+		}
+		if (type == REC_GAP) {
+			if (seq < c->seq)
+				return -EBADMSG;	/* went backwards */
+			c->pos += REC_HDR;
+			if (seq == c->seq)
+				continue;	/* a seek already counted it */
+			m->lost = seq - c->seq;
+			m->seq = c->seq = seq;
+			return SHMR_OVERRUN;
 		}
 		if (seq != c->seq) {
 			if (seq < c->seq)
@@ -365,9 +381,13 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 			uint64_t w0 = word_load(r->data + off);
 			uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
 			int sane = (type == REC_PAD && len == r->cap - off) ||
+			    (type == REC_GAP && len == REC_HDR &&
+			    off + REC_HDR <= r->cap) ||
 			    (type == REC_DATA && len >= REC_HDR &&
 			    len - REC_HDR <= r->max_msg &&
 			    off + align8(len) <= r->cap);
+			uint64_t next = type == REC_GAP ?
+			    word_load(r->data + off + 8) : 0;
 
 			sane = sane && align8(len) <= h.tail - c->pos;
 			CHAOS("seek: record looked at");
@@ -377,8 +397,16 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 				break;
 			if (!sane)
 				return -EBADMSG;
+			if (type == REC_GAP && next > target) {
+				/* target was lost upstream: the first read
+				 * reports it from this gap record */
+				c->seq = target;
+				return 0;
+			}
 			if (type == REC_DATA)
 				c->seq++;
+			else if (type == REC_GAP)
+				c->seq = next;
 			c->pos += align8(len);
 		}
 		if (c->seq == target)
@@ -392,6 +420,25 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 	c->pos = h.head_pos;
 	c->seq = target < h.head_seq ? target : h.head_seq;
 	return 0;
+}
+
+/*
+ * A mirror's newest record may be a gap, after the newest message: is the
+ * record at last_pos intact and the message next_seq - 1?
+ */
+static int
+latest_is_data(const struct shmr_ring *r, const struct hot *h)
+{
+	uint64_t off = h->last_pos & r->mask, w0, seq;
+
+	if (h->tail - h->last_pos > r->cap || off + REC_HDR > r->cap)
+		return 0;
+	w0 = word_load(r->data + off);
+	seq = word_load(r->data + off + 8);
+	/* acquire: see next(); pairs with the release fence in claim() */
+	atomic_thread_fence(memory_order_acquire);
+	return !lapped(r, h->last_pos) && (uint32_t)(w0 >> 32) == REC_DATA &&
+	    seq == h->next_seq - 1;
 }
 
 int
@@ -417,7 +464,8 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 		c->seq = h.head_seq;
 		return 0;
 	case SHMR_FROM_LATEST:
-		if (h.next_seq != h.head_seq) {
+		if (h.next_seq != h.head_seq && (!r->mirror ||
+		    latest_is_data(r, &h))) {
 			c->pos = h.last_pos;
 			c->seq = h.next_seq - 1;
 			return 0;

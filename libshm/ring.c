@@ -76,6 +76,8 @@ validate(const void *base, uint64_t size, struct shmr_ring *r)
 	r->pid = atomic_load_explicit(&h->pid, memory_order_relaxed);
 	r->created_ns = atomic_load_explicit(&h->created_ns,
 	    memory_order_relaxed);
+	r->mirror = (atomic_load_explicit(&h->flags, memory_order_relaxed) &
+	    HDR_F_MIRROR) != 0;
 	return 0;
 }
 
@@ -259,6 +261,11 @@ hot_valid(const struct shmr_ring *r, const struct hot *h)
 		return 0;
 	if (h->tail - h->head_pos > r->cap)
 		return 0;
+	if (h->next_seq < h->head_seq)
+		return 0;
+	/* A mirror's gaps skip sequence numbers: no bound from the size. */
+	if (r->mirror)
+		return 1;
 	/* A record is at least 16 bytes. */
 	if (h->next_seq - h->head_seq > r->cap / REC_HDR)
 		return 0;
@@ -278,6 +285,7 @@ repair(const struct ring_hot_ctx *x, struct hot *v)
 {
 	const struct shmr_ring *r = x->r;
 	uint64_t pos = v->head_pos, n = 0, first = 0, last = 0, lastpos = 0;
+	uint64_t gap = 0;	/* a mirror's gap: the next data seq */
 
 	if (((v->tail | v->head_pos) & 7) != 0 ||
 	    v->tail - v->head_pos > r->cap)
@@ -292,23 +300,42 @@ repair(const struct ring_hot_ctx *x, struct hot *v)
 			pos += len;
 			continue;
 		}
+		if (type == REC_GAP && len == REC_HDR &&
+		    off + REC_HDR <= r->cap && REC_HDR <= v->tail - pos) {
+			gap = word_load(r->data + off + 8);
+			if (n > 0 && gap <= last)
+				return -EBADMSG;
+			pos += REC_HDR;
+			continue;
+		}
 		if (type != REC_DATA || len < REC_HDR ||
 		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
 		    align8(len) > v->tail - pos)
 			return -EBADMSG;
-		last = word_load(r->data + off + 8);
-		if (n == 0)
-			first = last;
-		else if (last != first + n)
+		if (n == 0) {
+			first = word_load(r->data + off + 8);
+			if (gap != 0 && gap != first)
+				return -EBADMSG;
+			/* a gap at the head: its start is in the header */
+			if (gap == 0 || v->head_seq > first)
+				v->head_seq = first;
+		} else if (word_load(r->data + off + 8) != (gap != 0 ? gap :
+		    last + 1))
 			return -EBADMSG;
+		last = word_load(r->data + off + 8);
+		gap = 0;
 		lastpos = pos;
 		n++;
 		pos += align8(len);
 	}
 	if (n > 0) {
-		v->head_seq = first;
-		v->next_seq = last + 1;
+		v->next_seq = gap != 0 ? gap : last + 1;
 		v->last_pos = lastpos;
+	} else if (gap != 0) {
+		v->next_seq = gap;	/* only a gap: it starts at head_seq */
+		if (v->head_seq > gap)
+			v->head_seq = gap;
+		v->last_pos = v->head_pos;
 	} else {
 		v->head_seq = v->next_seq;
 		v->last_pos = v->head_pos;
@@ -472,6 +499,11 @@ walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
 		if (type == REC_PAD) {
 			if (len != r->cap - off)
 				bad = "pad record does not reach the end";
+		} else if (type == REC_GAP) {
+			if (len != REC_HDR)
+				bad = "gap record of a wrong length";
+			else if (s <= seq)
+				bad = "gap record going backwards";
 		} else if (type == REC_DATA) {
 			if (len < REC_HDR || len - REC_HDR > r->max_msg)
 				bad = "record length out of range";
@@ -500,6 +532,8 @@ walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
 			last = pos;
 			seq++;
 			(*nrec)++;
+		} else if (type == REC_GAP) {
+			seq = s;
 		}
 		pos += align8(len);
 	}

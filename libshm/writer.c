@@ -45,6 +45,7 @@ struct shmr_writer {
 	uint64_t		 bytes;
 
 	bool			 wait_created;	/* remove it if creation fails */
+	bool			 mirror;	/* HDR_F_MIRROR: see mirror.c */
 	bool			 reserved;
 	uint64_t		 res_start;
 	size_t			 res_len;
@@ -111,6 +112,9 @@ claim(struct shmr_writer *w, uint64_t end)
 		}
 		if ((uint32_t)(w0 >> 32) == REC_DATA)
 			w->head_seq++;
+		else if ((uint32_t)(w0 >> 32) == REC_GAP)	/* mirrors */
+			w->head_seq = word_load(w->data +
+			    ((w->head_pos + 8) & w->mask));
 		w->head_pos += align8(len);
 	}
 	if (end - w->head_pos > w->cap) {
@@ -661,7 +665,8 @@ check_opts(const struct shmr_create_opts *o, uint64_t *cap, uint32_t *msg,
 }
 
 static int
-init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch)
+init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
+    const struct shmr_mirror_opts *mo)
 {
 	struct seg_hdr *h;
 	int rc;
@@ -694,6 +699,9 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch)
 	atomic_store_explicit(&h->epoch, epoch, memory_order_relaxed);
 	atomic_store_explicit(&h->created_ns, realtime_ns(),
 	    memory_order_relaxed);
+	if (mo != NULL)
+		mirror_init(h, mo, &w->next_seq, &w->head_seq);
+	w->mirror = mo != NULL;
 	/* release: readers that see LIVE see the constants above; pairs
 	 * with the acquire load of state in ring.c validate() */
 	atomic_store_explicit(&h->state, SHMR_STATE_LIVE,
@@ -712,9 +720,105 @@ writer_free(struct shmr_writer *w)
 	free(w);
 }
 
-int
-shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
-    struct shmr_writer **out)
+/*
+ * A mirror's successor: if NAME is a mirror of the same epoch whose writer
+ * died (we get its lock), with the requested geometry and a header that
+ * was left settled, continue that very object: readers keep their
+ * cursors and see no restart. Returns 1 (adopted), 0 (nothing to adopt:
+ * create or take over as usual) or -errno.
+ */
+static int
+adopt(struct shmr_writer *w, const char *path,
+    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo)
+{
+	struct seg_hdr *h;
+	struct stat st;
+	uint64_t cap, sl;
+	uint32_t max_msg;
+	int fd, ok;
+
+	if ((fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+	    (size_t)st.st_size < HDR_SIZE || lock_producer(fd) < 0 ||
+	    !same_object(path, fd)) {
+		close(fd);
+		return 0;	/* the usual path says why, if it fails */
+	}
+	h = mmap(NULL, HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		close(fd);
+		return 0;
+	}
+	cap = atomic_load_explicit(&h->capacity, memory_order_relaxed);
+	max_msg = atomic_load_explicit(&h->max_msg, memory_order_relaxed);
+	sl = atomic_load_explicit(&h->sl, memory_order_relaxed);
+	/* Only our own dead writer's object, as it left it. */
+	ok = atomic_load_explicit(&h->magic, memory_order_relaxed) ==
+	    SEG_MAGIC &&
+	    atomic_load_explicit(&h->layout_version, memory_order_relaxed) ==
+	    LAYOUT_VERSION &&
+	    atomic_load_explicit(&h->hdr_size, memory_order_relaxed) ==
+	    HDR_SIZE &&
+	    (atomic_load_explicit(&h->flags, memory_order_relaxed) &
+	    HDR_F_MIRROR) != 0 &&
+	    atomic_load_explicit(&h->epoch, memory_order_relaxed) ==
+	    mo->epoch &&
+	    atomic_load_explicit(&h->state, memory_order_relaxed) ==
+	    SHMR_STATE_LIVE &&
+	    cap >= SHMR_CAP_MIN && cap <= SHMR_CAP_MAX &&
+	    (cap & (cap - 1)) == 0 && (uint64_t)st.st_size == HDR_SIZE + cap &&
+	    max_msg <= cap / 8 &&
+	    (opts == NULL || opts->capacity == 0 || opts->capacity == cap) &&
+	    (opts == NULL || opts->max_msg == 0 || opts->max_msg == max_msg) &&
+	    (sl & 1) == 0;	/* died mid-update: replace it instead */
+	munmap(h, HDR_SIZE);
+	if (!ok) {
+		close(fd);
+		return 0;
+	}
+	w->fd = fd;
+	w->cap = cap;
+	w->mask = cap - 1;
+	w->max_msg = max_msg;
+	w->map_len = HDR_SIZE + cap;
+	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (w->hdr == MAP_FAILED) {
+		w->hdr = NULL;
+		return -errno;	/* w->fd is closed by writer_free() */
+	}
+	w->data = (unsigned char *)w->hdr + HDR_SIZE;
+	h = w->hdr;
+	/* Nobody else writes these any more: plain snapshots. */
+	w->sl = sl;
+	w->intent = atomic_load_explicit(&h->intent, memory_order_relaxed);
+	w->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	w->next_seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
+	w->head_pos = atomic_load_explicit(&h->head_pos, memory_order_relaxed);
+	w->head_seq = atomic_load_explicit(&h->head_seq, memory_order_relaxed);
+	w->last_pos = atomic_load_explicit(&h->last_pos, memory_order_relaxed);
+	w->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+	if (((w->tail | w->head_pos | w->intent) & 7) != 0 ||
+	    w->tail - w->head_pos > cap || w->intent - w->tail > cap ||
+	    w->head_seq > w->next_seq)
+		return -EBADMSG;
+	w->mirror = true;
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
+	mirror_origin(h, mo->origin);
+	return 1;
+}
+
+/*
+ * Create (or take over) ring NAME; a mirror (mo != NULL) gets the given
+ * epoch and first sequence number, or adopts a dead mirror of that epoch
+ * (returns 1).
+ */
+static int
+writer_create(const char *name, const struct shmr_create_opts *opts,
+    const struct shmr_mirror_opts *mo, struct shmr_writer **out)
 {
 	char path[SHMR_NAME_MAX + 32];
 	struct shmr_writer *w;
@@ -742,6 +846,13 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 
 	/* Without a wait object readers poll; the ring works regardless. */
 	(void)attach_wait(w);
+	if (mo != NULL && (rc = adopt(w, path, opts, mo)) != 0) {
+		if (rc < 0)
+			goto fail;
+		own_wait(w, mode, gid);
+		*out = w;
+		return 1;
+	}
 	for (tries = 0; tries < CREATE_TRIES; tries++) {
 		w->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
@@ -779,12 +890,16 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
 
 		if (last > epoch)
 			epoch = last;
+		if (mo != NULL && mo->epoch > epoch)
+			epoch = mo->epoch - 1;
 		/* Recorded before the ring exists: a producer that dies
 		 * from here on still moves the next epoch forward. */
 		atomic_store_explicit(&w->wait->last_epoch, epoch + 1,
 		    memory_order_relaxed);
 	}
-	if ((rc = init_segment(w, mode, gid, epoch + 1)) < 0) {
+	if (mo != NULL)
+		epoch = mo->epoch - 1;	/* a mirror has its upstream's */
+	if ((rc = init_segment(w, mode, gid, epoch + 1, mo)) < 0) {
 		shm_unlink(path);
 		goto fail;
 	}
@@ -838,4 +953,104 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 	}
 	writer_free(w);
 	return rc;
+}
+
+int
+shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
+    struct shmr_writer **out)
+{
+	return writer_create(name, opts, NULL, out);
+}
+
+/* ---- mirrors (layout.h, "Mirrors") -------------------------------------- */
+
+int
+shmr_writer_create_mirror(const char *name,
+    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
+    struct shmr_writer **out)
+{
+	*out = NULL;
+	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
+	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX))
+		return -EINVAL;
+	return writer_create(name, opts, mo, out);
+}
+
+/* Write a gap record at pos (already claimed); return its end. */
+static uint64_t
+put_gap(struct shmr_writer *w, uint64_t pos, uint64_t next)
+{
+	uint64_t start = place(w, pos, REC_HDR);
+	unsigned char *p;
+
+	if (start != pos)
+		write_pad(w, pos);
+	p = w->data + (start & w->mask);
+	word_store(p, rec_word0(REC_HDR, REC_GAP));
+	word_store(p + 8, next);
+	w->next_seq = next;
+	return start + REC_HDR;
+}
+
+/* Publish a gap up to seq (if seq is ahead) and then, if data, a message. */
+static int
+publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
+    size_t len, bool msg)
+{
+	uint64_t end = w->tail, ral = align8(REC_HDR + len);
+
+	if (!w->mirror || (len > 0 && data == NULL))
+		return -EINVAL;
+	if (len > w->max_msg)
+		return -EMSGSIZE;
+	if (w->reserved)
+		return -EALREADY;
+	if (seq < w->next_seq || seq == UINT64_MAX)
+		return -ERANGE;
+	if (seq > w->next_seq)
+		end = place(w, end, REC_HDR) + REC_HDR;
+	if (msg)
+		end = place(w, end, ral) + ral;
+	if (end == w->tail)
+		return 0;
+	/* At most a max_msg (<= cap / 8) and a gap: one claim suffices. */
+	claim(w, end);
+	if (seq > w->next_seq)
+		w->tail = put_gap(w, w->tail, seq);
+	if (msg)
+		w->tail = put(w, w->tail, data, len);
+	finish(w);
+	return 0;
+}
+
+int
+shmr_writer_publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
+    size_t len)
+{
+	return publish_at(w, seq, data, len, true);
+}
+
+int
+shmr_writer_gap(struct shmr_writer *w, uint64_t next_seq)
+{
+	return publish_at(w, next_seq, NULL, 0, false);
+}
+
+int
+shmr_writer_set_upstream(struct shmr_writer *w, uint64_t upstream_next_seq,
+    uint64_t token)
+{
+	if (!w->mirror)
+		return -EINVAL;
+	mirror_upstream(w->hdr, upstream_next_seq, token);
+	return 0;
+}
+
+int
+shmr_writer_mirror(const struct shmr_writer *w, struct shmr_mirror_info *mi)
+{
+	if (!w->mirror)
+		return -EINVAL;
+	mirror_read(w->hdr, w->next_seq, mi);
+	return 0;
 }

@@ -156,6 +156,34 @@ main(int argc, char **argv)
 	save(seg, "empty");
 	finish(w);
 
+	/* A lapped mirror with gap records (layout.h, "Mirrors"). */
+	{
+		struct shmr_create_opts o = { .capacity = CAP,
+		    .gid = (gid_t)-1 };
+		struct shmr_mirror_opts mo = { .epoch = 7, .start_seq = 100,
+		    .origin = "seed" };
+		uint64_t s = 100;
+
+		snprintf(ring, sizeof(ring), "fuzzseed.%ld.m",
+		    (long)getpid());
+		if ((rc = shmr_writer_create_mirror(ring, &o, &mo, &w)) < 0)
+			die("create_mirror", rc);
+		for (i = 0; i < 3000; i++) {
+			s += i % 5 == 2 ? 3 : 1;
+			memset(small, (int)i, sizeof(small));
+			if ((rc = shmr_writer_publish_at(w, s, small,
+			    (size_t)(i % 60))) < 0)
+				die("publish_at", rc);
+		}
+		if ((rc = shmr_writer_gap(w, s + 10)) < 0 ||
+		    (rc = shmr_writer_set_upstream(w, s + 20, 5)) < 0)
+			die("gap", rc);
+		snap(seg);
+		save(seg, "mirror-gaps");
+		finish(w);
+		memset(small, 'x', sizeof(small));
+	}
+
 	/* A few messages of awkward sizes, a batch and a zero-copy one. */
 	w = create(1);
 	publish(w, 0, 0);
@@ -215,7 +243,7 @@ main(int argc, char **argv)
 	save(seg, "bad-magic");
 	memcpy(seg, few, SEG_LEN);
 	put64(seg, offsetof(struct seg_hdr, layout_version),
-	    (uint64_t)HDR_SIZE << 32 | 2);
+	    (uint64_t)HDR_SIZE << 32 | 1);	/* before mirrors */
 	save(seg, "bad-version");
 	memcpy(seg, few, SEG_LEN);
 	put64(seg, offsetof(struct seg_hdr, capacity), CAP + 8);

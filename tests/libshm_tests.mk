@@ -1,5 +1,5 @@
 # Unit tests of libshm (Criterion) and the plain stress program.
-LIBSHM_TESTS := test_writer test_reader test_ring test_promise
+LIBSHM_TESTS := test_writer test_reader test_ring test_promise test_mirror
 TEST_HELPERS := $(B)/tests/helpers.o
 
 $(B)/tests/helpers.o $(LIBSHM_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Ilibshm

@@ -747,10 +747,11 @@ cmd_info(int argc, char **argv)
 	};
 	struct shmr_ring *ring;
 	struct shmr_info in;
+	struct shmr_mirror_info mi;
 	const char *name;
 	char h1[32], h2[32], h3[32], own[64], t[40], age[32], lage[32];
 	uint64_t now, avail;
-	int ch, rc, alive;
+	int ch, rc, alive, mirror;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, COMMON_SOPTS, lopts, NULL)) != -1)
@@ -765,6 +766,9 @@ cmd_info(int argc, char **argv)
 		return ring_err(name, rc);
 	}
 	alive = shmr_ring_alive(ring);
+	/* An error here only hides the mirror lines: the rest is sound. */
+	if ((mirror = shmr_ring_mirror(ring, &mi)) < 0)
+		mirror = 0;
 	shmr_ring_close(ring);
 
 	now = now_ns(CLOCK_REALTIME);
@@ -808,6 +812,15 @@ cmd_info(int argc, char **argv)
 		json_key_u64(stdout, "uid", in.uid);
 		json_key_str(stdout, "owner", own, true);
 		json_key_str(stdout, "mode", mode, true);
+		if (mirror) {
+			printf(",\"mirror\":{");
+			json_key_str(stdout, "origin", mi.origin, false);
+			json_key_u64(stdout, "upstream_next_seq",
+			    mi.upstream_next_seq);
+			json_key_u64(stdout, "behind", mi.behind);
+			json_key_u64(stdout, "upstream_ns", mi.upstream_ns);
+			putchar('}');
+		}
 		printf("}\n");
 		return finish(0);
 	}
@@ -837,6 +850,17 @@ cmd_info(int argc, char **argv)
 	printf("owner:         %s (uid %u)\n", own, (unsigned)in.uid);
 	printf("mode:          %04o\n", (unsigned)(in.mode & 07777));
 	printf("layout:        %" PRIu32 "\n", in.layout_version);
+	if (mirror) {
+		if (mi.upstream_ns != 0)
+			fmt_age(lage, sizeof(lage), now > mi.upstream_ns ?
+			    now - mi.upstream_ns : 0);
+		printf("mirror:        mirror of %s, %" PRIu64 " behind"
+		    " (upstream next seq %" PRIu64 ", heard %s%s)\n",
+		    mi.origin[0] != '\0' ? mi.origin : "(unnamed)",
+		    mi.behind, mi.upstream_next_seq,
+		    mi.upstream_ns != 0 ? lage : "never",
+		    mi.upstream_ns != 0 ? " ago" : "");
+	}
 	return finish(0);
 }
 
