@@ -155,6 +155,8 @@ struct shmr_iov {
 
 /* shmr_writer_close flags */
 #define SHMR_CLOSE_UNLINK 0x1	/* also remove the name once closed */
+#define SHMR_CLOSE_ABANDON 0x2	/* leave it as a dead producer would: not
+				 * closed, so a mirror successor adopts it */
 
 /* ---- library ---------------------------------------------------------- */
 

@@ -940,6 +940,11 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 
 	if (w == NULL)
 		return 0;
+	if (flags & SHMR_CLOSE_ABANDON) {
+		/* As if we died: the lock goes with the descriptor. */
+		writer_free(w);
+		return 0;
+	}
 	/* release: every tail store before is visible to a reader that
 	 * sees CLOSED; pairs with the acquire load of state in reader.c */
 	atomic_store_explicit(&w->hdr->state, SHMR_STATE_CLOSED,

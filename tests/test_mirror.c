@@ -314,3 +314,24 @@ Test(mirror, layout_version)
 	free(seg);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
+
+/* SHMR_CLOSE_ABANDON: a relay that stops leaves the ring to its successor. */
+Test(mirror, abandon_then_adopt)
+{
+	const char *n = t_name("abandon");
+	struct shmr_writer *w = mirror(n, 4, 7, 1 << 16, 0);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+
+	put_at(w, 7);
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_ABANDON), 0);
+	expect_msg(r, 7);
+	cr_assert_eq(shmr_reader_next(r, &m), SHMR_EMPTY, "not closed");
+	cr_assert_eq(shmr_ring_alive(shmr_reader_ring(r)), 0);
+	w = mirror(n, 4, 0, 0, 1);
+	put_at(w, 8);
+	expect_msg(r, 8);
+	shmr_reader_close(r);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
