@@ -1,0 +1,32 @@
+# relay/: ringrelay(8), a ring relayed through NATS JetStream (issue 15).
+# Needs libnats (Debian libnats-dev); without it ringrelay is not built and
+# its tests skip, so the rest of shmring builds on hosts without NATS.
+NATS_LIBS := $(call pc,--libs,libnats)
+RINGRELAY := $(B)/bin/ringrelay
+RINGRELAY_OBJS := $(B)/relay/ringrelay.o
+
+ifneq ($(NATS_LIBS),)
+$(RINGRELAY_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
+
+$(RINGRELAY): $(RINGRELAY_OBJS) $(LIBCOMMON) $(LIBSHM_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGRELAY_OBJS) $(LIBSHM_A) $(LIBCOMMON) \
+	    $(BSD_LIBS) $(NATS_LIBS) -lpthread
+
+PROGRAMS += $(RINGRELAY)
+
+install-ringrelay: $(RINGRELAY)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(RINGRELAY) $(DESTDIR)$(SBINDIR)/ringrelay
+	install -m 644 relay/ringrelay.8 $(DESTDIR)$(MANDIR)/man8/ringrelay.8
+
+uninstall-ringrelay:
+	rm -f $(DESTDIR)$(SBINDIR)/ringrelay \
+	    $(DESTDIR)$(MANDIR)/man8/ringrelay.8
+
+INSTALL_HOOKS += install-ringrelay
+UNINSTALL_HOOKS += uninstall-ringrelay
+.PHONY: install-ringrelay uninstall-ringrelay
+endif
+MAN_PAGES += relay/ringrelay.8

@@ -1,0 +1,58 @@
+#!/bin/bash
+# relay_hosts.sh - two simulated hosts relayed through nats-server: the
+# origin and the mirror deliver the same ids and bytes across a relay
+# killed with -9, a mirror killed with -9 and an origin ringd restart
+# (issue 15). See relay_lib.sh.
+. "$(dirname "$0")/relay_lib.sh"
+
+host A
+host B
+nats one
+URL=nats://127.0.0.1:$NATS_one_PORT
+RING=feed
+
+spawn A "$TB/relay_reader" $RING 6000 >"$T/A.out" 2>"$T/readerA.log"
+RA=$!
+spawn B "$TB/relay_reader" $RING 6000 >"$T/B.out" 2>"$T/readerB.log"
+RB=$!
+spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
+PUSH=$!
+spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+PULL=$!
+
+gen e1 60000 20000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+    2>>"$T/ringd.log" &
+GEN=$!; track $GEN
+sleep 1
+kill -9 $PUSH
+sleep 0.3
+spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
+PUSH=$!
+sleep 1
+kill -9 $PULL
+sleep 0.3
+spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+PULL=$!
+MSG="first ringd ran to the end" check wait_for $GEN 60
+
+# The origin restarts: a new producer, a new epoch, on both hosts.
+gen e2 20000 20000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+    2>>"$T/ringd.log" &
+GEN=$!; track $GEN
+MSG="second ringd ran to the end" check wait_for $GEN 60
+MSG="origin reader finished" check wait_for $RA 60
+MSG="mirror reader finished" check wait_for $RB 60
+
+MSG="same ids and bytes on both hosts, no duplicate, no loss, one restart" \
+    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
+    --restarts 1 --min 80000
+on B "$BIN/ringctl" info $RING >"$T/info.txt" 2>&1
+MSG="ringctl info on the mirror says what it mirrors" \
+    check grep -q "mirror of nats://127.0.0.1:$NATS_one_PORT stream SHMRING_feed, 0 behind" "$T/info.txt"
+EA=$(on A "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
+EB=$(on B "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
+MSG="the mirror has the origin's epoch ($EA)" check [ "$EA" = "$EB" ]
+MSG="relay restarts resumed after the stream's last message" \
+    check grep -q "resuming epoch" "$T/push.log"
+MSG="the restarted pull adopted the mirror" check grep -q "adopted" "$T/pull.log"
+finish

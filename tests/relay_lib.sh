@@ -1,0 +1,127 @@
+# relay_lib.sh - sourced by the ringrelay tests: simulated hosts (each its
+# own /dev/shm, via a private mount namespace), nats-server on free
+# loopback ports with a temporary store, everything killed by PID.
+# Absolute: nsenter starts commands in / of the host's namespace.
+BIN=$(realpath "${BIN:-build/bin}")
+TB=$(realpath "${TB:-build/tests}")
+PY=${PYTHON:-/usr/bin/python3}
+PASS=0
+FAIL=0
+PIDS=""
+T=$(mktemp -d /tmp/relay-test.XXXXXX)
+
+skip() { echo "# $(basename "$0"): skipped: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root for private /dev/shm mounts (CI runs as root)"
+command -v nats-server >/dev/null || skip "no nats-server (apt-get install nats-server)"
+[ -x "$BIN/ringrelay" ] || skip "ringrelay not built (no libnats: apt-get install libnats-dev)"
+command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+	skip "no unshare/nsenter"
+
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+check() { if "$@"; then ok "${MSG:-$*}"; else bad "${MSG:-$*}"; fi; }
+track() { PIDS="$PIDS $1"; }
+
+free_port() {
+	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# host NAME: a process holding a mount namespace with a private /dev/shm.
+host() {
+	unshare -m --propagation private sh -c \
+	    'mount -t tmpfs -o size=512m tmpfs /dev/shm &&
+	     touch /dev/shm/.relay-host && exec sleep 3600' &
+	eval "HOST_$1=$!"
+	track $!
+	for _ in $(seq 100); do
+		on "$1" test -e /dev/shm/.relay-host 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "host $1 did not come up" >&2
+	exit 1
+}
+
+# on HOST CMD...: run CMD with HOST's /dev/shm.
+on() {
+	eval "t=\$HOST_$1"
+	shift
+	nsenter -t "$t" -m -- "$@"
+}
+
+# spawn HOST CMD...: the same in the background; $! is CMD's own pid
+# (the subshell execs nsenter, which execs CMD), so kill -9 $! kills it.
+spawn() {
+	eval "t=\$HOST_$1"
+	shift
+	(exec nsenter -t "$t" -m -- "$@") &
+	track $!
+}
+
+# nats NAME [extra nats-server args]: sets NATS_<NAME>_PORT, NATS_<NAME>_PID.
+nats() {
+	n=$1
+	shift
+	p=$(free_port)
+	mkdir -p "$T/js-$n"
+	nats-server -a 127.0.0.1 -p "$p" -js -sd "$T/js-$n" "$@" \
+	    >"$T/nats-$n.log" 2>&1 &
+	eval "NATS_${n}_PID=$!"
+	eval "NATS_${n}_PORT=$p"
+	track $!
+	for _ in $(seq 100); do
+		if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "nats-server $n did not start:" >&2
+	cat "$T/nats-$n.log" >&2
+	exit 1
+}
+
+# gen TAG COUNT RATE: lines of varying length at about RATE per second.
+gen() {
+	$PY -c '
+import sys, time
+tag, n, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = sys.stdout
+t0 = time.monotonic()
+for i in range(n):
+    out.write("%s-%d-%s\n" % (tag, i, "x" * (i * 7 % 300)))
+    if i % 500 == 499:
+        out.flush()
+        d = t0 + (i + 1) / rate - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+out.flush()
+' "$@"
+}
+
+# wait_for PID SECONDS: wait for a background job, kill it if it lingers.
+wait_for() {
+	for _ in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return $?; }
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	return 124
+}
+
+sanitizer_clean() {
+	! grep -l "Sanitizer\|runtime error" "$T"/*.log 2>/dev/null
+}
+
+finish() {
+	MSG="no sanitizer reports in the programs' logs" check sanitizer_clean
+	echo "# $(basename "$0"): $PASS passed, $FAIL failed"
+	[ "$FAIL" = 0 ] || { echo "logs:"; tail -n 20 "$T"/*.log; }
+	[ "$FAIL" = 0 ]
+}
