@@ -46,6 +46,9 @@
 #define DEFAULT_BATCH	(256u << 10)
 #define READ_BATCH	512
 #define WAIT_MS		50
+#define TRANSIENT_MS	30000	/* how long a forming cluster may take */
+#define ACK_STALL_MS	2000	/* acks this late are taken as lost */
+#define STALL_MS	2000	/* a consumer this quiet is looked at */
 
 static const char usage_text[] =
 "usage: ringrelay push RING --nats URL [--stream NAME] [--subject SUBJ]\n"
@@ -185,6 +188,19 @@ js_why(natsStatus s, jsErrCode ec)
 	return buf;
 }
 
+/* Worth retrying for a while (not: no JetStream, a refused config). */
+static bool
+transient(natsStatus s, jsErrCode ec)
+{
+	if (s == NATS_NO_RESPONDERS || ec == JSNotEnabledErr ||
+	    ec == JSNotEnabledForAccountErr)
+		return false;
+	/* insufficient resources: a forming cluster lacks the peers */
+	return s == NATS_TIMEOUT || ec == JSClusterNotAvailErr ||
+	    ec == JSInsufficientResourcesErr || ec == JSClusterNoPeersErr ||
+	    ec == 0;
+}
+
 /* The stream exists afterwards, or we exit saying why. */
 static void
 ensure_stream(bool create)
@@ -193,6 +209,7 @@ ensure_stream(bool create)
 	jsStreamConfig cfg;
 	jsErrCode ec = 0;
 	const char *subj[1] = { opt.subject };
+	uint64_t until = mono_ms() + TRANSIENT_MS;
 	natsStatus s;
 
 	for (;;) {
@@ -201,9 +218,18 @@ ensure_stream(bool create)
 			jsStreamInfo_Destroy(si);
 			return;
 		}
-		if (s != NATS_NOT_FOUND && ec != JSStreamNotFoundErr)
+		if (s != NATS_NOT_FOUND && ec != JSStreamNotFoundErr) {
+			/* A cluster still electing its leaders answers
+			 * with errors or not at all for a while. */
+			if (transient(s, ec) && mono_ms() < until && !stop) {
+				say("stream %s: %s; retrying", opt.stream,
+				    js_why(s, ec));
+				sleep(1);
+				continue;
+			}
 			errx(EXIT_SYS, "stream %s: %s", opt.stream,
 			    js_why(s, ec));
+		}
 		if (create)
 			break;
 		/* pull: the origin's relay creates it; wait for it. */
@@ -225,7 +251,12 @@ ensure_stream(bool create)
 	cfg.Storage = opt.memory ? js_MemoryStorage : js_FileStorage;
 	cfg.Replicas = opt.replicas;
 	cfg.Duplicates = opt.dup_s * 1000000000LL;
-	s = js_AddStream(&si, js, &cfg, NULL, &ec);
+	while ((s = js_AddStream(&si, js, &cfg, NULL, &ec)) != NATS_OK &&
+	    transient(s, ec) && mono_ms() < until && !stop) {
+		say("creating stream %s: %s; retrying", opt.stream,
+		    js_why(s, ec));
+		sleep(1);
+	}
 	if (s != NATS_OK)
 		errx(EXIT_SYS, "creating stream %s: %s", opt.stream,
 		    js_why(s, ec));
@@ -286,6 +317,8 @@ hdr_next(const struct hdr *h)
 
 /* ---- push --------------------------------------------------------------- */
 
+static void drop_pending(void);
+
 struct pusher {
 	struct shmr_ring	*ring;
 	struct shmr_cursor	 cur;
@@ -299,6 +332,7 @@ struct pusher {
 	size_t			 buflen;
 	struct shmr_msg		 msgs[READ_BATCH];
 	uint64_t		 sent;	/* stream messages */
+	char			 last_id[80];	/* of the last one sent */
 };
 
 static void
@@ -328,6 +362,14 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 	    NATS_OK)
 		errx(EXIT_SYS, "natsMsg_Create: %s", natsStatus_GetText(s));
 	natsMsgHeader_Set(m, "Nats-Msg-Id", id);
+	/*
+	 * The stream must end with the message we sent before this one:
+	 * if one was lost (a leader change, a refusal), every later one
+	 * is refused too and push_resync() resumes after what the stream
+	 * holds, instead of leaving a hole behind a stored successor.
+	 */
+	if (p->last_id[0] != '\0')
+		natsMsgHeader_Set(m, "Nats-Expected-Last-Msg-Id", p->last_id);
 	natsMsgHeader_Set(m, "Shmr-Kind", k);
 	set_u64(m, "Shmr-Epoch", shmr_ring_epoch(p->ring));
 	set_u64(m, "Shmr-Seq", seq);
@@ -340,9 +382,17 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 	 * No per-message MaxWait (nats.c 3.4.1 starts a timer per message
 	 * then): the server's acks or the connection's fate decide.
 	 */
-	while ((s = js_PublishMsgAsync(js, &m, NULL)) == NATS_TIMEOUT &&
-	    !stop)
-		;	/* MaxPending in flight: StallWait elapsed, try again */
+	/* MaxPending in flight: StallWait (200 ms) elapsed, try again */
+	for (int tries = 0; (s = js_PublishMsgAsync(js, &m, NULL)) ==
+	    NATS_TIMEOUT && !stop; tries++) {
+		if (tries >= ACK_STALL_MS / 200) {
+			/* The acks are lost (a server died with them):
+			 * without a MaxWait nothing times them out. */
+			s = NATS_TIMEOUT;
+			drop_pending();
+			break;
+		}
+	}
 	if (s != NATS_OK) {
 		natsMsg_Destroy(m);
 		if (stop)
@@ -353,6 +403,7 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 			    natsStatus_GetText(s));
 		return;
 	}
+	strcpy(p->last_id, id);
 	p->sent++;
 }
 
@@ -437,6 +488,14 @@ push_resume(struct pusher *p)
 	if (s != NATS_OK && s != NATS_NOT_FOUND)
 		errx(EXIT_SYS, "stream %s: last message: %s", opt.stream,
 		    js_why(s, ec));
+	p->last_id[0] = '\0';
+	if (s == NATS_OK) {
+		const char *id = NULL;
+
+		if (natsMsgHeader_Get(last, "Nats-Msg-Id", &id) == NATS_OK &&
+		    id != NULL && strlen(id) < sizeof(p->last_id))
+			strcpy(p->last_id, id);
+	}
 	if (s == NATS_OK && hdr_parse(last, &h) == 0 &&
 	    h.epoch == shmr_ring_epoch(p->ring)) {
 		rc = shmr_cursor_init(p->ring, &p->cur, SHMR_FROM_SEQ,
@@ -460,22 +519,32 @@ push_resume(struct pusher *p)
 	send_msg(p, 'r', p->cur.seq, 0, NULL, 0);
 }
 
+/* Forget the publishes still waiting for an ack (resync re-reads). */
+static void
+drop_pending(void)
+{
+	natsMsgList pending;
+
+	memset(&pending, 0, sizeof(pending));
+	if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK)
+		natsMsgList_Destroy(&pending);
+}
+
 /* After a publish error: wait for what is in flight, then resume. */
 static void
 push_resync(struct pusher *p)
 {
+	jsPubOptions po;
 	natsStatus s;
 
 	warnx("%s: stream %s refused or lost a message (%s); resuming "
 	    "after the stream's last message", opt.ring, opt.stream, pub_err);
 	p->plen = 0;
 	p->count = 0;
-	for (;;) {
-		s = js_PublishAsyncComplete(js, NULL);
-		if (s == NATS_OK || stop)
-			break;
-		usleep(200000);
-	}
+	jsPubOptions_Init(&po);
+	po.MaxWait = ACK_STALL_MS;
+	if (js_PublishAsyncComplete(js, &po) != NATS_OK)
+		drop_pending();
 	atomic_store(&pub_failed, 0);
 	for (;;) {
 		natsMsg *last = NULL;
@@ -711,6 +780,53 @@ pull_apply(struct puller *p, natsMsg *m)
 	}
 }
 
+/* An ordered consumer from after stream message token (0: the start). */
+static natsSubscription *
+pull_subscribe(natsSubscription *old, uint64_t token)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode ec = 0;
+	natsStatus s;
+
+	if (old != NULL) {
+		natsSubscription_Unsubscribe(old);
+		natsSubscription_Destroy(old);
+	}
+	jsSubOptions_Init(&so);
+	so.Stream = opt.stream;
+	so.Ordered = true;
+	if (token != 0) {
+		so.Config.DeliverPolicy = js_DeliverByStartSequence;
+		so.Config.OptStartSeq = token + 1;
+	}
+	for (uint64_t until = mono_ms() + TRANSIENT_MS;;) {
+		s = js_SubscribeSync(&sub, js, opt.subject, NULL, &so, &ec);
+		if (s == NATS_OK)
+			return sub;
+		if (!transient(s, ec) || mono_ms() >= until || stop)
+			errx(EXIT_SYS, "stream %s: subscribing: %s",
+			    opt.stream, js_why(s, ec));
+		say("stream %s: subscribing: %s; retrying", opt.stream,
+		    js_why(s, ec));
+		sleep(1);
+	}
+}
+
+/* The stream's last sequence number, 0 if unknown. */
+static uint64_t
+stream_last(void)
+{
+	jsStreamInfo *si = NULL;
+	uint64_t last = 0;
+
+	if (js_GetStreamInfo(&si, js, opt.stream, NULL, NULL) == NATS_OK) {
+		last = si->State.LastSeq;
+		jsStreamInfo_Destroy(si);
+	}
+	return last;
+}
+
 static int
 cmd_pull(void)
 {
@@ -718,10 +834,8 @@ cmd_pull(void)
 	struct shmr_ring *r = NULL;
 	struct shmr_mirror_info mi;
 	natsSubscription *sub = NULL;
-	jsSubOptions so;
-	jsErrCode ec = 0;
 	natsStatus s;
-	uint64_t token = 0;
+	uint64_t token = 0, quiet_since;
 
 	memset(&p, 0, sizeof(p));
 	nats_connect();
@@ -749,25 +863,32 @@ cmd_pull(void)
 		}
 		shmr_ring_close(r);
 	}
-	jsSubOptions_Init(&so);
-	so.Stream = opt.stream;
-	so.Ordered = true;
-	if (token != 0) {
-		so.Config.DeliverPolicy = js_DeliverByStartSequence;
-		so.Config.OptStartSeq = token + 1;
-	}
-	s = js_SubscribeSync(&sub, js, opt.subject, NULL, &so, &ec);
-	if (s != NATS_OK)
-		errx(EXIT_SYS, "stream %s: subscribing: %s", opt.stream,
-		    js_why(s, ec));
+	sub = pull_subscribe(NULL, token);
+	quiet_since = mono_ms();
 	while (!stop) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
 		struct hdr h;
 
 		s = natsSubscription_NextMsg(&m, sub, 200);
-		if (s == NATS_TIMEOUT)
+		if (s == NATS_TIMEOUT) {
+			/*
+			 * Quiet: is the stream ahead of us? An ordered
+			 * consumer whose server died can stay silent; start
+			 * a new one after the last message we applied.
+			 */
+			if (mono_ms() - quiet_since >= STALL_MS) {
+				quiet_since = mono_ms();
+				if (stream_last() > token) {
+					say("stream %s: consumer stalled at %"
+					    PRIu64 "; subscribing again",
+					    opt.stream, token);
+					sub = pull_subscribe(sub, token);
+				}
+			}
 			continue;
+		}
+		quiet_since = mono_ms();
 		if (s != NATS_OK) {
 			if (stop)
 				break;
@@ -784,7 +905,8 @@ cmd_pull(void)
 
 			/* Behind by what the origin had when this left it,
 			 * at least. */
-			shmr_writer_set_upstream(p.w, up, md->Sequence.Stream);
+			token = md->Sequence.Stream;
+			shmr_writer_set_upstream(p.w, up, token);
 			jsMsgMetaData_Destroy(md);
 		}
 		p.applied++;

@@ -1,0 +1,55 @@
+#!/bin/bash
+# relay_cluster.sh - a 3-node JetStream cluster on loopback, a stream with
+# 3 replicas; one node is killed with -9 while the feed runs: the mirror
+# still gets every message, once, with the origin's ids (issue 15).
+. "$(dirname "$0")/relay_lib.sh"
+
+host A
+host B
+P1=$(free_port); P2=$(free_port); P3=$(free_port)
+C1=$(free_port); C2=$(free_port); C3=$(free_port)
+ROUTES=nats://127.0.0.1:$C1,nats://127.0.0.1:$C2,nats://127.0.0.1:$C3
+node() {	# node N PORT CLUSTER_PORT
+	mkdir -p "$T/js-n$1"
+	nats-server -a 127.0.0.1 -p "$2" -js -sd "$T/js-n$1" -n "n$1" \
+	    --cluster_name relaytest --cluster "nats://127.0.0.1:$3" \
+	    --routes "$ROUTES" >"$T/nats-n$1.log" 2>&1 &
+	eval "NODE$1=$!"
+	track $!
+}
+node 1 "$P1" "$C1"
+node 2 "$P2" "$C2"
+node 3 "$P3" "$C3"
+for p in $P1 $P2 $P3; do
+	for _ in $(seq 100); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null && break
+		sleep 0.05
+	done
+done
+URL=nats://127.0.0.1:$P1,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3
+RING=feed
+
+spawn A "$TB/relay_reader" $RING 8000 >"$T/A.out" 2>"$T/readerA.log"
+RA=$!
+spawn B "$TB/relay_reader" $RING 8000 >"$T/B.out" 2>"$T/readerB.log"
+RB=$!
+spawn A "$BIN/ringrelay" push $RING --nats "$URL" --replicas 3 \
+    --max-bytes 256M 2>>"$T/push.log"
+spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+# Let the stream exist before the feed (a forming cluster takes a while).
+for _ in $(seq 300); do
+	grep -q "starts at" "$T/push.log" && break
+	sleep 0.1
+done
+gen c 40000 10000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+    2>>"$T/ringd.log" &
+GEN=$!; track $GEN
+sleep 1.5
+kill -9 "$NODE1"
+MSG="the feed ran to its end with node 1 killed" check wait_for $GEN 60
+MSG="origin reader finished" check wait_for $RA 90
+MSG="mirror reader finished" check wait_for $RB 90
+MSG="same ids and bytes through the cluster, no duplicate, no loss" \
+    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
+    --restarts 0 --min 40000
+finish

@@ -1,0 +1,40 @@
+#!/bin/bash
+# relay_retention.sh - a mirror too slow for the stream's retention: the
+# runs removed before it read them reach its readers as overruns with the
+# exact count, and everything else arrives intact (issue 15).
+. "$(dirname "$0")/relay_lib.sh"
+
+host A
+host B
+nats one
+URL=nats://127.0.0.1:$NATS_one_PORT
+RING=feed
+
+spawn A "$TB/relay_reader" $RING 5000 >"$T/A.out" 2>"$T/readerA.log"
+RA=$!
+spawn B "$TB/relay_reader" $RING 5000 >"$T/B.out" 2>"$T/readerB.log"
+RB=$!
+# Small stream messages, at most 20 of them kept.
+spawn A "$BIN/ringrelay" push $RING --nats "$URL" --max-msgs 20 \
+    --batch 4K 2>>"$T/push.log"
+spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+PULL=$!
+gen r 30000 15000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+    2>>"$T/ringd.log" &
+GEN=$!; track $GEN
+sleep 0.5
+# Slow: stopped while the stream moves on, then let go.
+kill -STOP $PULL
+sleep 2.5
+kill -CONT $PULL
+MSG="the feed ran to its end" check wait_for $GEN 60
+MSG="origin reader finished" check wait_for $RA 60
+MSG="mirror reader finished" check wait_for $RB 60
+LOST=$(awk '$1 == "L" { n += $3 } END { print n + 0 }' "$T/B.out")
+MSG="the slow mirror lost messages to retention ($LOST)" check [ "$LOST" -gt 0 ]
+MSG="every loss announced with its exact count, the rest intact" \
+    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost "$LOST" \
+    --restarts 0 --min 1000
+D=$(grep -c '^M' "$T/B.out")
+MSG="delivered $D + lost $LOST = 30000" check [ $((D + LOST)) = 30000 ]
+finish
