@@ -2,7 +2,7 @@
 # mount namespaces, root) through nats-server on loopback (issue 15).
 # Exit 77 (skipped) without root, nats-server or libnats.
 RELAY_READER := $(B)/tests/relay_reader
-RELAY_SCRIPTS := hosts retention cluster
+RELAY_SCRIPTS := hosts retention cluster sse
 RELAY_RUNS := $(RELAY_SCRIPTS:%=run-relay_%)
 
 $(RELAY_READER): $(B)/tests/relay_reader.o $(LIBSHM_A)
@@ -12,6 +12,7 @@ $(RELAY_READER): $(B)/tests/relay_reader.o $(LIBSHM_A)
 
 $(RELAY_RUNS): run-relay_%: tests/relay_%.sh tests/relay_lib.sh \
     tests/relay_check.py $(RELAY_READER) $(B)/bin/ringd $(B)/bin/ringctl \
+    $(B)/bin/ringbridge \
     $(if $(NATS_LIBS),$(B)/bin/ringrelay)
 	@echo "  TEST    relay_$*"
 	$(Q)BIN=$(B)/bin TB=$(B)/tests timeout 300 bash tests/relay_$*.sh \
