@@ -87,15 +87,22 @@ nats() {
 	exit 1
 }
 
-# gen TAG COUNT RATE: lines of varying length at about RATE per second.
+# gen TAG COUNT RATE [GATE]: lines of varying length at about RATE per
+# second; with GATE, the first 10 lines, then nothing until file GATE is.
 gen() {
 	$PY -c '
-import sys, time
+import os, sys, time
 tag, n, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+gate = sys.argv[4] if len(sys.argv) > 4 else None
 out = sys.stdout
 t0 = time.monotonic()
 for i in range(n):
     out.write("%s-%d-%s\n" % (tag, i, "x" * (i * 7 % 300)))
+    if gate and i == 9:
+        out.flush()
+        while not os.path.exists(gate):
+            time.sleep(0.02)
+        t0 = time.monotonic() - (i + 1) / rate
     if i % 500 == 499:
         out.flush()
         d = t0 + (i + 1) / rate - time.monotonic()

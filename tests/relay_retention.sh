@@ -19,10 +19,17 @@ spawn A "$BIN/ringrelay" push $RING --nats "$URL" --max-msgs 20 \
     --batch 4K 2>>"$T/push.log"
 spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
 PULL=$!
-gen r 30000 15000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+gen r 30000 15000 "$T/go" | on A "$BIN/ringd" -q -s 32M --keep $RING \
     2>>"$T/ringd.log" &
 GEN=$!; track $GEN
-sleep 0.5
+# The mirror must hold the start of the feed before it is slowed down
+# (else it joins the stream late, and a late joiner has lost nothing).
+for _ in $(seq 300); do
+	[ "$(grep -c '^M' "$T/B.out")" -ge 10 ] && break
+	sleep 0.1
+done
+touch "$T/go"
+sleep 0.3
 # Slow: stopped while the stream moves on, then let go.
 kill -STOP $PULL
 sleep 2.5
