@@ -12,7 +12,8 @@ $(RELAY_READER): $(B)/tests/relay_reader.o $(LIBSHM_A)
 
 $(RELAY_RUNS): run-relay_%: tests/relay_%.sh tests/relay_lib.sh \
     tests/relay_check.py $(RELAY_READER) $(B)/bin/ringd $(B)/bin/ringctl \
-    $(B)/bin/ringbridge \
+    $(B)/bin/ringbridge docs/ringrelay-push@.service \
+    docs/ringrelay-pull@.service \
     $(if $(NATS_LIBS),$(B)/bin/ringrelay)
 	@echo "  TEST    relay_$*"
 	$(Q)BIN=$(B)/bin TB=$(B)/tests timeout 300 bash tests/relay_$*.sh \

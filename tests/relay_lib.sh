@@ -132,3 +132,35 @@ finish() {
 	[ "$FAIL" = 0 ] || { echo "logs:"; tail -n 20 "$T"/*.log; }
 	[ "$FAIL" = 0 ]
 }
+
+# unit_cmd UNIT RING NATS_URL: the ExecStart line of a docs/ systemd unit as
+# systemd would run it (%i, ${VAR} as one word, $VAR split), with this
+# build's binaries, RELAY_NATS=NATS_URL and the unit's default RELAY_OPTS;
+# one argument per line.
+unit_cmd() {
+	$PY - "$@" "$BIN" <<'PYEOF'
+import re, shlex, sys
+unit, ring, url, bindir = sys.argv[1:5]
+env, cmd = {}, None
+for line in open(unit):
+    line = line.strip()
+    if line.startswith("Environment="):
+        for w in shlex.split(line[len("Environment="):]):
+            k, _, v = w.partition("=")
+            env[k] = v
+    elif line.startswith("ExecStart="):
+        cmd = line[len("ExecStart="):]
+env["RELAY_NATS"] = url
+out = []
+for w in cmd.split():
+    w = w.replace("%i", ring).replace("/usr/local/sbin/", bindir + "/")
+    m = re.fullmatch(r"\$\{(\w+)\}", w)
+    if m:
+        out.append(env[m.group(1)])
+    elif re.fullmatch(r"\$(\w+)", w):
+        out.extend(env[w[1:]].split())
+    else:
+        out.append(w)
+print("\n".join(out))
+PYEOF
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # relay_sse.sh - an SSE client moves from the origin host's ringbridge to
 # the mirror host's with Last-Event-ID and continues exactly: the next
-# event id, the same bytes, nothing twice (issue 15).
+# event id, the same bytes, nothing twice (issue 15). The relays run as
+# the example systemd units in docs/ start them.
 . "$(dirname "$0")/relay_lib.sh"
 
 host A
@@ -12,8 +13,13 @@ RING=feed
 PA=$(free_port)
 PB=$(free_port)
 
-spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
-spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+# The relays as docs/ringrelay-{push,pull}@.service start them.
+mapfile -t PUSHCMD < <(unit_cmd docs/ringrelay-push@.service $RING "$URL")
+mapfile -t PULLCMD < <(unit_cmd docs/ringrelay-pull@.service $RING "$URL")
+MSG="the units' command lines: ${PUSHCMD[*]}; ${PULLCMD[*]}" \
+    check test "${PUSHCMD[1]}" = push -a "${PULLCMD[1]}" = pull
+spawn A "${PUSHCMD[@]}" 2>>"$T/push.log"
+spawn B "${PULLCMD[@]}" 2>>"$T/pull.log"
 gen s 20000 4000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
     2>>"$T/ringd.log" &
 GEN=$!; track $GEN
