@@ -628,6 +628,7 @@ struct aio {
 	bool		 sleep_only;	/* no ring to wait on: just sleep */
 	RingObject	*ringobj;	/* changed under the GIL, idle only */
 	struct shmr_cursor cur;
+	pid_t		 pid;		/* the process the thread runs in */
 };
 
 static void *
@@ -668,12 +669,22 @@ aio_main(void *arg)
 	return NULL;
 }
 
-/* Stop and join the thread (at most one AIO_SLICE_MS), free everything. */
+/*
+ * Stop and join the thread (at most one AIO_SLICE_MS), free everything.
+ * In a child of fork() the thread does not exist (and the mutex may have
+ * been held by it): only the descriptor and the reference are released.
+ */
 static void
 aio_free(struct aio *a)
 {
 	if (a == NULL)
 		return;
+	if (a->pid != getpid()) {
+		close(a->efd);
+		Py_XDECREF(a->ringobj);
+		PyMem_Free(a);
+		return;
+	}
 	pthread_mutex_lock(&a->mu);
 	a->stop = true;
 	pthread_cond_signal(&a->cv);
@@ -703,6 +714,7 @@ aio_new(void)
 	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
+	a->pid = getpid();
 	if ((rc = pthread_create(&a->th, NULL, aio_main, a)) != 0) {
 		errno = rc;
 		PyErr_SetFromErrno(PyExc_OSError);
@@ -1323,6 +1335,10 @@ Reader_arm(ReaderObject *self, PyObject *unused)
 	(void)unused;
 	if (reader_live(self) < 0)
 		return NULL;
+	if (self->aio != NULL && self->aio->pid != getpid()) {
+		aio_free(self->aio);	/* inherited through fork() */
+		self->aio = NULL;
+	}
 	if (self->aio == NULL && (self->aio = aio_new()) == NULL)
 		return NULL;
 	pthread_mutex_lock(&self->aio->mu);

@@ -98,3 +98,37 @@ def test_async_cancel_then_close(name):
     r.close()                           # joins the helper thread
     assert time.monotonic() - t0 < 1
     w.close()
+
+
+def test_async_reader_in_a_forked_child(name):
+    """A reader used with asyncio, then fork(): the child has no helper
+    thread; it makes its own, and closing does not wait for a thread that
+    is not there."""
+    import os
+    w = shmring.Writer(name, capacity=1 << 16)
+    r = shmring.Reader(name)
+
+    async def one():
+        return await asyncio.wait_for(r.__anext__(), 10)
+
+    w.publish(b"a")
+    assert asyncio.run(one()) == shmring.Message(0, b"a")
+
+    async def after_fork():             # waits first, then data comes
+        asyncio.get_running_loop().call_later(0.05, w.publish, b"b")
+        return await asyncio.wait_for(r.__anext__(), 3)
+
+    r._arm()                            # the helper waits while we fork
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            ok = asyncio.run(after_fork()) == shmring.Message(1, b"b")
+            r.close()
+            code = 0 if ok else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    r.close()
+    w.close()
