@@ -716,6 +716,8 @@ main(int argc, char *argv[])
 	struct ringd rd = { .rl = { 5, 10, 0, 0, 0 } };
 	struct opts o = { .size = DEFAULT_SIZE, .gid = (gid_t)-1 };
 	struct shmr_create_opts copts;
+	char prev[SHMR_NAME_MAX + 32];
+	bool took_over;
 	struct shmr_info info;
 	struct pidfh *pfh = NULL;
 	char hsize[16], hmax[16];
@@ -757,6 +759,9 @@ main(int argc, char *argv[])
 	copts.max_msg = (uint32_t)o.max_msg;
 	copts.mode = o.mode;
 	copts.gid = o.gid;
+	/* A ring already there is one we take over (or are refused). */
+	snprintf(prev, sizeof(prev), "/dev/shm/shmring.%s", rd.ring);
+	took_over = access(prev, F_OK) == 0;
 	if ((rc = shmr_writer_create(rd.ring, &copts, &rd.w)) < 0) {
 		if (rc == -EBUSY) {
 			log_err("ring %s: refusing to start: a live producer "
@@ -787,7 +792,7 @@ main(int argc, char *argv[])
 
 	human(hsize, sizeof(hsize), info.capacity);
 	human(hmax, sizeof(hmax), info.max_msg);
-	if (info.epoch > 1)
+	if (took_over)
 		log_notice("ring %s: took over from the previous producer "
 		    "(gone), epoch %llu", rd.ring,
 		    (unsigned long long)info.epoch);

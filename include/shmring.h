@@ -96,7 +96,7 @@ struct shmr_info {
 	uint32_t	layout_version;
 	uint32_t	max_msg;	/* largest payload in bytes */
 	uint64_t	capacity;	/* data area in bytes */
-	uint64_t	epoch;		/* 1 on first creation, +1 per takeover */
+	uint64_t	epoch;		/* creation time, microseconds (unique) */
 	pid_t		pid;		/* producer process */
 	uint32_t	state;		/* enum shmr_state */
 	uint64_t	next_seq;	/* sequence number of the next message */
@@ -177,7 +177,8 @@ SHMR_API int shmr_list(int (*fn)(const char *name, void *arg), void *arg);
 
 /*
  * Create ring NAME, or take it over when its previous producer died (the
- * new ring gets epoch + 1 and the old object is marked replaced). Memory
+ * old object is marked replaced). The epoch is the creation time in
+ * microseconds, and more than the previous ring's: never reused. Memory
  * is reserved up front. -EBUSY: a live producer owns the ring; -ENOSPC:
  * /dev/shm is too small; -EINVAL: bad name, capacity or max_msg.
  */

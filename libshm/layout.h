@@ -181,12 +181,12 @@ struct wait_page {
 	_Atomic uint32_t sleepers;
 	char		pad1[LINE - 4];
 	/*
-	 * The last epoch a producer of this name started. The wait object
-	 * outlives takeovers, so epochs keep growing even when a producer
-	 * dies between removing the old ring and writing the new header.
-	 * Producers only; readers never look at it.
+	 * Unused. Producers before issue 12 kept the last epoch here; any
+	 * reader may write this object, so nothing a producer relies on
+	 * lives in it (epochs come from the clock, see writer.c). Kept so
+	 * that the object keeps its size for readers of the first release.
 	 */
-	aword		last_epoch;
+	aword		unused;
 	char		pad2[LINE - 8];
 };
 

@@ -664,6 +664,24 @@ check_opts(const struct shmr_create_opts *o, uint64_t *cap, uint32_t *msg,
 	return 0;
 }
 
+/*
+ * An epoch names one ring for good: a client that resumes at (epoch, seq)
+ * must never land in another ring that reuses the number. Nothing of a
+ * ring survives a clean close with unlink (nor a reboot), so the epoch is
+ * the creation time in microseconds of CLOCK_REALTIME, and at least one
+ * more than the previous ring's when that is still visible (a takeover; a
+ * clock stepped back). Microseconds stay below 2^53 until the year 2255,
+ * so JSON and JavaScript clients keep it exact. It is kept nowhere a
+ * reader could write (the wait object is reader-writable).
+ */
+static uint64_t
+new_epoch(uint64_t prev)
+{
+	uint64_t now = realtime_ns() / 1000;
+
+	return now > prev ? now : prev + 1;
+}
+
 static int
 init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
     const struct shmr_mirror_opts *mo)
@@ -884,22 +902,9 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 		rc = -EBUSY;
 		goto fail;
 	}
-	if (w->wait != NULL) {
-		uint64_t last = atomic_load_explicit(&w->wait->last_epoch,
-		    memory_order_relaxed);
-
-		if (last > epoch)
-			epoch = last;
-		if (mo != NULL && mo->epoch > epoch)
-			epoch = mo->epoch - 1;
-		/* Recorded before the ring exists: a producer that dies
-		 * from here on still moves the next epoch forward. */
-		atomic_store_explicit(&w->wait->last_epoch, epoch + 1,
-		    memory_order_relaxed);
-	}
-	if (mo != NULL)
-		epoch = mo->epoch - 1;	/* a mirror has its upstream's */
-	if ((rc = init_segment(w, mode, gid, epoch + 1, mo)) < 0) {
+	/* a mirror has its upstream's epoch; a new ring, the clock's */
+	epoch = mo != NULL ? mo->epoch : new_epoch(epoch);
+	if ((rc = init_segment(w, mode, gid, epoch, mo)) < 0) {
 		shm_unlink(path);
 		goto fail;
 	}

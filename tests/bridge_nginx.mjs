@@ -172,7 +172,7 @@ try {
 	    `${dash.length} connections, ${breaks} breaks`);
 	const resumed = dash.slice(1).map((r) => r.url);
 	ok(resumed.length >= 1 && resumed.every((u) =>
-	    /[?&]last_event_id=1%3A\d+/.test(u)),
+	    /[?&]last_event_id=\d+%3A\d+/.test(u)),
 	    `the dashboard reopened after its last id (${resumed})`);
 	const log = readFileSync(env("ACCESS_LOG"), "utf8").split("\n");
 	const bad = log.filter((l) => l.includes(`/rings/${SINE}/stream`) &&

@@ -287,7 +287,8 @@ cmd_epoch(const char *name, uint64_t v)
 
 	if (wp == NULL)
 		return 0;
-	atomic_store(&wp->last_epoch, v);
+	/* where producers before issue 12 read the next epoch from */
+	atomic_store(&wp->unused, v);
 	printf("wrote\n");
 	return 0;
 }

@@ -70,6 +70,12 @@ contains() {
 # pycheck DESC FILE PYTHON-EXPR...: the Python code sees the file's text
 # as `s`, its JSON as `j` (when it parses) and its lines as `lines`; it
 # must assert what it wants.
+# epoch_of NAME: the ring's epoch (the creation time in microseconds).
+epoch_of() {
+	"$RINGCTL" --json info "$1" | python3 -c \
+	    'import json, sys; print(json.load(sys.stdin)["epoch"])'
+}
+
 pycheck() {
 	local desc=$1 file=$2 code=$3
 	if python3 - "$file" >"$T/py.err" 2>&1 <<PYEOF

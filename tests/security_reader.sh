@@ -87,7 +87,7 @@ t0=$(date +%s%N)
 start_producer
 t1=$(( ($(date +%s%N) - t0) / 1000000 ))
 took=0
-[ "$EPOCH" = $((old + 1)) ] && [ "$t1" -lt 2000 ] && took=1
+[ -n "$EPOCH" ] && [ "$EPOCH" -gt "$old" ] && [ "$t1" -lt 2000 ] && took=1
 verdict 4 "$took" "a new producer takes over at once under a reader's lock ($t1 ms, epoch $old -> ${EPOCH:-refused})"
 wait "$lockpid"
 if [ -z "$EPOCH" ]; then
@@ -95,13 +95,15 @@ if [ -z "$EPOCH" ]; then
 	start_producer || { echo "FAIL: setup"; exit 1; }
 fi
 
-# 3. It cannot rewrite the next producer's epoch (issue 12 items 2, 5).
+# 3. It cannot rewrite the next producer's epoch (issue 12 items 2, 5):
+# epochs are creation times in microseconds, kept nowhere a reader can
+# write; a larger one than before, below 2^53.
 $AS "$HOSTILE" epoch "$NAME" 18446744073709551000 > "$tmp.ep" 2>&1
 kill -9 "$PPID_"; wait "$PPID_" 2>/dev/null
 old=$EPOCH
 start_producer || { echo "FAIL: setup"; exit 1; }
-ok=0; [ "$EPOCH" = $((old + 1)) ] && ok=1
-verdict 5 "$ok" "the next epoch is $old + 1 whatever a reader writes (reader: $(cat "$tmp.ep"); got $EPOCH)"
+ok=0; [ "$EPOCH" -gt "$old" ] && [ "$EPOCH" -lt 9007199254740992 ] && ok=1
+verdict 2 "$ok" "the next epoch is newer than $old whatever a reader writes (reader: $(cat "$tmp.ep"); got $EPOCH)"
 kill "$PPID_"; wait "$PPID_" 2>/dev/null
 "$RINGCTL" rm "$NAME" >/dev/null 2>&1
 rm -f /dev/shm/shmring."$NAME" /dev/shm/shmring-wait."$NAME"

@@ -34,6 +34,44 @@
 
 static char ring[64];
 static struct shmr_writer *w;
+
+/* The epoch of the ring named ring, whoever publishes into it. */
+static unsigned long long
+ring_epoch_now(void)
+{
+	struct shmr_ring *r;
+	unsigned long long e;
+
+	cr_assert_eq(shmr_ring_open(ring, NULL, &r), 0);
+	e = (unsigned long long)shmr_ring_epoch(r);
+	shmr_ring_close(r);
+	return e;
+}
+
+/*
+ * "EPOCH:SEQ" for the ring named ring as it is now (epochs are creation
+ * times in microseconds, libshm(3)); four buffers, used in turn.
+ */
+static const char *
+eid(uint64_t seq)
+{
+	static char buf[4][48];
+	static int k;
+	char *p = buf[k++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%llu:%" PRIu64, ring_epoch_now(), seq);
+	return p;
+}
+
+/* The epoch of the ring the test's writer w publishes into. */
+static unsigned long long
+w_epoch(void)
+{
+	struct shmr_info in;
+
+	cr_assert_eq(shmr_writer_info(w, &in), 0);
+	return (unsigned long long)in.epoch;
+}
 static struct bridge_proc bp;
 static unsigned counter;
 
@@ -199,7 +237,7 @@ expect_msg(struct hc *h, uint64_t seq, const char *data)
 
 	cr_assert(hc_sse_wait(h, &ev, T_WAIT), "no event for seq %" PRIu64,
 	    seq);
-	snprintf(id, sizeof(id), "1:%" PRIu64, seq);
+	snprintf(id, sizeof(id), "%s", eid(seq));
 	cr_assert_str_eq(ev.type, "message");
 	cr_assert_str_eq(ev.id, id);
 	cr_assert_str_eq(ev.data, data);
@@ -233,7 +271,7 @@ Test(bridge, sse_framing_and_ids, .init = init_default)
 	expect_msg(&h, 0, "hello");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "base64");
-	cr_assert_str_eq(ev.id, "1:1");
+	cr_assert_str_eq(ev.id, eid(1));
 	enc_base64(b64, sizeof(b64), "two\nlines", 9);
 	b64[ENC_BASE64_LEN(9)] = '\0';
 	cr_assert_str_eq(ev.data, b64);
@@ -297,7 +335,7 @@ Test(bridge, encoding_base64_and_from, .init = init_default)
 	open_stream(&h, "?from=latest&encoding=base64", NULL);
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "message");
-	cr_assert_str_eq(ev.id, "1:2");
+	cr_assert_str_eq(ev.id, eid(2));
 	cr_assert_str_eq(ev.data, "Yw==");
 	hc_close(&h);
 	open_stream(&h, "?from=1", NULL);
@@ -314,7 +352,7 @@ Test(bridge, encoding_base64_and_from, .init = init_default)
 Test(bridge, ndjson, .init = init_default)
 {
 	struct hc h;
-	char line[512], v[64];
+	char line[512], v[64], want[512];
 	static const unsigned char bin[] = { 0xff, 0xfe, 0 };
 
 	pubs("say \"hi\"\n");
@@ -323,10 +361,14 @@ Test(bridge, ndjson, .init = init_default)
 	hc_header(&h, "Content-Type", v, sizeof(v));
 	cr_assert_str_eq(v, "application/x-ndjson");
 	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
-	cr_assert_str_eq(line,
-	    "{\"epoch\":1,\"seq\":0,\"data\":\"say \\\"hi\\\"\\n\"}");
+	snprintf(want, sizeof(want),
+	    "{\"epoch\":%llu,\"seq\":0,\"data\":\"say \\\"hi\\\"\\n\"}",
+	    w_epoch());
+	cr_assert_str_eq(line, want);
 	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
-	cr_assert_str_eq(line, "{\"epoch\":1,\"seq\":1,\"data_b64\":\"//4A\"}");
+	snprintf(want, sizeof(want),
+	    "{\"epoch\":%llu,\"seq\":1,\"data_b64\":\"//4A\"}", w_epoch());
+	cr_assert_str_eq(line, want);
 	hc_close(&h);
 }
 
@@ -371,7 +413,9 @@ Test(bridge, large_sse_base64_and_json, .init = init_default)
 	static char b64[ENC_BASE64_LEN(sizeof(big)) + 1];
 	static char line[400000];
 	static char esc[sizeof(big) * 6 + 1];
+	char pre[64];
 	long n;
+	int k;
 
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (unsigned char)(i % 251);
@@ -392,9 +436,11 @@ Test(bridge, large_sse_base64_and_json, .init = init_default)
 	cr_assert(hc_line_wait(&h, line, sizeof(line), T_WAIT));
 	n = enc_json_escape(esc, sizeof(esc), big, sizeof(big));
 	esc[n] = '\0';
-	cr_assert(strncmp(line, "{\"epoch\":1,\"seq\":1,\"data\":\"", 27) == 0);
-	cr_assert_eq(strlen(line), 27 + (size_t)n + 2);
-	cr_assert(memcmp(line + 27, esc, (size_t)n) == 0);
+	k = snprintf(pre, sizeof(pre), "{\"epoch\":%llu,\"seq\":1,\"data\":\"",
+	    w_epoch());
+	cr_assert(strncmp(line, pre, (size_t)k) == 0, "%.80s", line);
+	cr_assert_eq(strlen(line), (size_t)k + (size_t)n + 2);
+	cr_assert(memcmp(line + k, esc, (size_t)n) == 0);
 	hc_close(&h);
 }
 
@@ -427,16 +473,17 @@ Test(bridge, resume_last_event_id, .init = init_default)
 	}
 	hc_close(&h);
 	/* The query fallback for the first request. */
-	open_stream(&h, "?last_event_id=1:12", NULL);
+	snprintf(q, sizeof(q), "?last_event_id=%s", eid(12));
+	open_stream(&h, q, NULL);
 	expect_msg(&h, 13, "m13");
 	expect_msg(&h, 14, "m14");
 	hc_close(&h);
 	/* Resuming at the newest: nothing until the next message. */
-	snprintf(q, sizeof(q), "?last_event_id=1:14");
+	snprintf(q, sizeof(q), "?last_event_id=%s", eid(14));
 	open_stream(&h, q, NULL);
 	pubs("m15");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
-	cr_assert_str_eq(ev.id, "1:15");
+	cr_assert_str_eq(ev.id, eid(15));
 	hc_close(&h);
 }
 
@@ -455,16 +502,17 @@ Test(bridge, gap_on_resume)
 		pub(payload, sizeof(payload));
 	cr_assert_eq(shmr_writer_info(w, &in), 0);
 	cr_assert_gt(in.oldest_seq, 10);
-	open_stream(&h, "", "Last-Event-ID: 1:4\r\n");
+	snprintf(id, sizeof(id), "Last-Event-ID: %s\r\n", eid(4));
+	open_stream(&h, "", id);
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "gap");
 	parse_lost_next(ev.data, &lost, &next);
 	cr_assert_eq(next, in.oldest_seq);
 	cr_assert_eq(lost, in.oldest_seq - 5);
-	snprintf(id, sizeof(id), "1:%" PRIu64, next - 1);
+	snprintf(id, sizeof(id), "%s", eid(next - 1));
 	cr_assert_str_eq(ev.id, id);
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
-	snprintf(id, sizeof(id), "1:%" PRIu64, next);
+	snprintf(id, sizeof(id), "%s", eid(next));
 	cr_assert_str_eq(ev.id, id);
 	hc_close(&h);
 }
@@ -514,7 +562,7 @@ lapped_client(bool skip, bool idle)
 	} else {
 		pubs("first");
 		cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
-		cr_assert_str_eq(ev.id, "1:0");
+		cr_assert_str_eq(ev.id, eid(0));
 		last = 0;
 	}
 	/* Not reading now: 2000 x 200 bytes laps a 64 KiB ring. */
@@ -692,8 +740,9 @@ Test(bridge, closed_or_removed_ring_new_stream)
 	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
 	cr_assert_eq(http_request(bp.port, "GET", path, NULL, body,
 	    sizeof(body), hdrs, sizeof(hdrs)), 204, "%s", hdrs);
-	cr_assert_eq(http_request(bp.port, "GET", path, "Last-Event-ID: "
-	    "1:0\r\n", body, sizeof(body), NULL, 0), 204);
+	snprintf(hdrs, sizeof(hdrs), "Last-Event-ID: %s\r\n", eid(0));
+	cr_assert_eq(http_request(bp.port, "GET", path, hdrs, body,
+	    sizeof(body), NULL, 0), 204);
 	open_stream(&h, "?from=oldest", NULL);
 	expect_msg(&h, 0, "last");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
@@ -714,35 +763,81 @@ Test(bridge, closed_or_removed_ring_new_stream)
 	cr_assert(strstr(hdrs, "Connection: close") != NULL, "%s", hdrs);
 }
 
+static int get_status(const char *path, const char *extra, char *body,
+    size_t len);
+
 Test(bridge, restart_new_epoch)
 {
 	static const char *const old[] = { "old0", "old1", NULL };
 	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
 	struct hc h;
 	struct sse_event ev;
+	unsigned long long e1, e2, e3;
+	char want[96], hdr[96];
 
 	fork_producer(&o, old);
 	start_bridge(NULL);
 	open_stream(&h, "?from=oldest", NULL);
 	expect_msg(&h, 0, "old0");
 	expect_msg(&h, 1, "old1");
+	e1 = ring_epoch_now();
 	crash_producer();
 	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "take over");
+	e2 = w_epoch();
+	cr_assert_gt(e2, e1);
 	pubs("new0");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "restart");
-	cr_assert(strstr(ev.data, "\"epoch\":2") != NULL, "%s", ev.data);
+	snprintf(want, sizeof(want), "\"epoch\":%llu", e2);
+	cr_assert(strstr(ev.data, want) != NULL, "%s", ev.data);
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "message");
-	cr_assert_str_eq(ev.id, "2:0");
+	snprintf(want, sizeof(want), "%llu:0", e2);
+	cr_assert_str_eq(ev.id, want);
 	cr_assert_str_eq(ev.data, "new0");
 	hc_close(&h);
 	/* Resuming with an id of the old epoch: restart, then the new one. */
-	open_stream(&h, "", "Last-Event-ID: 1:1\r\n");
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %llu:1\r\n", e1);
+	open_stream(&h, "", hdr);
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
 	cr_assert_str_eq(ev.type, "restart");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
-	cr_assert_str_eq(ev.id, "2:0");
+	cr_assert_str_eq(ev.id, want);
+	hc_close(&h);
+	/*
+	 * Issue 12 item 2: a clean close with unlink leaves nothing behind,
+	 * and the next ring of the name used to start at epoch 1 again. A
+	 * client resuming at the old ring's id then continued in the new
+	 * one silently; now the epoch differs, so it is told "restart".
+	 */
+	pubs("new1");
+	pubs("new2");
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_UNLINK), 0);
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "create afresh");
+	e3 = w_epoch();
+	cr_assert_gt(e3, e2);
+	for (int i = 0; i < 5; i++)
+		pubs("fresh");
+	/* Until the bridge serves the new ring, the old one is still
+	 * there for it (unlinked, mapped): wait for the switch. */
+	snprintf(want, sizeof(want), "\"epoch\":%llu", e3);
+	snprintf(hdr, sizeof(hdr), "/rings/%s", ring);
+	for (int i = 0; i < 200; i++) {
+		static char body[4096];
+
+		cr_assert_eq(get_status(hdr, NULL, body, sizeof(body)), 200);
+		if (strstr(body, want) != NULL)
+			break;
+		cr_assert_lt(i, 199, "bridge still serves %s", body);
+		usleep(50 * 1000);
+	}
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %llu:1\r\n", e2);
+	open_stream(&h, "", hdr);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "restart", "%s: %s", ev.type, ev.data);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	snprintf(want, sizeof(want), "%llu:0", e3);
+	cr_assert_str_eq(ev.id, want);
 	hc_close(&h);
 }
 
@@ -781,8 +876,10 @@ Test(bridge, epoch_switch_retries_a_failed_cursor_init)
 	last_pos = atomic_load(&hdr->last_pos);
 	atomic_store(&hdr->last_pos, last_pos | 1);
 	release_pause();
-	cr_assert_eq(wait_stderr("cannot start reading epoch 2",
-	    "stream read"), 0, "the failed cursor init was ignored");
+	snprintf(path, sizeof(path), "cannot start reading epoch %llu",
+	    w_epoch());
+	cr_assert_eq(wait_stderr(path, "stream read"), 0,
+	    "the failed cursor init was ignored");
 	atomic_store(&hdr->last_pos, last_pos);
 	munmap(hdr, HDR_SIZE);
 	pubs("new0");
@@ -790,7 +887,7 @@ Test(bridge, epoch_switch_retries_a_failed_cursor_init)
 	cr_assert_str_eq(ev.type, "restart");
 	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream ended after restart");
 	cr_assert_str_eq(ev.type, "message");
-	cr_assert_str_eq(ev.id, "2:0");
+	cr_assert_str_eq(ev.id, eid(0));
 	cr_assert_str_eq(ev.data, "new0");
 	hc_close(&h);
 }
@@ -815,7 +912,12 @@ Test(bridge, resume_after_a_lapped_seek)
 	setenv("RINGBRIDGE_TEST_SEEK_LAPPED", "1", 1);
 	start_hooked_bridge("none", NULL);
 	unsetenv("RINGBRIDGE_TEST_SEEK_LAPPED");
-	open_stream(&h, "", "Last-Event-ID: 1:49\r\n");
+	{
+		char hdr[96];
+
+		snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s\r\n", eid(49));
+		open_stream(&h, "", hdr);
+	}
 	for (int i = 50; i < 100; i++) {
 		snprintf(msg, sizeof(msg), "m-%d", i);
 		expect_msg(&h, (uint64_t)i, msg);
@@ -833,7 +935,7 @@ get_status(const char *path, const char *extra, char *body, size_t len)
 
 Test(bridge, error_statuses, .init = init_default)
 {
-	char path[40000], body[4096], hdrs[4096];
+	char path[40000], body[4096], hdrs[4096], hdr[128];
 	int st;
 
 	pubs("x");
@@ -851,12 +953,15 @@ Test(bridge, error_statuses, .init = init_default)
 	snprintf(path, sizeof(path), "/rings/%s/stream", ring);
 	cr_assert_eq(get_status(path, "Last-Event-ID: junk\r\n", body,
 	    sizeof(body)), 400);
-	cr_assert_eq(get_status(path, "Last-Event-ID: 1:5\r\n", body,
-	    sizeof(body)), 400);
-	cr_assert_eq(get_status(path, "Last-Event-ID: 7:0\r\n", body,
-	    sizeof(body)), 400);
-	cr_assert_eq(get_status(path, "Last-Event-ID: 1:99999999999999999999"
-	    "9\r\n", body, sizeof(body)), 400);
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s\r\n", eid(5));
+	cr_assert_eq(get_status(path, hdr, body, sizeof(body)), 400);
+	/* an epoch newer than the ring's */
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %llu:0\r\n",
+	    ring_epoch_now() + 1000);
+	cr_assert_eq(get_status(path, hdr, body, sizeof(body)), 400);
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %llu:99999999999999999999"
+	    "9\r\n", ring_epoch_now());
+	cr_assert_eq(get_status(path, hdr, body, sizeof(body)), 400);
 	/* Unknown and hostile names. */
 	cr_assert_eq(get_status("/rings/nosuchring", NULL, body,
 	    sizeof(body)), 404);
@@ -1071,7 +1176,8 @@ Test(bridge, tls_with_curl)
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	pclose(p);
-	cr_assert(strstr(out, "id: 1:0\ndata: over tls\n") != NULL, "%s", out);
+	snprintf(cmd, sizeof(cmd), "id: %s\ndata: over tls\n", eid(0));
+	cr_assert(strstr(out, cmd) != NULL, "%s", out);
 }
 
 Test(bridge, per_ip_limit)

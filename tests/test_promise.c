@@ -307,3 +307,38 @@ Test(promise, read_lock_neither_keeps_alive_nor_blocks_takeover)
 	close(fd);
 	shmr_ring_close(r);
 }
+
+/* ---- item 2: epochs never repeat ---------------------------------------- */
+
+/*
+ * The epoch lived in the wait object, which a clean close with unlink
+ * removes: the next ring of the name started again at epoch 1, and a
+ * client resuming at "1:557" continued in a different ring silently.
+ */
+Test(promise, epoch_never_repeats_after_clean_unlink)
+{
+	const char *name = t_name("epoch");
+	struct shmr_writer *w;
+	struct shmr_info in;
+	uint64_t e[4];
+	pid_t pid;
+
+	for (int i = 0; i < 3; i++) {
+		w = t_writer(name, 1 << 16, 0);
+		cr_assert_eq(shmr_writer_info(w, &in), 0);
+		e[i] = in.epoch;
+		cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_UNLINK), 0);
+	}
+	/* A takeover (the old header is still there) goes on from it. */
+	pid = t_child_producer(name, 1);
+	t_kill(pid);
+	w = t_writer(name, 1 << 16, 0);
+	cr_assert_eq(shmr_writer_info(w, &in), 0);
+	e[3] = in.epoch;
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+	for (int i = 1; i < 4; i++)
+		cr_expect_gt(e[i], e[i - 1], "epoch %d: %llu after %llu", i,
+		    (unsigned long long)e[i], (unsigned long long)e[i - 1]);
+	/* Exact as a JSON number / JavaScript double. */
+	cr_expect_lt(e[3], (uint64_t)1 << 53);
+}

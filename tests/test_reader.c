@@ -276,9 +276,11 @@ Test(reader, restart_is_reported_then_followed)
 	struct shmr_reader *r;
 	struct shmr_writer *w;
 	struct shmr_msg m;
+	uint64_t e0;
 	pid_t pid = t_child_producer(n, 1);
 
 	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	e0 = shmr_ring_epoch(shmr_reader_ring(r));
 	t_kill(pid);
 	cr_expect_eq(shmr_ring_alive(shmr_reader_ring(r)), 0);
 	w = t_writer(n, 1 << 16, 0);
@@ -287,7 +289,7 @@ Test(reader, restart_is_reported_then_followed)
 	expect_msg(r, 0);
 	cr_assert_eq(shmr_reader_next(r, &m), SHMR_RESTART);
 	cr_expect_eq(m.seq, 0);
-	cr_expect_eq(shmr_ring_epoch(shmr_reader_ring(r)), 2);
+	cr_expect_gt(shmr_ring_epoch(shmr_reader_ring(r)), e0);
 	expect_msg(r, 0);
 	expect_msg(r, 1);
 	expect_msg(r, 2);

@@ -66,6 +66,9 @@ ringd_fifo() {
 	PIDS+=("$RINGD_PID")
 	exec 7>"$T/feed"
 	wait_for "$T/ringd.err" "ready"
+	# E: the ring's epoch (its creation time in microseconds), for ids
+	E=$(sed -n 's/.* ready (.*epoch \([0-9]*\)).*/\1/p' "$T/ringd.err" |
+	    tail -n 1)
 }
 
 # ringd_end: close ringd's input and wait until it has published it all.

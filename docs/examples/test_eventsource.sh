@@ -95,7 +95,7 @@ node "$T/harness.js" "$EX/eventsource.js" \
     7>&- &
 NODE=$!
 PIDS+=("$NODE")
-wait_for "$T/out" "1:9 line 9"
+wait_for "$T/out" "$E:9 line 9"
 bridge_stop
 awk -v n="$N" 'BEGIN { for (i = 10; i < n; i++)
     printf "line %d xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", i }' >&7
@@ -105,16 +105,17 @@ wait "$NODE"
 check "node: exits once eof closed the EventSource" test $? -eq 0
 cat "$T/node.err"
 check "page: messages, reconnect, exact gap, the rest, eof" \
-    python3 - "$T/out" "$N" <<'PYEOF'
+    python3 - "$T/out" "$N" "$E" <<'PYEOF'
 import re, sys
 out = open(sys.argv[1]).read().splitlines()
 n = int(sys.argv[2])
-assert out[:10] == [f"1:{i} line {i}" for i in range(10)], out[:12]
+e = sys.argv[3]
+assert out[:10] == [f"{e}:{i} line {i}" for i in range(10)], out[:12]
 assert out[10] == "-- disconnected, reconnecting", out[10]
 m = re.fullmatch(r"-- gap: lost (\d+) messages, next is (\d+)", out[11])
 lost, nxt = int(m[1]), int(m[2])
 assert nxt == 10 + lost, out[11]
-rest = [re.match(r"1:(\d+) line (\d+)", l) for l in out[12:-1]]
+rest = [re.match(e + r":(\d+) line (\d+)", l) for l in out[12:-1]]
 assert all(r and r[1] == r[2] for r in rest), "message lines"
 assert [int(r[1]) for r in rest] == list(range(nxt, n)), "after the gap"
 assert out[-1] == f"-- eof at {n}", out[-1]

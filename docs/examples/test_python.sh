@@ -23,18 +23,18 @@ python3 "$EX/sse_client.py" \
     2>"$T/a.err" 7>&- &
 PY=$!
 PIDS+=("$PY")
-wait_for "$T/a.out" "1:99 line 99 "
+wait_for "$T/a.out" "$E:99 line 99 "
 bridge_stop
 lines 100 200 >&7	# published while no bridge runs
 bridge_start "$R" "$PORT" --reuseport
-wait_for "$T/a.out" "1:199 line 199 "
+wait_for "$T/a.out" "$E:199 line 199 "
 ringd_end
 wait "$PY"
 check "resume: client exits 0 at eof" test $? -eq 0
 check "resume: messages 0..199, no loss, no duplicate" \
     contiguous "$T/a.out" 0 199
 check "resume: reconnected with the last id" \
-    grep -qx "# connected, Last-Event-ID: 1:99" "$T/a.out"
+    grep -qx "# connected, Last-Event-ID: $E:99" "$T/a.out"
 check "resume: eof and the totals" \
     grep -qx "# eof: 200 messages received, 0 lost" "$T/a.out"
 bridge_stop
@@ -50,7 +50,7 @@ python3 "$EX/sse_client.py" \
     2>"$T/b.err" 7>&- &
 PY=$!
 PIDS+=("$PY")
-wait_for "$T/b.out" "1:9 line 9 "
+wait_for "$T/b.out" "$E:9 line 9 "
 kill -STOP "$PY"
 lines 10 "$N" >&7
 ringd_end
@@ -64,7 +64,7 @@ check "overrun: gap size exact, no duplicates, nothing else missing" \
 import re, sys
 seqs, gaps = [], []
 for line in open(sys.argv[1]):
-    m = re.match(r"1:(\d+) line (\d+) ", line)
+    m = re.match(r"\d+:(\d+) line (\d+) ", line)
     if m:
         assert m[1] == m[2], line
         seqs.append(int(m[1]))

@@ -73,7 +73,8 @@ def test_async_sees_overrun_and_restart(name, feed):
 
     got, oldest = asyncio.run(asyncio.wait_for(main(), 30))
     assert got[0] == shmring.Overrun(lost=oldest, next=oldest)
-    assert got[-2] == shmring.Restart(next=0, epoch=2)
+    # epochs are creation times in microseconds (libshm(3))
+    assert got[-2] == shmring.Restart(next=0, epoch=r.epoch)
     assert got[-1] == shmring.Message(0, b"new")
     assert [m.seq for m in got[1:-2]] == list(range(oldest, 5001))
 
