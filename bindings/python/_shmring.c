@@ -1435,7 +1435,10 @@ static PyMethodDef Reader_methods[] = {
 	  "Up to n items (Messages, and Overrun/Restart where they occur),\n"
 	  "as a list, with one synchronisation per run of messages: the\n"
 	  "fastest way to drain a ring. Waits like next() for the first\n"
-	  "item; [] on timeout; EOFError at the end of the stream." },
+	  "item; [] on timeout; EOFError at the end of the stream.\n"
+	  "For messages of a KiB or more keep n to a few hundred: a batch's\n"
+	  "bytes objects all live at once, and a big batch's come from cold\n"
+	  "memory." },
 	{ "readinto", METH(Reader_readinto), METH_VARARGS | METH_KEYWORDS,
 	  "readinto(buffer, timeout=None)\n--\n\n"
 	  "Copy the next message's payload into a writable buffer (bytearray,\n"
