@@ -384,7 +384,7 @@ static PyMemberDef Restart_members[] = {
 	{ "next", T_ULONGLONG, offsetof(RestartObject, next), READONLY,
 	  "Sequence number of the first message of the new producer." },
 	{ "epoch", T_ULONGLONG, offsetof(RestartObject, epoch), READONLY,
-	  "Epoch of the new ring (1 at creation, +1 per takeover)." },
+	  "Epoch of the new ring (its creation time in microseconds)." },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -1808,7 +1808,7 @@ static PyGetSetDef Writer_getset[] = {
 	{ "max_msg", (getter)Writer_get_field, NULL,
 	  "Largest payload in bytes.", (void *)(intptr_t)W_MAX_MSG },
 	{ "epoch", (getter)Writer_get_field, NULL,
-	  "1 on first creation, +1 per takeover of the name.",
+	  "The ring's epoch: its creation time in microseconds.",
 	  (void *)(intptr_t)W_EPOCH },
 	{ "next_seq", (getter)Writer_get_field, NULL,
 	  "Sequence number the next message gets.",

@@ -37,7 +37,8 @@ class Overrun:
     def __init__(self, lost: int, next: int) -> None: ...
 
 class Restart:
-    """A new producer took over: the ring of epoch `epoch`, from `next`."""
+    """A new producer took over: the ring of epoch `epoch` (its creation
+    time in microseconds), from `next`."""
     __match_args__ = ("next", "epoch")
     @property
     def next(self) -> int: ...
