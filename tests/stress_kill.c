@@ -573,17 +573,16 @@ main(void)
 			waitpid(readers[k], &st, 0);
 		else
 			st = rstatus[k];
-		/* A producer killed before its ring was live may or may
-		 * not have made an epoch: then only the kills bound it. */
-		fail |= report(k, &sh->res[k], st, before_live != 0 ?
-		    cfg.kills + 1 : final_epoch, gated, final_epoch,
-		    final_seq);
+		/* Epochs are creation times (libshm(3)), not counts: the
+		 * producers started (kills + 1) bound the restarts. */
+		fail |= report(k, &sh->res[k], st, cfg.kills + 1, gated,
+		    final_epoch, final_seq);
 		checked += sh->res[k].delivered;
 		lost += sh->res[k].lost;
 	}
 	shmr_unlink(cfg.name);
 	printf("stress_kill: %llu kills (%llu early, %llu before the ring was "
-	    "live), %llu epochs, %llu gated restarts, %llu messages checked, "
+	    "live), last epoch %llu, %llu gated restarts, %llu messages checked, "
 	    "%llu reported lost: %s\n", (unsigned long long)cfg.kills,
 	    (unsigned long long)early, (unsigned long long)before_live,
 	    (unsigned long long)final_epoch, (unsigned long long)gated,
