@@ -2,10 +2,12 @@
  * bridge.h - ringbridge internals shared by its sources: the served rings,
  * the per-client stream state and the request parsing helpers.
  *
- * Threads: one event-loop thread runs libmicrohttpd (external epoll mode)
- * and therefore every content reader, and it alone suspends and resumes
- * connections; one pump thread per ring sleeps in shmr_cursor_wait() and,
- * when the ring moves, flags the ring and pokes the loop's eventfd; the
+ * Threads: each event-loop thread (one per core by default) runs its own
+ * libmicrohttpd daemon (external epoll mode, all on one port with
+ * SO_REUSEPORT) and therefore its connections' content readers, and it
+ * alone suspends and resumes them; one pump thread per ring sleeps in
+ * shmr_cursor_wait() and, when the ring moves, flags the ring for every
+ * loop and pokes the loops' eventfds; the
  * main thread handles signals, heartbeats, rates and (with --all) the
  * ring scan. Each ring's lock protects its waiter list, its current
  * mapping and the clients' "waiting" flags.
@@ -33,20 +35,31 @@ struct mapref {
 
 struct client;
 
+/* Most event loops (--threads). */
+#define LOOPS_MAX	32
+
+/*
+ * A ring as one event loop sees it: that loop's suspended clients and
+ * its --coalesce passes. The loop's thread alone resumes its clients.
+ */
+struct ring_loop {
+	struct client		*waiters;	/* suspended clients; ent lock */
+	atomic_bool		 wake_pending;	/* the pump saw it move */
+	/* --coalesce, this loop's thread only */
+	unsigned		 pass;		/* resume passes so far */
+	bool			 deferred;	/* clients wait for the next */
+	double			 last_pass;	/* monotonic seconds */
+};
+
 /* A served ring. Entries live until exit. */
 struct ring_ent {
 	char			 name[SHMR_NAME_MAX + 1];
 	pthread_mutex_t		 lock;
 	struct mapref		*map;		/* NULL while absent; lock */
-	struct client		*waiters;	/* suspended clients; lock */
 	pthread_t		 pump;
 	bool			 pump_started;
 	bool			 absent_logged;
-	atomic_bool		 wake_pending;	/* the pump saw it move */
-	/* --coalesce, event-loop thread only */
-	unsigned		 pass;		/* resume passes so far */
-	bool			 deferred;	/* clients wait for the next */
-	double			 last_pass;	/* monotonic seconds */
+	struct ring_loop	 lp[LOOPS_MAX];
 	struct ring_ent		*next;
 	/* statistics */
 	atomic_uint_least64_t	 clients;
@@ -86,6 +99,7 @@ struct client {
 	struct shmr_cursor	 cur;
 	uint64_t		 from_seq;	/* first seq to send (resume) */
 	struct client		*wnext, *wprev;	/* waiter list; ent lock */
+	uint8_t			 loop;		/* its event loop */
 	bool			 waiting;	/* suspended; ent lock */
 	uint8_t			 fmt;		/* enum stream_fmt */
 	uint8_t			 enc;		/* enum stream_enc */
@@ -96,7 +110,7 @@ struct client {
 	bool			 in_step;	/* sent a message or caught up */
 	bool			 switch_warned;	/* new epoch unreadable, said so */
 	unsigned		 hb_gen;
-	unsigned		 sent_pass;	/* ent->pass + 1 of its last write */
+	unsigned		 sent_pass;	/* lp.pass + 1 of its last write */
 	/* a control event or comment waiting to be written */
 	uint16_t		 ctl_len, ctl_off;
 	char			 ctl[192];
@@ -124,6 +138,8 @@ extern unsigned g_coalesce_ms;
 extern atomic_uint_least64_t g_streams;
 
 void	mapref_put(struct mapref *m);
+/* CLOCK_MONOTONIC in seconds. */
+double	now_mono(void);
 struct mapref *ring_current_map(struct ring_ent *e);
 
 /*
@@ -147,6 +163,40 @@ void	stream_start(struct client *c);
 bool	stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next);
 bool	stream_ctl_restart(struct client *c, uint64_t old_epoch,
 	    uint64_t new_epoch);
+
+/* ---- guard.c --------------------------------------------------------- */
+
+struct sockaddr;
+struct conn_st;
+
+/* One per event loop, used by its thread only. */
+struct guard {
+	struct conn_st		*head, *tail;	/* waiting for a request head,
+						   oldest first */
+	unsigned		 npending;
+	unsigned		 conns;		/* connections open */
+	unsigned		 limit;		/* libmicrohttpd's limit */
+	double			 last_check;
+};
+
+extern unsigned g_header_timeout;	/* --header-timeout */
+extern unsigned g_per_ip;		/* --per-ip, all loops together */
+extern atomic_uint_least64_t g_cut_slow;
+
+/* May a connection from sa be accepted (--per-ip)? */
+bool	guard_accept_ok(const struct sockaddr *sa);
+/* A connection started (fd: its socket) or ended. */
+void	guard_open(struct guard *g, struct MHD_Connection *conn, int fd,
+	    void **sock_ctx);
+void	guard_close(struct guard *g, void **sock_ctx);
+/* Its request head is complete; its request ended (kept alive). */
+void	guard_head_done(struct guard *g, struct MHD_Connection *conn);
+void	guard_request_done(struct guard *g, struct MHD_Connection *conn);
+/*
+ * Cut connections whose request head is late (at most every 100 ms
+ * unless now). Returns the ms until the next check is due, -1 if none.
+ */
+int	guard_check(struct guard *g, bool now);
 
 /* ---- dashboard.c, dashboard_assets.c (generated) ---------------------- */
 

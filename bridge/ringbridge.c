@@ -19,6 +19,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,8 +78,17 @@ static struct {
 static _Atomic(struct ring_ent *) g_rings;
 static atomic_uint_least64_t g_rejected_limit, g_rejected_auth,
     g_requests;
-static struct MHD_Daemon *g_daemon;
-static int g_wake_fd = -1;
+/* An event loop: a libmicrohttpd daemon and the thread that runs it. */
+struct loop {
+	struct MHD_Daemon	*d;
+	int			 wake_fd;	/* eventfd: pumps -> loop */
+	pthread_t		 thr;
+	uint8_t			 idx;
+	struct guard		 guard;		/* its thread only */
+};
+
+static struct loop g_loops[LOOPS_MAX];
+static unsigned g_nloops;
 static atomic_bool g_loop_stop;	/* eventfd: pumps -> event loop */
 static int g_marker;		/* *req_cls of requests that are not streams */
 static int g_first;		/* *req_cls before the first handler call */
@@ -109,50 +119,51 @@ ring_current_map(struct ring_ent *e)
 	return m;
 }
 
-/* Resume every suspended client of e; the caller holds e->lock. */
+/* Resume loop l's suspended clients of e; the caller holds e->lock. */
 static void
-wake_locked(struct ring_ent *e)
+wake_locked(struct ring_ent *e, unsigned l)
 {
 	struct client *c, *next;
 
-	for (c = e->waiters; c != NULL; c = next) {
+	for (c = e->lp[l].waiters; c != NULL; c = next) {
 		next = c->wnext;
 		c->wnext = c->wprev = NULL;
 		c->waiting = false;
 		CHAOS("bridge: resuming a waiter");
 		MHD_resume_connection(c->conn);
 	}
-	e->waiters = NULL;
-	e->pass++;
+	e->lp[l].waiters = NULL;
+	e->lp[l].pass++;
 }
 
 static void
-wake(struct ring_ent *e)
+wake(struct ring_ent *e, unsigned l)
 {
 	pthread_mutex_lock(&e->lock);
-	if (e->waiters != NULL) {
-		wake_locked(e);
+	if (e->lp[l].waiters != NULL) {
+		wake_locked(e, l);
 		atomic_fetch_add(&e->wakeups, 1);
 	}
 	/* Even if the deferred clients went away meanwhile: else the loop
 	 * would find the ring due again at once, forever. */
-	e->deferred = false;
+	e->lp[l].deferred = false;
 	pthread_mutex_unlock(&e->lock);
 }
 
 /*
- * Ask the event-loop thread to resume e's waiters. Resuming from the loop
- * thread itself, between two MHD_run() calls, costs libmicrohttpd one walk
- * of its suspended list per batch; resuming from another thread while the
- * loop runs makes it walk that list once per resumed connection.
+ * Ask each event-loop thread to resume its waiters of e. Resuming from the
+ * loop thread itself, between two MHD_run() calls, costs libmicrohttpd one
+ * walk of its suspended list per batch; resuming from another thread while
+ * the loop runs makes it walk that list once per resumed connection.
  */
 static void
 request_wake(struct ring_ent *e)
 {
 	uint64_t one = 1;
 
-	if (!atomic_exchange(&e->wake_pending, true))
-		(void)!write(g_wake_fd, &one, sizeof(one));
+	for (unsigned l = 0; l < g_nloops; l++)
+		if (!atomic_exchange(&e->lp[l].wake_pending, true))
+			(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
 
 /* Map ring e (again). 0 if a new mapping is installed. */
@@ -338,7 +349,7 @@ scan_one(const char *name, void *arg)
 	return 0;
 }
 
-static double
+double
 now_mono(void)
 {
 	struct timespec ts;
@@ -660,6 +671,10 @@ serve_metrics(struct MHD_Connection *conn)
 	    "\n", (uint64_t)atomic_load(&g_rejected_limit));
 	sb_printf(&b, "ringbridge_rejected_total{reason=\"auth\"} %" PRIu64
 	    "\n", (uint64_t)atomic_load(&g_rejected_auth));
+	sb_printf(&b, "ringbridge_rejected_total{reason=\"slow_head\"} %"
+	    PRIu64 "\n", (uint64_t)atomic_load(&g_cut_slow));
+	METRIC(&b, "event_loops", "gauge", "Event-loop threads.");
+	sb_printf(&b, "ringbridge_event_loops %u\n", g_nloops);
 	METRIC(&b, "requests_total", "counter", "HTTP requests handled.");
 	sb_printf(&b, "ringbridge_requests_total %" PRIu64 "\n",
 	    (uint64_t)atomic_load(&g_requests));
@@ -685,7 +700,7 @@ client_free(void *cls)
 		if (c->wprev != NULL)
 			c->wprev->wnext = c->wnext;
 		else
-			e->waiters = c->wnext;
+			e->lp[c->loop].waiters = c->wnext;
 		if (c->wnext != NULL)
 			c->wnext->wprev = c->wprev;
 	}
@@ -737,7 +752,7 @@ stream_response(struct client *c, MHD_ContentReaderCallback reader)
 
 static enum MHD_Result
 serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
-    void **req_cls)
+    unsigned loop, void **req_cls)
 {
 	const char *fmt, *encs, *ovr, *from_s, *lei;
 	struct MHD_Response *r;
@@ -765,6 +780,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		return send_error(conn, 500, "out of memory");
 	c->ent = e;
 	c->conn = conn;
+	c->loop = (uint8_t)loop;
 	if (fmt == NULL) {
 		/* Content negotiation; EventSource asks for SSE. */
 		int af = accept_format(MHD_lookup_connection_value(conn,
@@ -1002,7 +1018,6 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	enum route rt;
 	int rc;
 
-	(void)cls;
 	(void)upload_data;
 	if (*req_cls == &g_first || *req_cls == &g_nul_target) {
 		/*
@@ -1015,6 +1030,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		    framing_error(conn, version);
 
 		*req_cls = &g_marker;
+		guard_head_done(&((struct loop *)cls)->guard, conn);
 		if (why != NULL)
 			return send_msg(conn, 400, true, "%s", why);
 		return MHD_YES;
@@ -1081,7 +1097,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return send_error(conn, 404, "ring %s is not served", name);
 	if (rt == ROUTE_STREAM)
 		return serve_stream(conn, e, strcmp(method, "HEAD") == 0,
-		    req_cls);
+		    ((struct loop *)cls)->idx, req_cls);
 	{
 		struct sbuf b = { 0 };
 
@@ -1102,8 +1118,7 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct client *c;
 
-	(void)cls;
-	(void)conn;
+	guard_request_done(&((struct loop *)cls)->guard, conn);
 	/* Not a stream: ended before or without the handler's choice. */
 	if (*req_cls == NULL || *req_cls == &g_marker ||
 	    *req_cls == &g_first || *req_cls == &g_nul_target)
@@ -1121,16 +1136,20 @@ static void
 conn_notify(void *cls, struct MHD_Connection *conn, void **sock_ctx,
     enum MHD_ConnectionNotificationCode toe)
 {
+	struct loop *lp = cls;
 	const union MHD_ConnectionInfo *ci;
 	int v;
 
-	(void)cls;
-	(void)sock_ctx;
-	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		guard_close(&lp->guard, sock_ctx);
 		return;
+	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL)
+	if (ci == NULL) {
+		guard_open(&lp->guard, conn, -1, sock_ctx);
 		return;
+	}
+	guard_open(&lp->guard, conn, ci->connect_fd, sock_ctx);
 	/* Cap what the kernel may hold for a client that stops reading. */
 	v = (int)opt.sndbuf;
 	if (v > 0)
@@ -1168,7 +1187,8 @@ usage(FILE *f)
 	    "[--max-clients n]\n"
 	    "                  [--per-ip n] [--heartbeat sec] "
 	    "[--coalesce ms]\n"
-	    "                  [--write-timeout sec]\n"
+	    "                  [--write-timeout sec] [--header-timeout sec] "
+	    "[--threads n]\n"
 	    "                  [--sndbuf bytes] [--conn-memory bytes] "
 	    "[--reuseport]\n"
 	    "                  [--token-file path] [--tls-cert path "
@@ -1195,6 +1215,10 @@ help(void)
 	    "per MS (0)\n"
 	    "      --write-timeout SEC  close clients without write "
 	    "progress (30)\n"
+	    "      --header-timeout SEC close connections without a request "
+	    "head (5)\n"
+	    "      --threads N          event loops (0: one per CPU, the "
+	    "default)\n"
 	    "      --sndbuf BYTES       SO_SNDBUF per connection (64K; 0: "
 	    "kernel default)\n"
 	    "      --conn-memory BYTES  libmicrohttpd pool per connection "
@@ -1333,14 +1357,14 @@ raise_nofile(void)
  * most of the bridge's CPU.
  */
 static bool
-pass_due(const struct ring_ent *e)
+pass_due(const struct ring_ent *e, unsigned l)
 {
-	return now_mono() - e->last_pass >= g_coalesce_ms / 1000.0;
+	return now_mono() - e->lp[l].last_pass >= g_coalesce_ms / 1000.0;
 }
 
 /* Shorten the loop's timeout to the next due pass of a waiting ring. */
 static int
-coalesce_timeout(int tmo)
+coalesce_timeout(int tmo, unsigned l)
 {
 	double now = now_mono();
 
@@ -1349,9 +1373,9 @@ coalesce_timeout(int tmo)
 		double left;
 		int ms;
 
-		if (!e->deferred && !atomic_load(&e->wake_pending))
+		if (!e->lp[l].deferred && !atomic_load(&e->lp[l].wake_pending))
 			continue;
-		left = e->last_pass + g_coalesce_ms / 1000.0 - now;
+		left = e->lp[l].last_pass + g_coalesce_ms / 1000.0 - now;
 		ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
 		if (ms < tmo)
 			tmo = ms;
@@ -1359,18 +1383,19 @@ coalesce_timeout(int tmo)
 	return tmo;
 }
 
-/* The event loop: libmicrohttpd's epoll fd plus the pumps' eventfd. */
+/* An event loop: its daemon's epoll fd plus the pumps' eventfd. */
 static void *
 loop_main(void *arg)
 {
+	struct loop *lp = arg;
 	const union MHD_DaemonInfo *di;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
 	struct ring_ent *e;
+	unsigned l = lp->idx;
 	uint64_t v;
-	int ep, n;
+	int ep, n, gt;
 
-	(void)arg;
-	di = MHD_get_daemon_info(g_daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	di = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (di == NULL || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		exit(EXIT_SYSTEM);
@@ -1378,67 +1403,72 @@ loop_main(void *arg)
 	ev.data.u32 = 0;
 	epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev);
 	ev.data.u32 = 1;
-	epoll_ctl(ep, EPOLL_CTL_ADD, g_wake_fd, &ev);
+	epoll_ctl(ep, EPOLL_CTL_ADD, lp->wake_fd, &ev);
 	while (!atomic_load(&g_loop_stop)) {
 		MHD_UNSIGNED_LONG_LONG to;
 		int tmo = 1000;
 		bool all = atomic_load(&g_stopping);
 
-		if (MHD_get_timeout(g_daemon, &to) == MHD_YES && to < 1000)
+		if (MHD_get_timeout(lp->d, &to) == MHD_YES && to < 1000)
 			tmo = (int)to;
 		if (g_coalesce_ms > 0)
-			tmo = coalesce_timeout(tmo);
+			tmo = coalesce_timeout(tmo, l);
+		if ((gt = guard_check(&lp->guard, false)) >= 0 && gt < tmo)
+			tmo = gt;
 		n = epoll_wait(ep, evs, 4, tmo);
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.u32 == 1)
-				(void)!read(g_wake_fd, &v, sizeof(v));
+				(void)!read(lp->wake_fd, &v, sizeof(v));
 		/* Resume in batches, before libmicrohttpd runs. */
 		for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
-			if (!all && g_coalesce_ms > 0 && !pass_due(e))
+			if (!all && g_coalesce_ms > 0 && !pass_due(e, l))
 				continue;
-			if (atomic_exchange(&e->wake_pending, false) ||
-			    e->deferred || all) {
-				e->last_pass = now_mono();
-				wake(e);
+			if (atomic_exchange(&e->lp[l].wake_pending, false) ||
+			    e->lp[l].deferred || all) {
+				e->lp[l].last_pass = now_mono();
+				wake(e, l);
 			}
 		}
-		MHD_run(g_daemon);
+		MHD_run(lp->d);
 	}
 	close(ep);
 	return NULL;
 }
 
 static void
-poke_loop(void)
+poke_loops(void)
 {
 	uint64_t one = 1;
 
-	(void)!write(g_wake_fd, &one, sizeof(one));
+	for (unsigned l = 0; l < g_nloops; l++)
+		(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
 
 static void
-shutdown_streams(pthread_t loop)
+shutdown_streams(void)
 {
 	struct ring_ent *e;
 	double t0;
 
 	atomic_store(&g_stopping, true);
 	/* Readers see g_stopping and end their streams cleanly. */
-	poke_loop();
+	poke_loops();
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
 		if (e->pump_started)
 			pthread_join(e->pump, NULL);
 	t0 = now_mono();
 	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0) {
-		poke_loop();
+		poke_loops();
 		nap_ms(20);
 	}
-	/* The loop resumes everything once more before it stops. */
+	/* The loops resume everything once more before they stop. */
 	atomic_store(&g_loop_stop, true);
-	poke_loop();
-	pthread_join(loop, NULL);
+	poke_loops();
+	for (unsigned l = 0; l < g_nloops; l++)
+		pthread_join(g_loops[l].thr, NULL);
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-		wake(e);
+		for (unsigned l = 0; l < g_nloops; l++)
+			wake(e, l);
 }
 
 /*
@@ -1460,6 +1490,102 @@ on_sigbus(int sig)
 	_exit(111);
 }
 
+static enum MHD_Result
+accept_ok(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	(void)cls;
+	(void)len;
+	return guard_accept_ok(sa) ? MHD_YES : MHD_NO;
+}
+
+/*
+ * Start the event loops' daemons on opt.addr. With more than one, each
+ * listens on its own SO_REUSEPORT socket of the same port (the first one
+ * picks it if the port is 0) and the kernel spreads new connections over
+ * them. *port: the port bound. 0 or an exit status.
+ */
+static int
+start_loops(unsigned *port)
+{
+	unsigned flags, limit = opt.max_clients + 64;
+	bool reuse = opt.reuseport || g_nloops > 1;
+
+	/* External epoll mode: loop_main() runs it (see request_wake()). */
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    MHD_USE_TURBO;
+	if (opt.addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (opt.tls_cert != NULL)
+		flags |= MHD_USE_TLS;
+	for (unsigned l = 0; l < g_nloops; l++) {
+		struct loop *lp = &g_loops[l];
+		const union MHD_DaemonInfo *di;
+
+		lp->idx = (uint8_t)l;
+		lp->guard.limit = limit;
+		if ((lp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) <
+		    0) {
+			log_err("eventfd: %s", strerror(errno));
+			return EXIT_SYSTEM;
+		}
+		lp->d = MHD_start_daemon(flags, 0, accept_ok, NULL, handler,
+		    lp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&opt.addr,
+		    /*
+		     * Only when sharing the port: the option given as 0
+		     * also drops libmicrohttpd's default SO_REUSEADDR, and a
+		     * restarted bridge then cannot bind while its old
+		     * connections are in TIME_WAIT.
+		     */
+		    reuse ? MHD_OPTION_LISTENING_ADDRESS_REUSE :
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, reuse ? 1u : 4096u,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)opt.conn_memory,
+		    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, lp,
+		    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
+		    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, lp,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    opt.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :
+		    MHD_OPTION_END, opt.tls_cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, opt.tls_key,
+		    MHD_OPTION_END);
+		if (lp->d == NULL) {
+			log_err("cannot listen on %s (address in use, bad TLS "
+			    "files, or no permission)", opt.listen);
+			atomic_store(&g_stopping, true);
+			return EXIT_SYSTEM;
+		}
+		if (l > 0)
+			continue;
+		di = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_BIND_PORT);
+		*port = di != NULL ? di->port : 0;
+		/* The others bind the port the first one got. */
+		if (opt.addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&opt.addr)->sin6_port =
+			    htons((uint16_t)*port);
+		else
+			((struct sockaddr_in *)&opt.addr)->sin_port =
+			    htons((uint16_t)*port);
+	}
+	return 0;
+}
+
+/* --threads 0: one event loop per CPU this process may run on. */
+static unsigned
+cpus(void)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n <= 0)
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n <= 0 ? 1 : n > LOOPS_MAX ? LOOPS_MAX : (unsigned)n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1475,6 +1601,8 @@ main(int argc, char **argv)
 		{ "sndbuf", required_argument, NULL, 5 },
 		{ "conn-memory", required_argument, NULL, 6 },
 		{ "reuseport", no_argument, NULL, 8 },
+		{ "threads", required_argument, NULL, 15 },
+		{ "header-timeout", required_argument, NULL, 16 },
 		{ "token-file", required_argument, NULL, 9 },
 		{ "tls-cert", required_argument, NULL, 10 },
 		{ "tls-key", required_argument, NULL, 11 },
@@ -1488,8 +1616,7 @@ main(int argc, char **argv)
 	const char *rings[256], *token_file = NULL, *cert = NULL, *key = NULL;
 	size_t nrings = 0;
 	int ch, rc, verbose = 0;
-	pthread_t loop;
-	unsigned flags, port = 0;
+	unsigned port = 0;
 	sigset_t set;
 	siginfo_t si;
 	struct timespec tick = { 1, 0 };
@@ -1548,6 +1675,14 @@ main(int argc, char **argv)
 		case 8:
 			opt.reuseport = true;
 			break;
+		case 15:
+			g_nloops = parse_uint_opt("threads", optarg, 0,
+			    LOOPS_MAX, false);
+			break;
+		case 16:
+			g_header_timeout = parse_uint_opt("header-timeout",
+			    optarg, 1, 3600, false);
+			break;
 		case 9:
 			token_file = optarg;
 			break;
@@ -1602,6 +1737,9 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_init("ringbridge", verbose);
+	if (g_nloops == 0)
+		g_nloops = cpus();
+	g_per_ip = opt.per_ip;
 	if (token_file != NULL) {
 		size_t n;
 
@@ -1635,58 +1773,16 @@ main(int argc, char **argv)
 	/* Threads inherit the mask: only sigtimedwait() below sees them. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if ((g_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-		log_err("eventfd: %s", strerror(errno));
-		return EXIT_SYSTEM;
-	}
 	for (size_t i = 0; i < nrings; i++)
 		if (ring_add(rings[i], true) != 0)
 			return EXIT_SYSTEM;
 	if (opt.all)
 		shmr_list(scan_one, NULL);
-
-	/* External epoll mode: loop_main() runs it (see request_wake()). */
-	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-	    MHD_USE_TURBO;
-	if (opt.addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (opt.tls_cert != NULL)
-		flags |= MHD_USE_TLS;
-	g_daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&opt.addr,
-	    /*
-	     * Only with --reuseport: the option given as 0 also drops
-	     * libmicrohttpd's default SO_REUSEADDR, and a restarted bridge
-	     * then cannot bind while its old connections are in TIME_WAIT.
-	     */
-	    opt.reuseport ? MHD_OPTION_LISTENING_ADDRESS_REUSE :
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, opt.reuseport ? 1u : 4096u,
-	    MHD_OPTION_CONNECTION_LIMIT, opt.max_clients + 64,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt.per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt.conn_memory,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    opt.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :
-	    MHD_OPTION_END, opt.tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, opt.tls_key,
-	    MHD_OPTION_END);
-	if (g_daemon == NULL) {
-		log_err("cannot listen on %s (address in use, bad TLS "
-		    "files, or no permission)", opt.listen);
-		atomic_store(&g_stopping, true);
-		return EXIT_SYSTEM;
-	}
+	if ((rc = start_loops(&port)) != 0)
+		return rc;
 	{
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(g_daemon,
-		    MHD_DAEMON_INFO_BIND_PORT);
 		char host[INET6_ADDRSTRLEN] = "?";
 
-		if (di != NULL)
-			port = di->port;
 		if (opt.addr.ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
 			    &opt.addr)->sin6_addr, host, sizeof(host));
@@ -1699,11 +1795,13 @@ main(int argc, char **argv)
 		    opt.addr.ss_family == AF_INET6 ? "]" : "", port);
 		fflush(stdout);
 	}
-
-	if ((rc = pthread_create(&loop, NULL, loop_main, NULL)) != 0) {
-		log_err("cannot start the event loop: %s", strerror(rc));
-		return EXIT_SYSTEM;
-	}
+	for (unsigned l = 0; l < g_nloops; l++)
+		if ((rc = pthread_create(&g_loops[l].thr, NULL, loop_main,
+		    &g_loops[l])) != 0) {
+			log_err("cannot start an event loop: %s",
+			    strerror(rc));
+			return EXIT_SYSTEM;
+		}
 	last_rate = last_hb = last_scan = now_mono();
 	for (;;) {
 		int sig = sigtimedwait(&set, &si, &tick);
@@ -1731,9 +1829,11 @@ main(int argc, char **argv)
 	}
 	log_info("shutting down: ending %" PRIu64 " streams",
 	    (uint64_t)atomic_load(&g_streams));
-	shutdown_streams(loop);
-	MHD_stop_daemon(g_daemon);
-	close(g_wake_fd);
+	shutdown_streams();
+	for (unsigned l = 0; l < g_nloops; l++) {
+		MHD_stop_daemon(g_loops[l].d);
+		close(g_loops[l].wake_fd);
+	}
 	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL; ) {
 		struct ring_ent *next = e->next;
 

@@ -1,6 +1,6 @@
 # bridge/: ringbridge, the HTTP streaming bridge (libmicrohttpd).
 RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
-	bridge/dashboard.c
+	bridge/dashboard.c bridge/guard.c
 RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
 RINGBRIDGE := $(B)/bin/ringbridge

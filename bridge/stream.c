@@ -419,13 +419,13 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 static void
 suspend_locked(struct client *c)
 {
-	struct ring_ent *e = c->ent;
+	struct ring_loop *l = &c->ent->lp[c->loop];
 
 	c->wprev = NULL;
-	c->wnext = e->waiters;
-	if (e->waiters != NULL)
-		e->waiters->wprev = c;
-	e->waiters = c;
+	c->wnext = l->waiters;
+	if (l->waiters != NULL)
+		l->waiters->wprev = c;
+	l->waiters = c;
 	c->waiting = true;
 	MHD_suspend_connection(c->conn);
 }
@@ -489,11 +489,11 @@ stream_defer(struct client *c)
 	if (g_coalesce_ms == 0 || atomic_load(&g_stopping))
 		return false;
 	pthread_mutex_lock(&e->lock);
-	if (c->sent_pass != e->pass + 1) {
+	if (c->sent_pass != e->lp[c->loop].pass + 1) {
 		pthread_mutex_unlock(&e->lock);
 		return false;
 	}
-	e->deferred = true;
+	e->lp[c->loop].deferred = true;
 	suspend_locked(c);
 	pthread_mutex_unlock(&e->lock);
 	return true;
@@ -661,7 +661,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (events > 0) {
 		/* Traffic keeps the connection alive: no heartbeat due. */
 		c->hb_gen = atomic_load(&g_hb_gen);
-		c->sent_pass = e->pass + 1;
+		c->sent_pass = e->lp[c->loop].pass + 1;
 		atomic_fetch_add(&e->events, events);
 	}
 	if (n > 0) {

@@ -1034,6 +1034,138 @@ Test(hostile, slowloris_trickle, .init = init_matrix)
 	background_check();
 }
 
+/* ---- slowloris from several addresses --------------------------------- */
+
+enum { SLOW_N = 300 };
+static int slow_fds[SLOW_N];
+static atomic_bool slow_stop;
+
+/* Connect from 127.0.0.<host> (any 127/8 address is local). */
+static int
+tcp_connect_from(int port, int host)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET }, me = sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	me.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)host - 1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0,
+	    "bind 127.0.0.%d: %s", host, strerror(errno));
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+	    "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* One byte of a header to every slow connection, every 300 ms. */
+static void *
+trickle_main(void *arg)
+{
+	struct timespec ts = { 0, 300000000 };
+
+	(void)arg;
+	while (!atomic_load(&slow_stop)) {
+		for (int i = 0; i < SLOW_N; i++)
+			if (slow_fds[i] >= 0 && send(slow_fds[i], "a", 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+			    errno != EAGAIN)
+				slow_fds[i] = -slow_fds[i] - 2;	/* cut */
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void
+init_slowloris(void)
+{
+	static const char *const extra[] = { "--max-clients", "100",
+	    "--threads", "1", "--header-timeout", "3", NULL };
+
+	init_matrix_args(extra);
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Issue 13: 300 connections sending their request heads a byte at a time
+ * (half from 127.0.0.1, half from 127.0.0.2-4) against --max-clients 100:
+ * more than libmicrohttpd's connection limit (164), which then stopped
+ * accepting, and /healthz, /metrics and new streams waited in the listen
+ * backlog for as long as the slow clients kept trickling (5 of 12 timed
+ * out). Now slow heads are cut when slots run short, per address, and
+ * after --header-timeout: every normal request is answered within a few
+ * seconds and every slow connection is closed.
+ */
+Test(hostile, slowloris_many_addresses, .init = init_slowloris,
+    .timeout = 180)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-S: ";
+	pthread_t thr;
+	char body[512], path[200];
+	double worst = 0;
+	int open_left = 0;
+
+	for (int i = 0; i < SLOW_N; i++) {
+		slow_fds[i] = tcp_connect_from(bp.port, i < SLOW_N / 2 ? 1 :
+		    2 + i % 3);
+		cr_assert_eq(send(slow_fds[i], head, sizeof(head) - 1,
+		    MSG_NOSIGNAL), (ssize_t)sizeof(head) - 1);
+	}
+	atomic_store(&slow_stop, false);
+	cr_assert_eq(pthread_create(&thr, NULL, trickle_main, NULL), 0);
+	snprintf(path, sizeof(path), "/rings/%s/stream", quiet);
+	for (int i = 0; i < 12; i++) {
+		const char *what = i % 3 == 0 ? "/healthz" : i % 3 == 1 ?
+		    "/metrics" : path;
+		double t0 = mono_s(), dt;
+		struct hc h;
+
+		if (i % 3 != 2) {
+			cr_assert_eq(http_request(bp.port, "GET", what, NULL,
+			    body, sizeof(body), NULL, 0), 200, "%s", what);
+		} else {
+			cr_assert_eq(hc_connect(&h, bp.port, 0), 0);
+			cr_assert_eq(hc_get(&h, what, NULL), 0);
+			cr_assert(hc_wait_headers(&h, T_WAIT), "new stream");
+			cr_assert_eq(h.status, 200);
+			hc_close(&h);
+		}
+		dt = mono_s() - t0;
+		if (dt > worst)
+			worst = dt;
+		usleep(200000);
+	}
+	/* The grace for a slow head is 1 s, checks run every 100 ms. */
+	cr_assert_lt(worst, 5.0, "a normal request waited %.1f s", worst);
+	/* --header-timeout 3: by now every slow one was cut. */
+	usleep(4000000);
+	atomic_store(&slow_stop, true);
+	pthread_join(thr, NULL);
+	for (int i = 0; i < SLOW_N; i++) {
+		int fd = slow_fds[i] >= 0 ? slow_fds[i] : -slow_fds[i] - 2;
+		char c;
+
+		if (slow_fds[i] >= 0 && recv(fd, &c, 1, MSG_DONTWAIT) < 0 &&
+		    errno == EAGAIN)
+			open_left++;
+		close(fd);
+	}
+	cr_assert_eq(open_left, 0, "%d slow connections still open",
+	    open_left);
+	cr_assert_eq(http_request(bp.port, "GET", "/metrics", NULL, body,
+	    sizeof(body), NULL, 0), 200);
+	assert_alive("slowloris from several addresses");
+	background_check();
+}
+
 /* Stalled partial requests are closed by the connection timeout. */
 Test(hostile, slowloris_stalled_closed, .init = init_slow)
 {
