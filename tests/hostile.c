@@ -362,7 +362,9 @@ cmd_latency(const char *name, long ms)
 			sum += lat;
 			n++;
 		} else if (rc == SHMR_EMPTY) {
-			shmr_reader_wait(r, 200, 0);
+			/* Long: only libshm's own re-check bounds a wake-up
+			 * that never comes. */
+			shmr_reader_wait(r, 2000, 0);
 		} else if (rc == SHMR_EOF) {
 			break;
 		}
