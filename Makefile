@@ -45,6 +45,8 @@ ifeq ($(SAN),asan)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
+# Third-party leaks only (tests/lsan.supp says which and why).
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp
 endif
 ifeq ($(SAN),tsan)
 # TSan does not model atomic_thread_fence (google/sanitizers#1352) and gcc
