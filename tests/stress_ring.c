@@ -34,6 +34,7 @@ struct cfg {
 	uint64_t	cap;
 	int		threads;
 	char		name[64];
+	int		ready[2];	/* readers -> producer: opened */
 };
 
 struct result {
@@ -65,7 +66,11 @@ reader(struct result *res, int slow)
 	int rc;
 
 	res->slow = slow;
-	if ((rc = shmr_reader_open(cfg.name, SHMR_FROM_OLDEST, 0, &r)) < 0) {
+	rc = shmr_reader_open(cfg.name, SHMR_FROM_OLDEST, 0, &r);
+	/* Open (or failed): the producer may start (see main()). */
+	if (write(cfg.ready[1], "r", 1) != 1 && rc == 0)
+		rc = -EPIPE;
+	if (rc < 0) {
 		res->error = rc;
 		return;
 	}
@@ -152,6 +157,8 @@ main(void)
 		    shmr_strerror(rc));
 		return 1;
 	}
+	if (pipe(cfg.ready) < 0)
+		return 1;
 	res = calloc((size_t)cfg.readers, sizeof(*res));
 	tids = calloc((size_t)cfg.readers, sizeof(*tids));
 	pids = calloc((size_t)cfg.readers, sizeof(*pids));
@@ -180,10 +187,24 @@ main(void)
 		close(p[1]);
 		res[k].error = p[0];	/* fd, read back below */
 	}
-	/* Readers start at the oldest message, which is seq 0 until the
-	 * ring first wraps: give them a moment, correctness does not
-	 * depend on it (late readers just report the loss). */
-	usleep(20000);
+	/*
+	 * Every reader starts at the oldest message and expects seq 0, so
+	 * the producer waits until all have opened the ring: a reader that
+	 * opens after the first wrap starts at a later seq with no overrun
+	 * to account for the ones before, which is right for libshm and
+	 * wrong for this count (seen under load as "corrupt 1" in each
+	 * reader, delivered + lost a few thousand short).
+	 */
+	if (!cfg.threads)
+		close(cfg.ready[1]);	/* a reader that dies: read() says 0 */
+	for (int k = 0; k < cfg.readers; k++) {
+		char c;
+
+		if (read(cfg.ready[0], &c, 1) != 1) {
+			fprintf(stderr, "stress: a reader died before opening\n");
+			return 1;
+		}
+	}
 	for (i = 0; i < cfg.messages; ) {
 		if (i % 7 == 3) {
 			struct shmr_iov v[4];
