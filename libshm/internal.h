@@ -53,6 +53,7 @@ struct hot {
 /* util.c */
 int	shm_path(char *buf, size_t len, const char *prefix, const char *name);
 uint64_t realtime_ns(void);
+uint64_t mono_ns(void);
 
 /* ring.c */
 int	ring_hot(const struct shmr_ring *r, struct hot *h);
@@ -68,10 +69,26 @@ void	mirror_read(const struct seg_hdr *h, uint64_t next_seq,
 	    struct shmr_mirror_info *mi);
 
 /* wait.c */
+
+/*
+ * The producer's half of the wake-up protocol: its private state. Zero
+ * is the initial state.
+ */
+struct waker {
+	uint64_t	woke_ns;	/* mono_ns() of the last FUTEX_WAKE */
+	uint64_t	defer_ns;	/* of the last wake-up put off */
+	uint32_t	skip;		/* publishes left before the next look */
+	uint32_t	step;		/* the skip after the next put-off */
+	bool		on;		/* what we last stored in hdr->throttled */
+};
+
 int	wait_open(const char *name, uid_t owner, struct wait_page **out,
 	    int *fd);
 void	wait_close(struct wait_page *w, int fd);
-int	futex_wait(_Atomic uint32_t *word, uint32_t val, int timeout_ms);
+void	wait_wake(struct wait_page *wp, struct seg_hdr *h, struct waker *k);
+void	wait_wake_all(struct wait_page *wp);
+uint64_t wait_slice_ns(const struct seg_hdr *h, int slice_ms);
+int	futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns);
 int	futex_wake(_Atomic uint32_t *word);
 void	cpu_relax(void);
 

@@ -127,7 +127,14 @@ struct seg_hdr {
 
 	/* Line 1: enum shmr_state, changes a few times per life. */
 	_Atomic uint32_t state;
-	char		pad1[LINE - 4];
+	/*
+	 * Nonzero while the producer rations its wake-ups (wait.c): readers
+	 * then sleep in short slices. Written on entering and leaving that
+	 * mode only. Zero in rings of producers that predate it, which is
+	 * what readers assume of the padding.
+	 */
+	_Atomic uint32_t throttled;
+	char		pad1[LINE - 8];
 
 	/*
 	 * Lines 2-4 are written on every publish. They are apart so that a

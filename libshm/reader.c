@@ -486,15 +486,6 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 /* ---- waiting ------------------------------------------------------------ */
 
 static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
 mono_ms(void)
 {
 	struct timespec ts;
@@ -621,7 +612,8 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 			if (ready(r, c))
 				return 0;
 			CHAOS("wait: about to sleep");
-			rc = futex_wait(&r->wait->notify, seen, slice);
+			rc = futex_wait(&r->wait->notify, seen,
+			    wait_slice_ns(r->hdr, slice));
 			if (rc == -EINTR)
 				return -EINTR;
 		} else {

@@ -343,15 +343,6 @@ repair(const struct ring_hot_ctx *x, struct hot *v)
 	return 0;
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Read the seqlock-protected fields consistently (Boehm's reader: acquire
  * load of sl, relaxed loads, acquire fence, relaxed re-load of sl). If sl

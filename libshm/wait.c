@@ -25,8 +25,31 @@
  *
  * Anyone who can write the wait object can only cause spurious wake-ups
  * (or none: readers sleep in slices of at most WAIT_SLICE_MS and re-check,
- * so a hostile writer delays them by at most that much). Readers that
- * cannot open it read-write poll with a short sleep instead.
+ * so a hostile writer delays them by at most that much), or hold the
+ * flag set, which costs the producer a bounded amount (rationing, below).
+ * Readers that cannot open it read-write poll with a short sleep instead.
+ *
+ * Rationing. Anyone who may read the ring may write this object, so a
+ * hostile reader can keep `sleepers` set at every moment: the producer
+ * would make a FUTEX_WAKE system call on every publish and fetch the
+ * flag's cache line back from the hostile CPU on every one (measured:
+ * 0.12x of the normal publish rate). So the producer wakes at most once
+ * per WAKE_GAP_NS. A look that finds the flag set sooner puts the wake-up
+ * off and moves the next look further away (1, 2, 4 ... WAKE_SKIP_MAX
+ * publishes on); no fence, no shared load, no clock read in between.
+ *
+ * A wake-up put off is owed to a sleeper that may never see another
+ * publish, so before putting off the first one the producer stores
+ * hdr->throttled = 1 and wakes everyone, and while it is set readers
+ * sleep at most THROTTLED_SLICE_NS at a time: that is the latency a
+ * sleeping reader can lose to rationing. The reader loads throttled
+ * after its acquire load of notify; the producer stores it before its
+ * release increment of notify: either the reader sees 1, or its
+ * FUTEX_WAIT on the old notify value returns at once or is woken. The
+ * mode ends when a look finds the flag clear or nothing was put off for
+ * THROTTLE_HOLD_NS; readers that then read 0 sleep long again, which is
+ * safe because the producer looks after every publish until it puts a
+ * wake-up off again, and that first happens with a wake-all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,11 +63,15 @@
 
 #include "internal.h"
 
+#define WAKE_GAP_NS		50000		/* one FUTEX_WAKE per 50 us */
+#define WAKE_SKIP_MAX		256		/* publishes between looks */
+#define THROTTLED_SLICE_NS	200000		/* readers' sleep, rationed */
+#define THROTTLE_HOLD_NS	10000000	/* quiet this long: mode ends */
 int
-futex_wait(_Atomic uint32_t *word, uint32_t val, int timeout_ms)
+futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns)
 {
-	struct timespec ts = { timeout_ms / 1000,
-	    (long)(timeout_ms % 1000) * 1000000 };
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
+	    (long)(timeout_ns % 1000000000u) };
 
 	/* Shared (not _PRIVATE): the word lives in a MAP_SHARED object. */
 	if (syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0) < 0)
@@ -118,4 +145,93 @@ wait_close(struct wait_page *w, int fd)
 		munmap(w, sizeof(*w));
 	if (fd >= 0)
 		close(fd);
+}
+
+static void
+throttle(struct seg_hdr *h, struct waker *k, bool on)
+{
+	k->on = on;
+	k->step = 1;
+	/*
+	 * relaxed: ordered for readers by the release increment of notify
+	 * in wait_wake_all() (on), or not needed (off: see the top).
+	 */
+	atomic_store_explicit(&h->throttled, on, memory_order_relaxed);
+}
+
+/* After a publish (the tail store is done): wake sleepers if any asked. */
+void
+wait_wake(struct wait_page *wp, struct seg_hdr *h, struct waker *k)
+{
+	uint64_t now;
+
+	if (wp == NULL)
+		return;
+	if (k->skip > 0) {	/* rationing: not looking yet */
+		k->skip--;
+		return;
+	}
+	/*
+	 * seq_cst: Dekker with shmr_cursor_wait(): orders the tail store
+	 * before the sleeper load below, against the reader's seq_cst
+	 * sleeper store and tail load (see the top).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&wp->sleepers, memory_order_relaxed)) {
+		if (k->on)
+			throttle(h, k, false);
+		return;
+	}
+	now = mono_ns();
+	if (now - k->woke_ns < WAKE_GAP_NS) {
+		if (!k->on) {
+			throttle(h, k, true);
+			CHAOS("wake: throttled set, sleepers not woken");
+			wait_wake_all(wp);
+		}
+		k->defer_ns = now;
+		k->skip = k->step;
+		if (k->step < WAKE_SKIP_MAX)
+			k->step *= 2;
+		return;
+	}
+	if (k->on) {
+		if (now - k->defer_ns >= THROTTLE_HOLD_NS)
+			throttle(h, k, false);
+		else
+			k->skip = k->step;
+	}
+	k->woke_ns = now;
+	if (atomic_exchange_explicit(&wp->sleepers, 0, memory_order_relaxed)) {
+		/* release: pairs with the reader's acquire load of notify */
+		atomic_fetch_add_explicit(&wp->notify, 1, memory_order_release);
+		CHAOS("finish: notify bumped, not yet woken");
+		futex_wake(&wp->notify);
+	}
+}
+
+/* Wake every sleeper unconditionally: the state changed. */
+void
+wait_wake_all(struct wait_page *wp)
+{
+	if (wp == NULL)
+		return;
+	/* release: the stores before are visible to woken readers */
+	atomic_fetch_add_explicit(&wp->notify, 1, memory_order_release);
+	futex_wake(&wp->notify);
+}
+
+/*
+ * How long a reader may sleep before it looks again. Called after the
+ * reader's acquire load of notify (see the top).
+ */
+uint64_t
+wait_slice_ns(const struct seg_hdr *h, int slice_ms)
+{
+	uint64_t ns = (uint64_t)slice_ms * 1000000u;
+
+	if (atomic_load_explicit(&h->throttled, memory_order_relaxed) &&
+	    ns > THROTTLED_SLICE_NS)
+		ns = THROTTLED_SLICE_NS;
+	return ns;
 }

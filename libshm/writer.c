@@ -33,6 +33,7 @@ struct shmr_writer {
 	int			 fd;
 	struct wait_page	*wait;
 	int			 wait_fd;
+	struct waker		 wk;		/* wake-up rationing (wait.c) */
 
 	/* Private copies of the shared hot fields (we are their only writer). */
 	uint64_t		 intent;
@@ -235,35 +236,12 @@ publish_hot(struct shmr_writer *w)
 	CHAOS("finish: sl even, sleepers not yet checked");
 }
 
-/* Wake sleeping readers if any asked; after publish_hot(). */
-static void
-wake(struct shmr_writer *w)
-{
-	if (w->wait == NULL)
-		return;
-	/*
-	 * seq_cst: Dekker with shmr_cursor_wait(): orders the tail store
-	 * above before the sleeper load below, against the reader's seq_cst
-	 * sleeper store and tail load (see wait.c).
-	 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&w->wait->sleepers, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&w->wait->sleepers, 0,
-	    memory_order_relaxed)) {
-		/* release: pairs with the reader's acquire load of notify */
-		atomic_fetch_add_explicit(&w->wait->notify, 1,
-		    memory_order_release);
-		CHAOS("finish: notify bumped, not yet woken");
-		futex_wake(&w->wait->notify);
-	}
-}
-
 /* Make everything up to w->tail visible and wake sleepers if any. */
 static void
 finish(struct shmr_writer *w)
 {
 	publish_hot(w);
-	wake(w);
+	wait_wake(w->wait, w->hdr, &w->wk);
 }
 
 int
@@ -328,7 +306,7 @@ shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
 		publish_hot(w);
 	}
 	if (n > 0)
-		wake(w);
+		wait_wake(w->wait, w->hdr, &w->wk);
 	return 0;
 }
 
@@ -634,17 +612,6 @@ own_wait(struct shmr_writer *w, mode_t mode, gid_t gid)
 	}
 }
 
-/* Wake every sleeper unconditionally: the state changed. */
-static void
-wake_all(struct wait_page *wp)
-{
-	if (wp == NULL)
-		return;
-	/* release: the state store before is visible to woken readers */
-	atomic_fetch_add_explicit(&wp->notify, 1, memory_order_release);
-	futex_wake(&wp->notify);
-}
-
 static int
 check_opts(const struct shmr_create_opts *o, uint64_t *cap, uint32_t *msg,
     mode_t *mode)
@@ -917,7 +884,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 		atomic_store_explicit(&((struct seg_hdr *)old_map)->state,
 		    SHMR_STATE_REPLACED, memory_order_release);
 		munmap(old_map, HDR_SIZE);
-		wake_all(w->wait);
+		wait_wake_all(w->wait);
 	}
 	if (old_fd >= 0)
 		close(old_fd);
@@ -954,7 +921,7 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 	 * sees CLOSED; pairs with the acquire load of state in reader.c */
 	atomic_store_explicit(&w->hdr->state, SHMR_STATE_CLOSED,
 	    memory_order_release);
-	wake_all(w->wait);
+	wait_wake_all(w->wait);
 	if (flags & SHMR_CLOSE_UNLINK) {
 		shm_path(path, sizeof(path), SHM_PREFIX, w->name);
 		/* Only our own object: a successor may own the name now. */

@@ -20,8 +20,9 @@
  *					of the last epoch; "wrote" or "refused"
  *	hostile clear NAME MS		keep the sleeper flag cleared for MS, so
  *					the producer never wakes anyone
- *	hostile ticks NAME MS		create NAME (0644), publish the time
- *					every 20 ms for MS, close and unlink
+ *	hostile ticks NAME MS		create NAME (0644), publish two fillers
+ *					and the time every 20 ms for MS, close
+ *					and unlink
  *	hostile latency NAME MS		follow NAME for MS with blocking waits;
  *					print "latency max X ms avg Y ms n N"
  *
@@ -328,7 +329,15 @@ cmd_ticks(const char *name, long ms)
 	create(name, 1 << 16, &w);
 	printf("ready\n");
 	fflush(stdout);
+	/*
+	 * Bursts of three, the tick last: the second and third publish come
+	 * within libshm's wake-up gap, so a producer rationing wake-ups (a
+	 * hostile flag, wait.c) puts their wake-ups off and then idles: the
+	 * tick's latency is what rationing can cost a sleeping reader.
+	 */
 	while (mono_ms() - t0 < (uint64_t)ms) {
+		shmr_writer_publish(w, "f", 1, NULL);
+		shmr_writer_publish(w, "f", 1, NULL);
 		now = mono_ns();
 		shmr_writer_publish(w, &now, sizeof(now), NULL);
 		nap_ms(20);
