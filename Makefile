@@ -88,6 +88,8 @@ Q := @
 endif
 
 LIBSHM_A := $(B)/lib/libshm.a
+# The same objects with their internals visible, for white-box tests only.
+LIBSHM_WB := $(B)/lib/libshm-whitebox.a
 LIBSHM_SO := $(B)/lib/libshm.so.$(VERSION)
 
 # Fragments append to these.

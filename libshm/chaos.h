@@ -19,7 +19,8 @@
 #define SHMR_CHAOS_H
 
 #ifdef SHMR_CHAOS
-void	shmr_chaos(const char *point);
+/* Visible: ringbridge's CHAOS() points call it through libshm.a. */
+__attribute__((visibility("default"))) void shmr_chaos(const char *point);
 #define CHAOS(point)	shmr_chaos(point)
 #else
 #define CHAOS(point)	((void)0)

@@ -15,10 +15,32 @@ $(B)/pic/libshm/%.o: libshm/%.c
 	@$(if $(Q),echo "  CC      $< (pic)")
 	$(Q)$(CC) $(CFLAGS) $(LIBSHM_CFLAGS) -fPIC -c -o $@ $<
 
-$(LIBSHM_A): $(LIBSHM_OBJS)
+# One relocatable object whose hidden (internal) symbols are made local:
+# the archive defines only shmr_ names, so a static link of libshm cannot
+# clash with a program's own cpu_relax or shm_path.
+$(LIBSHM_A): $(LIBSHM_OBJS) libshm/libshm.mk
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(LD) -r -o $(B)/static/libshm.o $(LIBSHM_OBJS) && \
+	    objcopy --localize-hidden $(B)/static/libshm.o && \
+	    rm -f $@ && ar rcs $@ $(B)/static/libshm.o
+
+$(LIBSHM_WB): $(LIBSHM_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Every symbol libshm.a and libshm.so define is shmr_-prefixed.
+run-libshm-symbols: $(LIBSHM_A) $(LIBSHM_SO)
+	@echo "  TEST    libshm symbols"
+	$(Q)bad=$$(nm -g --defined-only $(LIBSHM_A) | \
+	    awk 'NF == 3 && $$3 !~ /^shmr_/ { print $$3 }'; \
+	    nm -D --defined-only $(LIBSHM_SO) | \
+	    awk 'NF == 3 && $$3 !~ /^shmr_/ && $$2 != "A" { print $$3 }'); \
+	    [ -z "$$bad" ] || { echo "libshm exports $$bad" >&2; exit 1; }
+
+TEST_RUNS += run-libshm-symbols
+.PHONY: run-libshm-symbols
 
 # The newest node of the version script must match the Makefile version.
 $(LIBSHM_SO): $(LIBSHM_PIC) libshm/libshm.map

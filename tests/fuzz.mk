@@ -21,7 +21,7 @@ FUZZ_OBJS := $(B)/tests/fuzz_segment.o $(B)/tests/fuzz_replay.o \
 $(FUZZ_OBJS): EXTRA_CFLAGS = -Ilibshm
 
 $(B)/tests/fuzz_replay_segment: $(B)/tests/fuzz_replay.o \
-    $(B)/tests/fuzz_segment.o $(LIBSHM_A)
+    $(B)/tests/fuzz_segment.o $(LIBSHM_WB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 

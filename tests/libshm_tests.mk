@@ -4,8 +4,9 @@ TEST_HELPERS := $(B)/tests/helpers.o
 
 $(B)/tests/helpers.o $(LIBSHM_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Ilibshm
 
+# White-box: test_ring and test_mirror call ring_open_mem().
 $(LIBSHM_TESTS:%=$(B)/tests/%): $(B)/tests/%: $(B)/tests/%.o $(TEST_HELPERS) \
-    $(LIBSHM_A)
+    $(LIBSHM_WB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
