@@ -114,7 +114,7 @@ struct shmr_create_opts {
 	uint64_t	capacity;	/* 0: 64 MiB */
 	uint32_t	max_msg;	/* 0: min(capacity / 8, 1 MiB) */
 	mode_t		mode;		/* 0: 0600; readers need r */
-	gid_t		gid;		/* (gid_t)-1: leave the group alone */
+	gid_t		gid;		/* 0 or (gid_t)-1: leave the group alone */
 };
 
 struct shmr_open_opts {

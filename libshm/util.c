@@ -23,7 +23,8 @@ const char *
 shmr_strerror(int code)
 {
 	switch (code) {
-	case SHMR_EMPTY:	return "no new message";
+	/* 0 is success from most calls, SHMR_EMPTY only from reads. */
+	case SHMR_EMPTY:	return "success (from a read: no new message)";
 	case SHMR_MSG:		return "message";
 	case SHMR_OVERRUN:	return "overrun: messages were lost";
 	case SHMR_EOF:		return "end of stream: the producer closed the ring";
@@ -31,8 +32,11 @@ shmr_strerror(int code)
 	case -EBUSY:		return "another live producer owns the ring";
 	case -EPROTO:		return "not a shmring ring, or another layout version";
 	case -EBADMSG:		return "corrupt ring";
-	case -EPERM:		return "untrusted ring: wrong owner, or writable by others";
-	case -EAGAIN:		return "ring is being created";
+	case -EPERM:		return "not permitted: the ring belongs to another "
+				    "user or is writable by others, or the group "
+				    "is not one of yours";
+	case -EAGAIN:		return "try again: the ring is being created, or "
+				    "its header kept changing";
 	case -EDEADLK:		return "producer stalled mid-update (stopped "
 				    "inside a header update); try again";
 	case -ESTALE:		return "data was overwritten while in use";

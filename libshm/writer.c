@@ -811,7 +811,12 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 	uint64_t cap, epoch = 0;
 	uint32_t max_msg;
 	mode_t mode;
-	gid_t gid = opts != NULL ? opts->gid : (gid_t)-1;
+	/*
+	 * Zero means default here as everywhere: 0 and (gid_t)-1 leave the
+	 * group alone. Giving a ring to group root is what creating it as
+	 * root already does.
+	 */
+	gid_t gid = opts != NULL && opts->gid != 0 ? opts->gid : (gid_t)-1;
 	void *old_map = NULL;
 	int old_fd = -1, lock_fd = -1, rc, tries;
 

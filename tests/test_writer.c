@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -258,4 +259,64 @@ Test(writer, close_keeps_or_unlinks)
 	cr_expect_gt(info.epoch, e0);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	cr_expect_eq(shmr_ring_open(n, NULL, &r), -ENOENT);
+}
+
+/*
+ * Zero means default: options with only a capacity must not ask for group
+ * 0. They did ("gid_t gid; (gid_t)-1: leave the group alone"), so a
+ * non-root producer got -EPERM, worded "untrusted ring: wrong owner, or
+ * writable by others", and a root one gave its ring to group root.
+ * Tried as nobody:nogroup (root drops to it in a child; otherwise as
+ * whoever runs the test).
+ */
+Test(writer, zeroed_options_leave_the_group_alone)
+{
+	const char *n = t_name("zgid");
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct shmr_create_opts o = { .capacity = 1 << 16 };
+		struct shmr_writer *w;
+		char path[300];
+		struct stat sb;
+		int rc;
+
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 ||
+		    setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(10);
+		if ((rc = shmr_writer_create(n, &o, &w)) < 0) {
+			fprintf(stderr, "create: %s\n", shmr_strerror(rc));
+			_exit(11);
+		}
+		snprintf(path, sizeof(path), "/dev/shm/shmring.%s", n);
+		rc = stat(path, &sb) == 0 && sb.st_gid == getegid() ? 0 : 12;
+		shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+		_exit(rc);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "child status %d (11: create failed, 12: group changed)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/*
+ * shmr_strerror reads right whatever returned the code: 0 is success from
+ * most calls and "nothing new" only from reads; -EAGAIN comes from opens
+ * (a ring being created) and from reads (a header that kept changing).
+ */
+Test(writer, strerror_reads_right_in_every_context)
+{
+	cr_expect(strstr(shmr_strerror(0), "success") != NULL, "0: %s",
+	    shmr_strerror(0));
+	cr_expect(strstr(shmr_strerror(0), "no new message") != NULL);
+	cr_expect(strstr(shmr_strerror(-EAGAIN), "try again") != NULL,
+	    "-EAGAIN: %s", shmr_strerror(-EAGAIN));
+	cr_expect(strstr(shmr_strerror(-EAGAIN), "being created") != NULL);
+	cr_expect(strstr(shmr_strerror(-EPERM), "untrusted") == NULL,
+	    "-EPERM: %s", shmr_strerror(-EPERM));
+	cr_expect_str_eq(shmr_strerror(-ENOENT), "no such ring");
+	cr_expect_str_eq(shmr_strerror(-EIO), strerror(EIO));
+	cr_expect_str_eq(shmr_strerror(12345), "unknown status");
 }
