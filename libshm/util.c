@@ -40,6 +40,8 @@ shmr_strerror(int code)
 	case -EDEADLK:		return "producer stalled mid-update (stopped "
 				    "inside a header update); try again";
 	case -ESTALE:		return "data was overwritten while in use";
+	case -ECHILD:		return "a writer inherited through fork(): only "
+				    "the process that created it may publish";
 	case -EMSGSIZE:		return "message larger than the ring's maximum";
 	case -ENOSPC:		return "not enough space in /dev/shm for the ring";
 	case -EINVAL:		return "invalid argument (ring name, size or option)";

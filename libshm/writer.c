@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,6 +47,8 @@ struct shmr_writer {
 	uint64_t		 bytes;
 
 	bool			 wait_created;	/* remove it if creation fails */
+	bool			 forked;	/* a child's copy: see fork_child() */
+	struct shmr_writer	*live_next;	/* the list of this process's */
 	bool			 mirror;	/* HDR_F_MIRROR: see mirror.c */
 	bool			 reserved;
 	uint64_t		 res_start;
@@ -55,6 +58,87 @@ struct shmr_writer {
 	ino_t			 ino;
 	char			 name[SHMR_NAME_MAX + 1];
 };
+
+/* ---- fork --------------------------------------------------------------- */
+
+/*
+ * The producer's lock is an open-file-description lock (lock_producer()),
+ * which lives as long as any descriptor to that description, and fork()
+ * copies descriptors: a child would keep the ring looking alive, and a
+ * new producer out, after the parent closed or died. So the writers of
+ * this process are listed, and in a child each closes its descriptor
+ * (the lock stays the parent's) and refuses to write (-ECHILD): one ring,
+ * one writer. A shared mapping holds the description too, so the ring is
+ * mapped MADV_DONTFORK: the child does not get it at all (fork() also
+ * stops copying the page tables of a large ring). The child may still
+ * close its copy of the handle, which only frees it.
+ */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct shmr_writer *live;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&live_mu);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&live_mu);
+}
+
+static void
+fork_child(void)
+{
+	for (struct shmr_writer *w = live; w != NULL; w = w->live_next) {
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = -1;
+		w->forked = true;
+	}
+	/* The child has one thread, the one that forked and holds it. */
+	pthread_mutex_unlock(&live_mu);
+}
+
+static int
+dont_fork(struct shmr_writer *w)
+{
+	if (madvise(w->hdr, w->map_len, MADV_DONTFORK) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+atfork_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void
+live_add(struct shmr_writer *w)
+{
+	pthread_once(&atfork_once, atfork_init);
+	pthread_mutex_lock(&live_mu);
+	w->live_next = live;
+	live = w;
+	pthread_mutex_unlock(&live_mu);
+}
+
+static void
+live_remove(struct shmr_writer *w)
+{
+	pthread_mutex_lock(&live_mu);
+	for (struct shmr_writer **pp = &live; *pp != NULL;
+	    pp = &(*pp)->live_next) {
+		if (*pp == w) {
+			*pp = w->live_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&live_mu);
+}
 
 /* ---- publishing --------------------------------------------------------- */
 
@@ -254,8 +338,8 @@ shmr_writer_publish(struct shmr_writer *w, const void *data, size_t len,
 		return -EMSGSIZE;
 	if (len > 0 && data == NULL)
 		return -EINVAL;
-	if (w->reserved)
-		return -EALREADY;
+	if (w->reserved | w->forked)
+		return w->forked ? -ECHILD : -EALREADY;
 	ral = align8(REC_HDR + len);
 	end = place(w, w->tail, ral) + ral;
 	claim(w, end);
@@ -272,8 +356,8 @@ shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
 {
 	size_t i, j;
 
-	if (w->reserved)
-		return -EALREADY;
+	if (w->reserved | w->forked)
+		return w->forked ? -ECHILD : -EALREADY;
 	for (i = 0; i < n; i++) {
 		if (m[i].len > w->max_msg)
 			return -EMSGSIZE;
@@ -315,8 +399,8 @@ shmr_writer_reserve(struct shmr_writer *w, size_t len, void **buf)
 {
 	uint64_t ral, start;
 
-	if (w->reserved)
-		return -EALREADY;
+	if (w->reserved | w->forked)
+		return w->forked ? -ECHILD : -EALREADY;
 	if (len > w->max_msg)
 		return -EMSGSIZE;
 	ral = align8(REC_HDR + len);
@@ -336,6 +420,8 @@ shmr_writer_commit(struct shmr_writer *w, size_t len, uint64_t *seq)
 {
 	unsigned char *p;
 
+	if (w->forked)
+		return -ECHILD;
 	if (!w->reserved)
 		return -EINVAL;
 	if (len > w->res_len)
@@ -366,6 +452,8 @@ shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
 	const struct seg_hdr *h = w->hdr;
 	struct stat st;
 
+	if (w->forked)
+		return -ECHILD;	/* not mapped here: see fork_child() */
 	memset(info, 0, sizeof(*info));
 	info->layout_version = LAYOUT_VERSION;
 	info->max_msg = w->max_msg;
@@ -671,6 +759,8 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
 		w->hdr = NULL;
 		return -errno;
 	}
+	if ((rc = dont_fork(w)) < 0)
+		return rc;
 	w->data = (unsigned char *)w->hdr + HDR_SIZE;
 	h = w->hdr;
 	atomic_store_explicit(&h->magic, SEG_MAGIC, memory_order_relaxed);
@@ -697,6 +787,7 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
 static void
 writer_free(struct shmr_writer *w)
 {
+	live_remove(w);
 	if (w->hdr != NULL)
 		munmap(w->hdr, w->map_len);
 	wait_close(w->wait, w->wait_fd);
@@ -773,6 +864,8 @@ adopt(struct shmr_writer *w, const char *path,
 		w->hdr = NULL;
 		return -errno;	/* w->fd is closed by writer_free() */
 	}
+	if (dont_fork(w) < 0)
+		return -errno;
 	w->data = (unsigned char *)w->hdr + HDR_SIZE;
 	h = w->hdr;
 	/* Nobody else writes these any more: plain snapshots. */
@@ -840,6 +933,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 		if (rc < 0)
 			goto fail;
 		own_wait(w, mode, gid);
+		live_add(w);
 		*out = w;
 		return 1;
 	}
@@ -894,6 +988,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 	if (old_fd >= 0)
 		close(old_fd);
 	takeover_unlock(name, lock_fd);
+	live_add(w);
 	*out = w;
 	return 0;
 fail:
@@ -917,7 +1012,7 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 
 	if (w == NULL)
 		return 0;
-	if (flags & SHMR_CLOSE_ABANDON) {
+	if ((flags & SHMR_CLOSE_ABANDON) || w->forked) {
 		/* As if we died: the lock goes with the descriptor. */
 		writer_free(w);
 		return 0;
@@ -985,8 +1080,8 @@ publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
 		return -EINVAL;
 	if (len > w->max_msg)
 		return -EMSGSIZE;
-	if (w->reserved)
-		return -EALREADY;
+	if (w->reserved | w->forked)
+		return w->forked ? -ECHILD : -EALREADY;
 	if (seq < w->next_seq || seq == UINT64_MAX)
 		return -ERANGE;
 	if (seq > w->next_seq)
@@ -1024,6 +1119,8 @@ shmr_writer_set_upstream(struct shmr_writer *w, uint64_t upstream_next_seq,
 {
 	if (!w->mirror)
 		return -EINVAL;
+	if (w->forked)
+		return -ECHILD;
 	mirror_upstream(w->hdr, upstream_next_seq, token);
 	return 0;
 }
@@ -1033,6 +1130,8 @@ shmr_writer_mirror(const struct shmr_writer *w, struct shmr_mirror_info *mi)
 {
 	if (!w->mirror)
 		return -EINVAL;
+	if (w->forked)
+		return -ECHILD;
 	mirror_read(w->hdr, w->next_seq, mi);
 	return 0;
 }

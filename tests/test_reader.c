@@ -1,8 +1,10 @@
 /* test_reader.c - cursors: every outcome of a read, exact losses, waits. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -324,14 +326,53 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/*
+ * Producers for the waits below, in threads: a writer handle cannot be
+ * used in a child of fork() (libshm(3), FORK); other processes' wake-ups
+ * are covered by stress_ring and security_reader.sh.
+ */
+struct later {
+	struct shmr_writer	*w;
+	bool			 close;
+	_Atomic int		*done;
+};
+
+static void *
+publish_later(void *arg)
+{
+	struct later *l = arg;
+
+	usleep(50000);
+	if (l->close)
+		shmr_writer_close(l->w, 0);
+	else
+		shmr_writer_publish(l->w, "msg-0", 5, NULL);
+	return NULL;
+}
+
+static void *
+stream_300ms(void *arg)
+{
+	struct later *l = arg;
+	char msg[64] = "stream";
+	double t0 = now_ms();
+
+	/* Stream for 300 ms, then pause without closing. */
+	while (now_ms() - t0 < 300)
+		for (int i = 0; i < 100; i++)
+			shmr_writer_publish(l->w, msg, sizeof(msg), NULL);
+	atomic_store(l->done, 1);
+	return NULL;
+}
+
 Test(reader, wait_times_out_and_wakes)
 {
 	const char *n = t_name("wait");
 	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
 	struct shmr_reader *r;
 	struct shmr_msg m;
-	pid_t pid;
-	int st;
+	struct later l = { .w = w };
+	pthread_t t;
 	double t0;
 
 	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_END, 0, &r), 0);
@@ -339,28 +380,19 @@ Test(reader, wait_times_out_and_wakes)
 	cr_expect_eq(shmr_reader_wait(r, 50, 0), -ETIMEDOUT);
 	cr_expect_geq(now_ms() - t0, 49);
 	cr_expect_eq(shmr_reader_wait(r, 20, SHMR_WAIT_SPIN), -ETIMEDOUT);
-	/* A publish from another process wakes a blocked reader. */
-	pid = fork();
-	if (pid == 0) {
-		usleep(50000);
-		shmr_writer_publish(w, "msg-0", 5, NULL);
-		_exit(0);
-	}
+	/* A publish wakes a blocked reader. */
+	cr_assert_eq(pthread_create(&t, NULL, publish_later, &l), 0);
 	cr_assert_eq(shmr_reader_wait(r, 20000, 0), 0);
 	expect_msg(r, 0);
-	waitpid(pid, &st, 0);
+	pthread_join(t, NULL);
 	/* Closing wakes sleepers too. */
-	pid = fork();
-	if (pid == 0) {
-		usleep(50000);
-		shmr_writer_close(w, 0);
-		_exit(0);
-	}
+	l.close = true;
+	cr_assert_eq(pthread_create(&t, NULL, publish_later, &l), 0);
 	cr_assert_eq(shmr_reader_wait(r, 20000, 0), 0);
 	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
-	waitpid(pid, &st, 0);
+	pthread_join(t, NULL);
+	shmr_unlink(n);
 	shmr_reader_close(r);
-	shmr_writer_close(w, SHMR_CLOSE_UNLINK);	/* our copy of it */
 }
 
 /*
@@ -374,28 +406,14 @@ Test(reader, wait_under_a_streaming_producer)
 	struct shmr_writer *w = t_writer(n, 1 << 20, 0);
 	struct shmr_reader *r;
 	struct shmr_msg m;
-	_Atomic int *done;
+	_Atomic int done_ = 0, *done = &done_;
+	struct later l = { .w = w, .done = done };
 	uint64_t expect = 0, lost = 0;
-	int st, during = 0, rc;
-	pid_t pid;
+	int during = 0, rc;
+	pthread_t t;
 
-	done = mmap(NULL, sizeof(*done), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(done, MAP_FAILED);
 	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
-	pid = fork();
-	if (pid == 0) {
-		char msg[64] = "stream";
-		double t0 = now_ms();
-
-		/* Stream for 300 ms, then pause without closing. */
-		while (now_ms() - t0 < 300)
-			for (int i = 0; i < 100; i++)
-				shmr_writer_publish(w, msg, sizeof(msg), NULL);
-		atomic_store(done, 1);
-		pause();
-		_exit(0);
-	}
+	cr_assert_eq(pthread_create(&t, NULL, stream_300ms, &l), 0);
 	for (;;) {
 		rc = shmr_reader_next(r, &m);
 		if (rc == SHMR_MSG) {
@@ -425,13 +443,11 @@ Test(reader, wait_under_a_streaming_producer)
 		if (rc == 0 && !atomic_load(done))
 			during++;
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+	pthread_join(t, NULL);
 	cr_expect_gt(during, 0, "no wait returned while the producer ran");
 	cr_expect_gt(expect - lost, 0);
 	shmr_reader_close(r);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
-	munmap(done, sizeof(*done));
 }
 
 Test(reader, mapping_is_read_only)

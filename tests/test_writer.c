@@ -320,3 +320,51 @@ Test(writer, strerror_reads_right_in_every_context)
 	cr_expect_str_eq(shmr_strerror(-EIO), strerror(EIO));
 	cr_expect_str_eq(shmr_strerror(12345), "unknown status");
 }
+
+/*
+ * A producer that forks: the child must not keep the producer's lock. It
+ * did (an open-file-description lock lives as long as any descriptor to
+ * it, and fork copies the descriptor), so after the parent closed, the
+ * ring still looked alive and a new producer got -EBUSY until every child
+ * exited. The child's copy of the handle cannot publish either: two
+ * writers of one ring would corrupt it.
+ */
+Test(writer, fork_leaves_the_lock_with_the_parent)
+{
+	const char *n = t_name("fork");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 1024), *w2 = NULL;
+	struct shmr_ring *r;
+	struct shmr_info info;
+	int p[2], st;
+	char c = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int rc = shmr_writer_publish(w, "x", 1, NULL);
+
+		c = rc == -ECHILD ? 'r' : 'p';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		pause();	/* alive, holding whatever fork gave it */
+		_exit(0);
+	}
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_expect_eq(c, 'r', "the child's publish was not refused");
+	cr_expect_eq(shmr_writer_close(w, 0), 0);
+	cr_assert_eq(shmr_ring_open(n, NULL, &r), 0);
+	cr_expect_eq(shmr_ring_info(r, &info), 0);
+	cr_expect_neq(info.state, SHMR_STATE_LIVE);
+	shmr_ring_close(r);
+	cr_expect_eq(shmr_writer_create(n, &(struct shmr_create_opts){
+	    .capacity = 1 << 16, .max_msg = 1024 }, &w2), 0,
+	    "a new producer is refused while the child lives");
+	if (w2 != NULL)
+		shmr_writer_close(w2, SHMR_CLOSE_UNLINK);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(p[0]);
+	close(p[1]);
+}

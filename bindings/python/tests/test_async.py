@@ -116,7 +116,6 @@ def test_async_reader_in_a_forked_child(name):
     assert asyncio.run(one()) == shmring.Message(0, b"a")
 
     async def after_fork():             # waits first, then data comes
-        asyncio.get_running_loop().call_later(0.05, w.publish, b"b")
         return await asyncio.wait_for(r.__anext__(), 3)
 
     r._arm()                            # the helper waits while we fork
@@ -129,6 +128,9 @@ def test_async_reader_in_a_forked_child(name):
             code = 0 if ok else 1
         finally:
             os._exit(code)
+    # Only the process that created a writer may publish (libshm(3)).
+    time.sleep(0.05)
+    w.publish(b"b")
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     r.close()

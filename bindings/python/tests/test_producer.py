@@ -92,3 +92,30 @@ def test_sigint_interrupts_a_blocking_wait(name, feed):
     assert time.monotonic() - t0 < 5
     f.cmd("pub after")
     assert r.next(5) == shmring.Message(0, b"after")
+
+
+def test_writer_in_a_forked_child_refuses_and_frees(name):
+    """Only the process that created a writer may publish: in a child of
+    fork() it raises ChildProcessError (ECHILD), and the child's close
+    neither ends the stream nor keeps the ring alive after the parent."""
+    import os
+    w = shmring.Writer(name, capacity=1 << 16)
+    w.publish(b"a")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            try:
+                w.publish(b"x")
+            except ChildProcessError:
+                w.close()
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    w.publish(b"b")                     # the parent's writer is untouched
+    r = shmring.Reader(name, start="oldest")
+    assert [r.next(1).data, r.next(1).data] == [b"a", b"b"]
+    r.close()
+    w.close()
