@@ -14,8 +14,12 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   V=1                  print the commands
 
-VERSION_MAJOR := 0
-VERSION_MINOR := 1
+# The version lives in one place, include/shmring.h; the version script
+# must have a SHMR_<version> node (checked when libshm.so is linked).
+hdr_version = $(shell sed -n 's/^\#define SHMR_VERSION_$(1)[[:space:]]*\([0-9]*\).*/\1/p' \
+	include/shmring.h)
+VERSION_MAJOR := $(call hdr_version,MAJOR)
+VERSION_MINOR := $(call hdr_version,MINOR)
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR)
 
 PREFIX ?= /usr/local

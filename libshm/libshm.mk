@@ -38,6 +38,9 @@ run-libshm-symbols: $(LIBSHM_A) $(LIBSHM_SO)
 	    nm -D --defined-only $(LIBSHM_SO) | \
 	    awk 'NF == 3 && $$3 !~ /^shmr_/ && $$2 != "A" { print $$3 }'); \
 	    [ -z "$$bad" ] || { echo "libshm exports $$bad" >&2; exit 1; }
+	$(Q)for f in $(LIBSHM_FUNCS); do \
+	    grep -q "^\.Nm $$f\( ,\)\?$$" libshm/libshm.3 || \
+	    { echo "libshm.3 NAME lacks $$f" >&2; exit 1; }; done
 
 TEST_RUNS += run-libshm-symbols
 .PHONY: run-libshm-symbols
@@ -54,6 +57,12 @@ $(LIBSHM_SO): $(LIBSHM_PIC) libshm/libshm.map
 	$(Q)ln -sf libshm.so.$(VERSION) $(B)/lib/libshm.so.$(VERSION_MAJOR)
 	$(Q)ln -sf libshm.so.$(VERSION_MAJOR) $(B)/lib/libshm.so
 
+# Every public function, from the header: `man shmr_reader_next` finds
+# libshm(3) through a one-line page per function, and run-libshm-symbols
+# checks that libshm(3) names each of them.
+LIBSHM_FUNCS := $(shell sed -n \
+	's/^SHMR_API .*[ *]\(shmr_[a-z0-9_]*\)\o050.*/\1/p' include/shmring.h)
+
 # Generated at install time: it records PREFIX, which may differ per call.
 LIBSHM_PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|'
@@ -69,6 +78,8 @@ install-libshm: $(LIBSHM_A) $(LIBSHM_SO) libshm/libshm.pc.in
 	install -m 644 include/shmring.h $(DESTDIR)$(INCLUDEDIR)/shmring.h
 	$(LIBSHM_PC_SED) libshm/libshm.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc
 	install -m 644 libshm/libshm.3 $(DESTDIR)$(MANDIR)/man3/libshm.3
+	for f in $(LIBSHM_FUNCS); do \
+	    echo '.so man3/libshm.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3; done
 
 uninstall-libshm:
 	rm -f $(DESTDIR)$(LIBDIR)/libshm.a \
@@ -76,6 +87,7 @@ uninstall-libshm:
 	    $(DESTDIR)$(LIBDIR)/libshm.so.$(VERSION_MAJOR) \
 	    $(DESTDIR)$(LIBDIR)/libshm.so $(DESTDIR)$(INCLUDEDIR)/shmring.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/libshm.pc $(DESTDIR)$(MANDIR)/man3/libshm.3
+	for f in $(LIBSHM_FUNCS); do rm -f $(DESTDIR)$(MANDIR)/man3/$$f.3; done
 
 INSTALL_HOOKS += install-libshm
 UNINSTALL_HOOKS += uninstall-libshm
