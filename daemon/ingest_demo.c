@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ringd.h"
+#include "input.h"
 
 #define NSEC		1000000000ull
 #define TICK_MAX	96
@@ -30,6 +30,8 @@ static const char *const symbols[] = {
 	"ACME", "GLOBX", "INITECH", "UMBRL", "HOOLI", "STARK", "WAYNE", "CYBDN"
 };
 #define NSYM	(sizeof(symbols) / sizeof(symbols[0]))
+
+extern const struct input_ops demo_ops;
 
 struct demo {
 	bool		 sine;
@@ -43,7 +45,8 @@ struct demo {
 	struct shmr_iov	 iov[RINGD_BATCH];
 };
 
-int
+/* which: "ticks" or "sine". */
+static int
 demo_open(struct ringd *rd, const char *which, struct input **out)
 {
 	const struct ringd_conf *conf = ringd_conf(rd);
@@ -71,9 +74,9 @@ demo_open(struct ringd *rd, const char *which, struct input **out)
 	d->rng = 0x9e3779b97f4a7c15ull;
 	for (size_t i = 0; i < NSYM; i++)
 		d->px[i] = 5000 + 2500 * (int64_t)i;
-	in->kind = IN_DEMO;
+	in->ops = &demo_ops;
 	in->fd = -1;
-	in->u.demo = d;
+	in->priv = d;
 	snprintf(in->name, sizeof(in->name), "demo:%s", which);
 	*out = in;
 	return 0;
@@ -97,10 +100,11 @@ due_at(const struct demo *d, uint64_t k)
 	    ((k % d->rate) * NSEC + d->rate - 1) / d->rate;
 }
 
-int64_t
+/* Nanoseconds until the next message is due; 0: due now; -1: ended. */
+static int64_t
 demo_timeout_ns(struct input *in, uint64_t now_ns)
 {
-	struct demo *d = in->u.demo;
+	struct demo *d = in->priv;
 	uint64_t at;
 
 	if (d->count != 0 && d->sent >= d->count)
@@ -157,10 +161,11 @@ make_sample(struct demo *d, unsigned char *buf)
 	return 8;
 }
 
-int
+/* Publish every message due at now_ns (at most one batch). */
+static int
 demo_run(struct ringd *rd, struct input *in, uint64_t now_ns)
 {
-	struct demo *d = in->u.demo;
+	struct demo *d = in->priv;
 	uint64_t n;
 	size_t i;
 
@@ -187,10 +192,20 @@ demo_run(struct ringd *rd, struct input *in, uint64_t now_ns)
 	return n > 0 ? ringd_publish(rd, in, d->iov, (size_t)n) : 0;
 }
 
-void
+static void
 demo_free(struct input *in)
 {
-	free(in->u.demo->scratch);
-	free(in->u.demo);
+	struct demo *d = in->priv;
+
+	free(d->scratch);
+	free(d);
 	free(in);
 }
+
+/* Driven by the clock (timeout), not by a file descriptor. */
+const struct input_ops demo_ops = {
+	.open = demo_open,
+	.ready = demo_run,
+	.free = demo_free,
+	.timeout = demo_timeout_ns,
+};

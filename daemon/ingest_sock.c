@@ -24,8 +24,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "log.h"
-#include "ringd.h"
 
 #define SLOTS_MAX	64
 #define ARENA_MAX	((size_t)1 << 30)
@@ -33,9 +33,12 @@
 #define ROUNDS		16		/* recvmmsg calls per wake-up */
 #define CONNS_MAX	1024
 
+extern const struct input_ops dgram_ops, seqpacket_ops;
+static const struct input_ops conn_ops;
+
 struct sock {
 	bool		 seqpacket;
-	bool		 listener;
+	bool		 listener;	/* bound: dgram or seqpacket listener */
 	bool		 owns_path;	/* unlink the socket file on exit */
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -86,7 +89,7 @@ arena_init(size_t max)
 }
 
 static struct input *
-new_input(enum input_kind kind, const char *name)
+new_input(const struct input_ops *ops, const char *name)
 {
 	struct input *in;
 	struct sock *s;
@@ -97,9 +100,9 @@ new_input(enum input_kind kind, const char *name)
 		free(in);
 		return NULL;
 	}
-	in->kind = kind;
+	in->ops = ops;
 	in->fd = -1;
-	in->u.sock = s;
+	in->priv = s;
 	snprintf(in->name, sizeof(in->name), "%s", name);
 	return in;
 }
@@ -143,7 +146,9 @@ bind_path(int fd, int type, const struct sockaddr_un *sa, mode_t mode)
 	return -EADDRINUSE;
 }
 
-int
+static void sock_free(struct input *in);
+
+static int
 sock_open(struct ringd *rd, const char *path, bool seqpacket,
     struct input **out)
 {
@@ -168,10 +173,10 @@ sock_open(struct ringd *rd, const char *path, bool seqpacket,
 		log_err("input %s: receive buffer: %s", name, strerror(-rc));
 		return rc;
 	}
-	if ((in = new_input(seqpacket ? IN_SEQ_LISTEN : IN_DGRAM, name)) ==
+	if ((in = new_input(seqpacket ? &seqpacket_ops : &dgram_ops, name)) ==
 	    NULL)
 		return -ENOMEM;
-	s = in->u.sock;
+	s = in->priv;
 	s->seqpacket = seqpacket;
 	s->listener = true;
 	memcpy(s->path, sa.sun_path, sizeof(s->path));
@@ -205,6 +210,23 @@ fail:
 	return rc;
 }
 
+static int
+dgram_open(struct ringd *rd, const char *path, struct input **out)
+{
+	return sock_open(rd, path, false, out);
+}
+
+static int
+seqpacket_open(struct ringd *rd, const char *path, struct input **out)
+{
+	return sock_open(rd, path, true, out);
+}
+
+/*
+ * A listener's ready() and drain(): connections still in the backlog at
+ * shutdown were accepted by the kernel, and so were their records: take
+ * them in too (the loop then drains them).
+ */
 static int
 accept_conns(struct ringd *rd, struct input *lin)
 {
@@ -241,12 +263,12 @@ accept_conns(struct ringd *rd, struct input *lin)
 		else
 			snprintf(name, sizeof(name), "%.80s[conn]",
 			    lin->name);
-		if ((in = new_input(IN_SEQ_CONN, name)) == NULL) {
+		if ((in = new_input(&conn_ops, name)) == NULL) {
 			close(fd);
 			return -ENOMEM;
 		}
 		in->fd = fd;
-		in->u.sock->seqpacket = true;
+		((struct sock *)in->priv)->seqpacket = true;
 		nconns++;
 		if ((rc = ringd_add_input(rd, in)) < 0) {
 			sock_free(in);
@@ -352,59 +374,69 @@ recv_conn(struct ringd *rd, struct input *in, unsigned rounds)
 	return 1;
 }
 
-int
-sock_ready(struct ringd *rd, struct input *in)
+static int
+listener_ready(struct ringd *rd, struct input *in, uint64_t now_ns)
+{
+	(void)now_ns;
+	return accept_conns(rd, in);
+}
+
+static int
+dgram_ready(struct ringd *rd, struct input *in, uint64_t now_ns)
+{
+	int rc = recv_dgram(rd, in, ROUNDS);
+
+	(void)now_ns;
+	return rc < 0 ? rc : 0;
+}
+
+static int
+conn_ready(struct ringd *rd, struct input *in, uint64_t now_ns)
+{
+	int rc = recv_conn(rd, in, ROUNDS);
+
+	(void)now_ns;
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * On shutdown: publish every datagram or record the kernel already
+ * accepted, bounded: a writer that never stops must not keep ringd alive.
+ */
+static int
+drain(struct ringd *rd, struct input *in,
+    int (*recv)(struct ringd *, struct input *, unsigned))
 {
 	int rc;
 
-	switch (in->kind) {
-	case IN_SEQ_LISTEN:
-		return accept_conns(rd, in);
-	case IN_DGRAM:
-		rc = recv_dgram(rd, in, ROUNDS);
-		return rc < 0 ? rc : 0;
-	case IN_SEQ_CONN:
-		rc = recv_conn(rd, in, ROUNDS);
-		return rc < 0 ? rc : 0;
-	default:
-		return -EINVAL;
-	}
-}
-
-int
-sock_drain(struct ringd *rd, struct input *in)
-{
-	int rc = 0;
-
-	/*
-	 * Connections still in the backlog were accepted by the kernel, and
-	 * so were their records: take them in too (the caller drains them).
-	 */
-	if (in->kind == IN_SEQ_LISTEN)
-		return accept_conns(rd, in);
-	/* Bounded: a writer that never stops must not keep ringd alive. */
 	for (int i = 0; i < 1024; i++) {
 		if (in->done || in->fd < 0)
 			return 0;
-		if (in->kind == IN_DGRAM)
-			rc = recv_dgram(rd, in, 1);
-		else if (in->kind == IN_SEQ_CONN)
-			rc = recv_conn(rd, in, 1);
-		else
-			return 0;
-		if (rc <= 0)
+		if ((rc = recv(rd, in, 1)) <= 0)
 			return rc;
 	}
 	return 0;
 }
 
-void
+static int
+dgram_drain(struct ringd *rd, struct input *in)
+{
+	return drain(rd, in, recv_dgram);
+}
+
+static int
+conn_drain(struct ringd *rd, struct input *in)
+{
+	return drain(rd, in, recv_conn);
+}
+
+static void
 sock_free(struct input *in)
 {
-	struct sock *s = in->u.sock;
+	struct sock *s = in->priv;
 
 	if (in->fd >= 0) {
-		if (in->kind == IN_SEQ_CONN)
+		if (!s->listener)
 			conn_close(in);
 		else
 			close(in->fd);
@@ -414,3 +446,25 @@ sock_free(struct input *in)
 	free(s);
 	free(in);
 }
+
+const struct input_ops dgram_ops = {
+	.open = dgram_open,
+	.ready = dgram_ready,
+	.drain = dgram_drain,
+	.free = sock_free,
+};
+
+const struct input_ops seqpacket_ops = {
+	.open = seqpacket_open,
+	.ready = listener_ready,
+	.drain = accept_conns,
+	.free = sock_free,
+	.listener = true,
+};
+
+/* An accepted seqpacket connection: made by its listener, never opened. */
+static const struct input_ops conn_ops = {
+	.ready = conn_ready,
+	.drain = conn_drain,
+	.free = sock_free,
+};

@@ -1,22 +1,14 @@
 /*
  * ingest_stream.c - byte-stream inputs of ringd: stdin, a regular file, a
- * FIFO or a character device, cut into messages by one of three framings:
- *
- *   lines   one message per line; the '\n' is stripped (a '\r' before it
- *           is kept: it is payload). An unterminated last line at end of
- *           input is still a message. A line longer than max_msg is
- *           rejected whole and reading resumes after its newline.
- *   len32   a 4-byte big-endian length, then that many payload bytes. A
- *           length above max_msg is rejected and its payload skipped; a
- *           length above max(max_msg, 64 MiB) means the stream is corrupt
- *           (or not len32 at all) and the input is closed.
- *   fixed:N records of exactly N bytes.
+ * FIFO or a character device, cut into messages by one of the framers of
+ * framing.c (lines, len32, fixed:N).
  *
  * Every read() is parsed at once and its complete records go to the ring
  * in one shmr_writer_publish_batch() (one wake-up of the readers per read,
  * not per message; very short lines may take a few batches). Pipes and
- * FIFOs are enlarged to 1 MiB so a fast writer is read in big chunks. The buffer holds one largest record plus one
- * read chunk, so a record always fits once its bytes have arrived.
+ * FIFOs are enlarged to 1 MiB so a fast writer is read in big chunks. The
+ * buffer holds one largest record plus one read chunk, so a record always
+ * fits once its bytes have arrived.
  *
  * A FIFO is reopened when its last writer goes away: it is an input that
  * never ends, like a socket, and each writer starts on a record boundary.
@@ -29,11 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "log.h"
-#include "ringd.h"
 
 #define READ_CHUNK	(1u << 20)
-#define LEN32_ABSURD	((uint64_t)64 << 20)
 #define PIPE_SIZE	(1 << 20)
 /*
  * Messages per publish: all the records of one full read of lines of 64
@@ -41,15 +32,15 @@
  */
 #define STREAM_BATCH	(READ_CHUNK / 64)
 
+extern const struct input_ops stream_ops;
+
 struct stream {
 	char		*path;		/* NULL for stdin */
 	bool		 fifo;
 	unsigned char	*buf;
 	size_t		 cap;
 	size_t		 len;		/* unparsed bytes at buf[0] */
-	bool		 skipping;	/* lines: inside an over-long line */
-	uint64_t	 skipped;	/* lines: its length so far */
-	uint64_t	 skip_left;	/* len32: oversize payload to drop */
+	struct framer	 fr;
 	struct shmr_iov	*iov;		/* STREAM_BATCH entries */
 };
 
@@ -96,9 +87,10 @@ open_path(const char *path, bool *fifo)
 	return fd;
 }
 
-int
+static int
 stream_open(struct ringd *rd, const char *spec, struct input **out)
 {
+	const struct ringd_conf *conf = ringd_conf(rd);
 	size_t max = ringd_max_msg(rd);
 	struct input *in;
 	struct stream *s;
@@ -109,8 +101,11 @@ stream_open(struct ringd *rd, const char *spec, struct input **out)
 		free(in);
 		return -ENOMEM;
 	}
-	in->kind = IN_STREAM;
-	in->u.stream = s;
+	in->ops = &stream_ops;
+	in->priv = s;
+	s->fr.kind = conf->framing;
+	s->fr.fixed_len = conf->fixed_len;
+	s->fr.max = max;
 	s->cap = max + 4 + READ_CHUNK;
 	if ((s->buf = malloc(s->cap)) == NULL ||
 	    (s->iov = calloc(STREAM_BATCH, sizeof(*s->iov))) == NULL) {
@@ -153,19 +148,12 @@ fail:
 	return rc;
 }
 
-static uint32_t
-get_be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* Add one record to the pending batch; publish when the batch is full. */
 static int
 push(struct ringd *rd, struct input *in, size_t *n, const void *p,
     size_t len)
 {
-	struct stream *s = in->u.stream;
+	struct stream *s = in->priv;
 	int rc;
 
 	s->iov[*n].data = p;
@@ -180,10 +168,11 @@ push(struct ringd *rd, struct input *in, size_t *n, const void *p,
 static int
 flush(struct ringd *rd, struct input *in, size_t *n)
 {
+	struct stream *s = in->priv;
 	int rc = 0;
 
 	if (*n > 0)
-		rc = ringd_publish(rd, in, in->u.stream->iov, *n);
+		rc = ringd_publish(rd, in, s->iov, *n);
 	*n = 0;
 	return rc;
 }
@@ -197,129 +186,66 @@ flush(struct ringd *rd, struct input *in, size_t *n)
 static long
 parse(struct ringd *rd, struct input *in, bool *corrupt)
 {
-	struct stream *s = in->u.stream;
-	const struct ringd_conf *conf = ringd_conf(rd);
-	size_t max = ringd_max_msg(rd);
-	unsigned char *p = s->buf, *end = s->buf + s->len, *q;
-	size_t n = 0;
+	struct stream *s = in->priv;
+	struct frame fr;
+	enum frame_ev ev;
+	size_t pos = 0, n = 0;
 	int rc;
 
-	switch (conf->framing) {
-	case FRAME_LINES:
-		if (s->skipping) {
-			if ((q = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-				s->skipped += (uint64_t)(end - p);
-				return (long)s->len;
-			}
-			s->skipped += (uint64_t)(q - p);
-			ringd_reject_oversize(rd, in, s->skipped);
-			s->skipping = false;
-			p = q + 1;
-		}
-		while ((q = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			size_t l = (size_t)(q - p);
-
-			if (l > max)
-				ringd_reject_oversize(rd, in, l);
-			else if ((rc = push(rd, in, &n, p, l)) < 0)
+	while ((ev = framer_next(&s->fr, s->buf, s->len, &pos, &fr)) !=
+	    FRAME_MORE) {
+		if (ev == FRAME_RECORD) {
+			if ((rc = push(rd, in, &n, fr.data, fr.len)) < 0)
 				return rc;
-			p = q + 1;
+		} else if (ev == FRAME_OVERSIZE)
+			ringd_reject_oversize(rd, in, fr.len);
+		else {
+			*corrupt = true;
+			ringd_malformed(rd, in, true, "len32 length %lu is "
+			    "absurd (max message %zu): stream corrupt or not "
+			    "len32, closing input", (unsigned long)fr.len,
+			    s->fr.max);
+			break;
 		}
-		if ((size_t)(end - p) > max) {
-			/* Cannot become a valid line: drop it now. */
-			s->skipping = true;
-			s->skipped = (uint64_t)(end - p);
-			p = end;
-		}
-		break;
-	case FRAME_LEN32:
-		for (;;) {
-			uint32_t l;
-
-			if (s->skip_left > 0) {
-				size_t d = (size_t)(end - p);
-
-				if (d > s->skip_left)
-					d = (size_t)s->skip_left;
-				p += d;
-				s->skip_left -= d;
-				if (s->skip_left > 0)
-					break;
-			}
-			if (end - p < 4)
-				break;
-			l = get_be32(p);
-			if (l > max) {
-				if (l > LEN32_ABSURD) {
-					*corrupt = true;
-					ringd_malformed(rd, in, true, "len32 "
-					    "length %lu is absurd (max message "
-					    "%zu): stream corrupt or not "
-					    "len32, closing input",
-					    (unsigned long)l, max);
-					break;
-				}
-				ringd_reject_oversize(rd, in, l);
-				s->skip_left = l;
-				p += 4;
-				continue;
-			}
-			if ((size_t)(end - p) - 4 < l)
-				break;
-			if ((rc = push(rd, in, &n, p + 4, l)) < 0)
-				return rc;
-			p += 4 + (size_t)l;
-		}
-		break;
-	case FRAME_FIXED:
-		while ((size_t)(end - p) >= conf->fixed_len) {
-			if ((rc = push(rd, in, &n, p, conf->fixed_len)) < 0)
-				return rc;
-			p += conf->fixed_len;
-		}
-		break;
 	}
 	if ((rc = flush(rd, in, &n)) < 0)
 		return rc;
-	return (long)(p - s->buf);
+	return (long)pos;
 }
 
 /* End of input (or of one FIFO writer): the last record, if any. */
 static int
 finish(struct ringd *rd, struct input *in)
 {
-	struct stream *s = in->u.stream;
-	const struct ringd_conf *conf = ringd_conf(rd);
+	struct stream *s = in->priv;
+	struct frame fr;
 	size_t n = 0;
 	int rc = 0;
 
-	switch (conf->framing) {
-	case FRAME_LINES:
-		if (s->skipping)
-			ringd_reject_oversize(rd, in, s->skipped);
-		else if (s->len > 0) {
-			if ((rc = push(rd, in, &n, s->buf, s->len)) == 0)
-				rc = flush(rd, in, &n);
-		}
+	switch (framer_end(&s->fr, s->buf, s->len, &fr)) {
+	case FRAME_RECORD:
+		if ((rc = push(rd, in, &n, fr.data, fr.len)) == 0)
+			rc = flush(rd, in, &n);
 		break;
-	case FRAME_LEN32:
-		if (s->skip_left > 0 || s->len > 0)
+	case FRAME_OVERSIZE:
+		ringd_reject_oversize(rd, in, fr.len);
+		break;
+	case FRAME_PARTIAL:
+		if (s->fr.kind == FRAME_LEN32)
 			ringd_malformed(rd, in, false, "input ended inside "
 			    "a len32 record (%zu bytes buffered, %llu to "
 			    "skip)",
-			    s->len, (unsigned long long)s->skip_left);
-		break;
-	case FRAME_FIXED:
-		if (s->len > 0)
+			    s->len, (unsigned long long)s->fr.skip_left);
+		else
 			ringd_malformed(rd, in, false, "input ended inside a "
 			    "record: %zu of %zu bytes dropped", s->len,
-			    conf->fixed_len);
+			    s->fr.fixed_len);
+		break;
+	default:
 		break;
 	}
 	s->len = 0;
-	s->skipping = false;
-	s->skipped = 0;
-	s->skip_left = 0;
+	framer_reset(&s->fr);
 	return rc;
 }
 
@@ -332,15 +258,16 @@ close_input(struct input *in)
 	in->done = true;
 }
 
-int
-stream_ready(struct ringd *rd, struct input *in)
+static int
+stream_ready(struct ringd *rd, struct input *in, uint64_t now_ns)
 {
-	struct stream *s = in->u.stream;
+	struct stream *s = in->priv;
 	bool corrupt = false;
 	ssize_t r;
 	long used;
 	int rc;
 
+	(void)now_ns;
 	r = read(in->fd, s->buf + s->len, s->cap - s->len);
 	if (r < 0) {
 		if (errno == EINTR || errno == EAGAIN)
@@ -384,21 +311,26 @@ stream_ready(struct ringd *rd, struct input *in)
 	return 0;
 }
 
-void
-stream_shutdown(struct ringd *rd, struct input *in)
+/*
+ * On shutdown: log and drop an incomplete record still buffered. Records
+ * already complete were published as they were read.
+ */
+static int
+stream_drain(struct ringd *rd, struct input *in)
 {
-	struct stream *s = in->u.stream;
+	struct stream *s = in->priv;
 
 	(void)rd;
-	if (s->len > 0 || s->skipping || s->skip_left > 0)
+	if (framer_pending(&s->fr, s->len))
 		log_notice("input %s: stopping with %zu bytes of an "
 		    "incomplete record unpublished", in->name, s->len);
+	return 0;
 }
 
-void
+static void
 stream_free(struct input *in)
 {
-	struct stream *s = in->u.stream;
+	struct stream *s = in->priv;
 
 	if (in->fd >= 0 && in->fd != STDIN_FILENO)
 		close(in->fd);
@@ -409,3 +341,10 @@ stream_free(struct input *in)
 	free(s);
 	free(in);
 }
+
+const struct input_ops stream_ops = {
+	.open = stream_open,
+	.ready = stream_ready,
+	.drain = stream_drain,
+	.free = stream_free,
+};

@@ -32,21 +32,6 @@
 #define MAX_RATE	1000000000ull
 #define TITLE_NS	1000000000ull
 
-struct ringd {
-	const char		*ring;
-	struct shmr_writer	*w;
-	size_t			 max_msg;
-	struct ringd_conf	 conf;
-	struct input		**in;
-	size_t			 nin;
-	size_t			 incap;
-	struct input_stats	 tot;
-	struct log_ratelimit	 rl;
-	uint64_t		 title_ns;
-	bool			 title_dirty;
-	bool			 stop;
-};
-
 struct opts {
 	uint64_t	 size;
 	uint64_t	 max_msg;	/* 0: library default */
@@ -62,6 +47,9 @@ struct opts {
 static void
 usage(FILE *f)
 {
+	char specs[128];
+
+	input_specs(specs, sizeof(specs), " | ", " | ");
 	fprintf(f,
 "usage: ringd [-hqVv] [-F lines|len32|fixed:N] [-g group] [-i input]\n"
 "             [-m max-msg] [-n count] [-r rate] [-s size] [--demo ticks|sine]\n"
@@ -73,7 +61,7 @@ usage(FILE *f)
 "\n"
 "  -s, --size SIZE        ring capacity, a power of two (default 64M)\n"
 "  -m, --max-msg SIZE     largest message (default min(size/8, 1M))\n"
-"  -i, --input INPUT      stdin | file:PATH | unix:PATH | seqpacket:PATH\n"
+"  -i, --input INPUT      %s\n"
 "                         (repeatable; default stdin without --demo)\n"
 "  -F, --framing FRAMING  lines | len32 | fixed:N for stdin/files\n"
 "                         (default lines)\n"
@@ -91,7 +79,7 @@ usage(FILE *f)
 "  -V, --version          version\n"
 "\n"
 "Exit status: 0 ok, 1 ring or pidfile owned by a live process,\n"
-"100 usage error, 111 system error.\n");
+"100 usage error, 111 system error.\n", specs);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -106,126 +94,6 @@ usage_error(const char *fmt, ...)
 	fprintf(stderr, "ringd: %s\n", msg);
 	fprintf(stderr, "Try 'ringd --help' for more information.\n");
 	exit(RINGD_EXIT_USAGE);
-}
-
-uint64_t
-ringd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-size_t
-ringd_max_msg(const struct ringd *rd)
-{
-	return rd->max_msg;
-}
-
-const struct ringd_conf *
-ringd_conf(const struct ringd *rd)
-{
-	return &rd->conf;
-}
-
-int
-ringd_publish(struct ringd *rd, struct input *in, const struct shmr_iov *msgs,
-    size_t n)
-{
-	uint64_t bytes = 0;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	rc = n == 1 ? shmr_writer_publish(rd->w, msgs[0].data, msgs[0].len,
-	    NULL) : shmr_writer_publish_batch(rd->w, msgs, n, NULL);
-	if (rc < 0) {
-		log_err("ring %s: publish from %s failed: %s", rd->ring,
-		    in->name, shmr_strerror(rc));
-		return rc;
-	}
-	for (size_t i = 0; i < n; i++)
-		bytes += msgs[i].len;
-	in->st.msgs += n;
-	in->st.bytes += bytes;
-	rd->tot.msgs += n;
-	rd->tot.bytes += bytes;
-	rd->title_dirty = true;
-	return 0;
-}
-
-void
-ringd_reject_oversize(struct ringd *rd, struct input *in, uint64_t len)
-{
-	unsigned long sup;
-
-	in->st.oversize++;
-	rd->tot.oversize++;
-	rd->title_dirty = true;
-	if (log_ratelimit(&rd->rl, &sup))
-		log_warn("input %s: rejected a %llu-byte message: larger than "
-		    "max message %zu (%llu rejected so far; %lu warnings "
-		    "suppressed)", in->name, (unsigned long long)len,
-		    rd->max_msg, (unsigned long long)in->st.oversize, sup);
-}
-
-void
-ringd_malformed(struct ringd *rd, struct input *in, bool fatal,
-    const char *fmt, ...)
-{
-	char msg[256];
-	unsigned long sup = 0;
-	va_list ap;
-
-	in->st.malformed++;
-	rd->tot.malformed++;
-	rd->title_dirty = true;
-	/* An input being closed is logged once, never rate-limited. */
-	if (!fatal && !log_ratelimit(&rd->rl, &sup))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (fatal)
-		log_err("input %s: %s", in->name, msg);
-	else
-		log_warn("input %s: %s (%lu warnings suppressed)", in->name,
-		    msg, sup);
-}
-
-int
-ringd_add_input(struct ringd *rd, struct input *in)
-{
-	if (rd->nin == rd->incap) {
-		size_t cap = rd->incap ? rd->incap * 2 : 8;
-		struct input **p = realloc(rd->in, cap * sizeof(*p));
-
-		if (p == NULL)
-			return -ENOMEM;
-		rd->in = p;
-		rd->incap = cap;
-	}
-	rd->in[rd->nin++] = in;
-	return 0;
-}
-
-static void
-input_free(struct input *in)
-{
-	switch (in->kind) {
-	case IN_STREAM:
-		stream_free(in);
-		break;
-	case IN_DGRAM:
-	case IN_SEQ_LISTEN:
-	case IN_SEQ_CONN:
-		sock_free(in);
-		break;
-	case IN_DEMO:
-		demo_free(in);
-		break;
-	}
 }
 
 static void
@@ -246,7 +114,7 @@ log_counters(const struct ringd *rd)
 	for (size_t i = 0; i < rd->nin; i++) {
 		const struct input *in = rd->in[i];
 
-		if (in->kind == IN_SEQ_LISTEN)
+		if (in->ops->listener)
 			continue;
 		log_notice("input %s: %llu messages (%llu bytes), %llu "
 		    "oversize, %llu malformed", in->name,
@@ -291,22 +159,6 @@ handle_signals(struct ringd *rd, int sfd)
 	return errno == EAGAIN ? 0 : -1;
 }
 
-static int
-dispatch(struct ringd *rd, struct input *in)
-{
-	switch (in->kind) {
-	case IN_STREAM:
-		return stream_ready(rd, in);
-	case IN_DGRAM:
-	case IN_SEQ_LISTEN:
-	case IN_SEQ_CONN:
-		return sock_ready(rd, in);
-	case IN_DEMO:
-		break;
-	}
-	return 0;
-}
-
 /* Drop the inputs that ended. */
 static void
 reap(struct ringd *rd)
@@ -315,7 +167,7 @@ reap(struct ringd *rd)
 
 	for (size_t i = 0; i < rd->nin; i++) {
 		if (rd->in[i]->done)
-			input_free(rd->in[i]);
+			rd->in[i]->ops->free(rd->in[i]);
 		else
 			rd->in[j++] = rd->in[i];
 	}
@@ -353,13 +205,14 @@ run(struct ringd *rd, int sfd)
 		for (size_t i = 0; i < rd->nin; i++) {
 			struct input *in = rd->in[i];
 
-			if (in->kind == IN_DEMO) {
-				int64_t t = demo_timeout_ns(in, now);
+			if (in->ops->timeout != NULL) {
+				int64_t t = in->ops->timeout(in, now);
 
 				if (t >= 0 && (wait_ns < 0 || t < wait_ns))
 					wait_ns = t;
-				continue;
 			}
+			if (in->fd < 0)
+				continue;
 			pfd[np].fd = in->fd;
 			pfd[np].events = POLLIN;
 			map[np++] = in;
@@ -390,12 +243,15 @@ run(struct ringd *rd, int sfd)
 		}
 		for (size_t i = 1; i < np && rc == 0; i++)
 			if (pfd[i].revents != 0)
-				rc = dispatch(rd, map[i]);
+				rc = map[i]->ops->ready(rd, map[i], now);
 		now = ringd_now_ns();
-		for (size_t i = 0; i < rd->nin && rc == 0; i++)
-			if (rd->in[i]->kind == IN_DEMO && !rd->in[i]->done &&
-			    demo_timeout_ns(rd->in[i], now) == 0)
-				rc = demo_run(rd, rd->in[i], now);
+		for (size_t i = 0; i < rd->nin && rc == 0; i++) {
+			struct input *in = rd->in[i];
+
+			if (in->ops->timeout != NULL && !in->done &&
+			    in->ops->timeout(in, now) == 0)
+				rc = in->ops->ready(rd, in, now);
+		}
 		if (rc < 0)
 			break;
 		reap(rd);
@@ -419,12 +275,8 @@ drain(struct ringd *rd)
 	for (size_t i = 0; i < rd->nin; i++) {
 		struct input *in = rd->in[i];
 
-		if (in->kind == IN_STREAM)
-			stream_shutdown(rd, in);
-		else if (in->kind != IN_DEMO) {
-			if ((rc = sock_drain(rd, in)) < 0)
-				return rc;
-		}
+		if (in->ops->drain != NULL && (rc = in->ops->drain(rd, in)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -462,15 +314,6 @@ parse_group(const char *s)
 	usage_error("--group %s: no such group", s);
 }
 
-static bool
-input_spec_valid(const char *s)
-{
-	return strcmp(s, "stdin") == 0 || strcmp(s, "-") == 0 ||
-	    (strncmp(s, "file:", 5) == 0 && s[5] != '\0') ||
-	    (strncmp(s, "unix:", 5) == 0 && s[5] != '\0') ||
-	    (strncmp(s, "seqpacket:", 10) == 0 && s[10] != '\0');
-}
-
 static void
 parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
     int *verbosity)
@@ -495,8 +338,9 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		{ "version",	 no_argument,	    NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *why;
-	int c, nstdin = 0;
+	const char *why, *arg, *name, *name2;
+	char specs[128];
+	int c;
 
 	while ((c = getopt_long(argc, argv, "s:m:i:F:r:n:g:vqhV", longopts,
 	    NULL)) != -1) {
@@ -515,13 +359,11 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 				usage_error("--max-msg %s: %s", optarg, why);
 			break;
 		case 'i':
-			if (!input_spec_valid(optarg))
-				usage_error("--input %s: expected stdin, "
-				    "file:PATH, unix:PATH or seqpacket:PATH",
-				    optarg);
-			if (strcmp(optarg, "stdin") == 0 ||
-			    strcmp(optarg, "-") == 0)
-				nstdin++;
+			if (input_lookup(optarg, &arg, &name) == NULL) {
+				input_specs(specs, sizeof(specs), ", ", " or ");
+				usage_error("--input %s: expected %s", optarg,
+				    specs);
+			}
 			o->inputs[o->ninputs++] = optarg;
 			break;
 		case 'F':
@@ -593,8 +435,17 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		usage_error("'%s' is not a valid ring name (1 to %d of "
 		    "letters, digits, '.', '_', '-', not starting with '.')",
 		    rd->ring, SHMR_NAME_MAX);
-	if (nstdin > 1)
-		usage_error("stdin given more than once");
+	/* An input without an argument (stdin) can only be read once. */
+	for (size_t i = 0; i < o->ninputs; i++) {
+		(void)input_lookup(o->inputs[i], &arg, &name);
+		for (size_t j = 0; j < i && arg == NULL; j++) {
+			const char *arg2;
+
+			(void)input_lookup(o->inputs[j], &arg2, &name2);
+			if (arg2 == NULL && strcmp(name, name2) == 0)
+				usage_error("%s given more than once", name);
+		}
+	}
 	if (o->ninputs == 0 && o->demo == NULL)
 		o->inputs[o->ninputs++] = "stdin";
 	if (rd->conf.count != 0 && o->demo == NULL)
@@ -654,31 +505,26 @@ open_inputs(struct ringd *rd, const struct opts *o)
 	int rc;
 
 	for (size_t i = 0; i < o->ninputs; i++) {
-		const char *s = o->inputs[i];
+		const struct input_ops *ops;
+		const char *arg, *name;
 
-		if (strcmp(s, "stdin") == 0 || strcmp(s, "-") == 0)
-			rc = stream_open(rd, NULL, &in);
-		else if (strncmp(s, "file:", 5) == 0)
-			rc = stream_open(rd, s + 5, &in);
-		else if (strncmp(s, "unix:", 5) == 0)
-			rc = sock_open(rd, s + 5, false, &in);
-		else
-			rc = sock_open(rd, s + 10, true, &in);
-		if (rc < 0)
+		/* parse_args() checked every spec. */
+		ops = input_lookup(o->inputs[i], &arg, &name);
+		if ((rc = ops->open(rd, arg, &in)) < 0)
 			return rc;
 		if ((rc = ringd_add_input(rd, in)) < 0) {
-			input_free(in);
+			ops->free(in);
 			return rc;
 		}
 		log_debug("input %s: open", in->name);
 	}
 	if (o->demo != NULL) {
-		if ((rc = demo_open(rd, o->demo, &in)) < 0) {
+		if ((rc = demo_ops.open(rd, o->demo, &in)) < 0) {
 			log_err("demo %s: %s", o->demo, strerror(-rc));
 			return rc;
 		}
 		if ((rc = ringd_add_input(rd, in)) < 0) {
-			input_free(in);
+			demo_ops.free(in);
 			return rc;
 		}
 		if (rd->conf.rate == 0)
@@ -807,8 +653,10 @@ main(int argc, char *argv[])
 		log_info("ring %s: every input has ended", rd.ring);
 out:
 	log_counters(&rd);
-	while (rd.nin > 0)
-		input_free(rd.in[--rd.nin]);
+	while (rd.nin > 0) {
+		rd.nin--;
+		rd.in[rd.nin]->ops->free(rd.in[rd.nin]);
+	}
 	free(rd.in);
 	rc = shmr_writer_close(rd.w, o.keep ? 0 : SHMR_CLOSE_UNLINK);
 	if (rc < 0) {

@@ -1,6 +1,7 @@
 # daemon/: ringd, the producer daemon (stdin, files, sockets, demo feeds).
-RINGD_SRCS := daemon/ringd.c daemon/ingest_stream.c daemon/ingest_sock.c \
-	daemon/ingest_demo.c
+# An input is one file daemon/ingest_<name>.c plus a row in inputs.c.
+RINGD_SRCS := daemon/ringd.c daemon/services.c daemon/inputs.c \
+	daemon/framing.c $(sort $(wildcard daemon/ingest_*.c))
 RINGD_OBJS := $(RINGD_SRCS:%.c=$(B)/%.o)
 RINGD := $(B)/bin/ringd
 

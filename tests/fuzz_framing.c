@@ -1,77 +1,48 @@
 /*
  * fuzz_framing.c - libFuzzer target for ringd's stream framers (lines,
- * len32, fixed:N), checked against a reference parser written here.
+ * len32, fixed:N; daemon/framing.c, linked in), checked against a
+ * reference parser written here.
  *
- * The framer (daemon/ingest_stream.c) is compiled into this file so its
- * static parse()/finish() can be driven directly, with ringd's services
- * replaced by recorders. Input layout:
+ * The stream arrives in reads into a buffer sized as ingest_stream.c
+ * sizes it (one largest record plus one read), consumed as it consumes
+ * it. Input layout:
  *
  *	byte 0	framing (mod 3); for fixed:N, N = 1 + byte 1 % min(64, max_msg)
  *	byte 2	max_msg = 1 + byte 2 * 4 (so over-long records are common)
  *	byte 3	read size: the stream arrives in reads of 1 + byte 3 bytes
  *	...	the stream
  *
- * Promises checked: every published message is exactly the next record
- * the reference parser finds, never longer than max_msg, never
- * truncated; rejected counts match; nothing after a corrupt len32
- * header is published, and everything before it is.
+ * Promises checked: every record is exactly the next record the
+ * reference parser finds, never longer than max_msg, never truncated;
+ * rejected counts match; nothing after a corrupt len32 header is
+ * returned, and everything before it is.
  */
-#include "../daemon/ingest_stream.c"
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include <stdarg.h>
+#include "framing.h"
 
-struct ringd {
-	struct ringd_conf	 conf;
-	size_t			 max;
+struct fuzz {
+	struct framer		 fr;
 	const unsigned char	*ref;		/* the whole stream */
 	size_t			 reflen;
 	size_t			 refpos;	/* reference parser's position */
-	uint64_t		 rejected;
-	uint64_t		 malformed;
-	bool			 closed;
+	uint64_t		 rejected;	/* by the framer */
+	uint64_t		 ref_skipped;	/* by the reference */
 };
 
 #define PROMISE(c) do { if (!(c)) { fprintf(stderr, "fuzz_framing: " \
 	"broken promise at line %d: %s\n", __LINE__, #c); abort(); } } \
 	while (0)
 
-size_t
-ringd_max_msg(const struct ringd *rd)
+static uint32_t
+get_be32(const unsigned char *p)
 {
-	return rd->max;
-}
-
-const struct ringd_conf *
-ringd_conf(const struct ringd *rd)
-{
-	return &rd->conf;
-}
-
-void
-ringd_reject_oversize(struct ringd *rd, struct input *in, uint64_t len)
-{
-	(void)in;
-	PROMISE(len > rd->max);
-	rd->rejected++;
-}
-
-void
-ringd_malformed(struct ringd *rd, struct input *in, bool fatal,
-    const char *fmt, ...)
-{
-	(void)in;
-	(void)fmt;
-	rd->malformed++;
-	if (fatal)
-		rd->closed = true;
-}
-
-int
-ringd_add_input(struct ringd *rd, struct input *in)
-{
-	(void)rd;
-	(void)in;
-	return 0;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 /*
@@ -79,24 +50,24 @@ ringd_add_input(struct ringd *rd, struct input *in)
  * counting) records that are too long. Returns 1 and the record, or 0.
  */
 static int
-ref_next(struct ringd *rd, const unsigned char **p, size_t *len,
+ref_next(struct fuzz *fz, const unsigned char **p, size_t *len,
     uint64_t *skipped)
 {
-	const unsigned char *s = rd->ref;
-	size_t n = rd->reflen;
+	const unsigned char *s = fz->ref;
+	size_t n = fz->reflen;
 
 	for (;;) {
-		size_t at = rd->refpos, l;
+		size_t at = fz->refpos, l;
 
 		if (at >= n)
 			return 0;
-		switch (rd->conf.framing) {
+		switch (fz->fr.kind) {
 		case FRAME_LINES: {
 			const unsigned char *nl = memchr(s + at, '\n', n - at);
 
 			l = nl != NULL ? (size_t)(nl - (s + at)) : n - at;
-			rd->refpos = at + l + (nl != NULL);
-			if (l > rd->max) {
+			fz->refpos = at + l + (nl != NULL);
+			if (l > fz->fr.max) {
 				(*skipped)++;
 				continue;
 			}
@@ -108,24 +79,24 @@ ref_next(struct ringd *rd, const unsigned char **p, size_t *len,
 			if (n - at < 4)
 				return 0;
 			l = get_be32(s + at);
-			if (l > rd->max) {
+			if (l > fz->fr.max) {
 				if (l > LEN32_ABSURD)
 					return 0;
 				(*skipped)++;
-				rd->refpos = at + 4 + l > n ? n : at + 4 + l;
+				fz->refpos = at + 4 + l > n ? n : at + 4 + l;
 				continue;
 			}
 			if (n - at - 4 < l)
 				return 0;
-			rd->refpos = at + 4 + l;
+			fz->refpos = at + 4 + l;
 			*p = s + at + 4;
 			*len = l;
 			return 1;
 		default:
-			l = rd->conf.fixed_len;
+			l = fz->fr.fixed_len;
 			if (n - at < l)
 				return 0;
-			rd->refpos = at + l;
+			fz->refpos = at + l;
 			*p = s + at;
 			*len = l;
 			return 1;
@@ -133,26 +104,17 @@ ref_next(struct ringd *rd, const unsigned char **p, size_t *len,
 	}
 }
 
-static uint64_t ref_skipped;
-
-int
-ringd_publish(struct ringd *rd, struct input *in, const struct shmr_iov *m,
-    size_t n)
+/* A record from the framer must be the reference's next one. */
+static void
+check_record(struct fuzz *fz, const struct frame *f)
 {
-	(void)in;
-	/* Records before a corrupt len32 header are still published (they
-	 * were accepted); the reference stops at the corruption, so nothing
-	 * after it can pass the comparison below. */
-	for (size_t i = 0; i < n; i++) {
-		const unsigned char *p;
-		size_t len;
+	const unsigned char *p;
+	size_t len;
 
-		PROMISE(m[i].len <= rd->max);
-		PROMISE(ref_next(rd, &p, &len, &ref_skipped) == 1);
-		PROMISE(len == m[i].len);
-		PROMISE(len == 0 || memcmp(p, m[i].data, len) == 0);
-	}
-	return 0;
+	PROMISE(f->len <= fz->fr.max);
+	PROMISE(ref_next(fz, &p, &len, &fz->ref_skipped) == 1);
+	PROMISE(len == f->len);
+	PROMISE(len == 0 || memcmp(p, f->data, len) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -160,68 +122,82 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ringd rd = { .conf = { .framing = FRAME_LINES } };
-	struct stream st = { 0 };
-	struct input in = { .fd = -1, .name = "fuzz" };
-	struct shmr_iov *iov;
-	size_t chunk, off = 0;
+	struct fuzz fz = { .fr = { .kind = FRAME_LINES } };
+	struct frame f;
+	enum frame_ev ev;
+	unsigned char *buf;
+	size_t cap, len = 0, chunk, off = 0;
 	bool corrupt = false;
 
 	if (size < 4)
 		return 0;
-	rd.conf.framing = data[0] % 3 == 0 ? FRAME_LINES : data[0] % 3 == 1 ?
+	fz.fr.kind = data[0] % 3 == 0 ? FRAME_LINES : data[0] % 3 == 1 ?
 	    FRAME_LEN32 : FRAME_FIXED;
-	rd.max = 1 + (size_t)data[2] * 4;
+	fz.fr.max = 1 + (size_t)data[2] * 4;
 	/* ringd refuses fixed:N above max_msg at startup. */
-	rd.conf.fixed_len = 1 + data[1] % (rd.max < 64 ? rd.max : 64);
+	fz.fr.fixed_len = 1 + data[1] % (fz.fr.max < 64 ? fz.fr.max : 64);
 	chunk = 1 + (size_t)data[3];
-	rd.ref = data + 4;
-	rd.reflen = size - 4;
-	ref_skipped = 0;
+	fz.ref = data + 4;
+	fz.reflen = size - 4;
 
 	/* As stream_open() sizes it: one largest record plus one read. */
-	st.cap = rd.max + 256 + 4;
-	st.buf = malloc(st.cap);
-	iov = calloc(STREAM_BATCH, sizeof(*iov));
-	if (st.buf == NULL || iov == NULL)
+	cap = fz.fr.max + 256 + 4;
+	if ((buf = malloc(cap)) == NULL)
 		abort();
-	st.iov = iov;
-	in.u.stream = &st;
 
 	/* What stream_ready() does with each read. */
-	while (off < rd.reflen && !corrupt) {
-		size_t r = rd.reflen - off < chunk ? rd.reflen - off : chunk;
-		long used;
+	while (off < fz.reflen && !corrupt) {
+		size_t r = fz.reflen - off < chunk ? fz.reflen - off : chunk;
+		size_t pos = 0;
 
-		if (r > st.cap - st.len)
-			r = st.cap - st.len;
+		if (r > cap - len)
+			r = cap - len;
 		PROMISE(r > 0);
-		memcpy(st.buf + st.len, rd.ref + off, r);
+		memcpy(buf + len, fz.ref + off, r);
 		off += r;
-		st.len += r;
-		used = parse(&rd, &in, &corrupt);
-		PROMISE(used >= 0 && (size_t)used <= st.len);
+		len += r;
+		while ((ev = framer_next(&fz.fr, buf, len, &pos, &f)) !=
+		    FRAME_MORE) {
+			PROMISE(pos <= len);
+			if (ev == FRAME_RECORD)
+				check_record(&fz, &f);
+			else if (ev == FRAME_OVERSIZE) {
+				PROMISE(f.len > fz.fr.max);
+				fz.rejected++;
+			} else {
+				/* Only len32 is corrupt, by an absurd length. */
+				PROMISE(ev == FRAME_CORRUPT);
+				PROMISE(fz.fr.kind == FRAME_LEN32 &&
+				    f.len > LEN32_ABSURD);
+				corrupt = true;
+				break;
+			}
+		}
 		if (corrupt)
 			break;
-		st.len -= (size_t)used;
-		if (st.len > 0 && used > 0)
-			memmove(st.buf, st.buf + used, st.len);
+		PROMISE(pos <= len);
+		len -= pos;
+		if (len > 0 && pos > 0)
+			memmove(buf, buf + pos, len);
 	}
-	if (corrupt) {
-		/* Only len32 can be corrupt, and only for an absurd length. */
-		PROMISE(rd.conf.framing == FRAME_LEN32 && rd.closed);
-	} else {
-		PROMISE(finish(&rd, &in) == 0);
-		/* The reference has nothing left either. */
-		{
-			const unsigned char *p;
-			size_t len;
+	if (!corrupt) {
+		const unsigned char *p;
+		size_t rlen;
 
-			PROMISE(ref_next(&rd, &p, &len, &ref_skipped) == 0);
-		}
-		PROMISE(rd.rejected == ref_skipped);
+		ev = framer_end(&fz.fr, buf, len, &f);
+		if (ev == FRAME_RECORD)
+			check_record(&fz, &f);
+		else if (ev == FRAME_OVERSIZE) {
+			PROMISE(f.len > fz.fr.max);
+			fz.rejected++;
+		} else if (ev == FRAME_PARTIAL)
+			PROMISE(fz.fr.kind != FRAME_LINES);
+		framer_reset(&fz.fr);
+		PROMISE(!framer_pending(&fz.fr, 0));
+		/* The reference has nothing left either. */
+		PROMISE(ref_next(&fz, &p, &rlen, &fz.ref_skipped) == 0);
+		PROMISE(fz.rejected == fz.ref_skipped);
 	}
-	free(st.buf);
-	free(iov);
+	free(buf);
 	return 0;
 }

@@ -1,11 +1,12 @@
-# Fuzzing ringd's stream framers (tests/fuzz_framing.c): replayed in
-# `make test`, fuzzed by `make fuzz` next to the segment target.
-$(B)/tests/fuzz_framing.o: EXTRA_CFLAGS = -Idaemon -Icommon $(BSD_CFLAGS)
+# Fuzzing ringd's stream framers (daemon/framing.c, linked into
+# tests/fuzz_framing.c): replayed in `make test`, fuzzed by `make fuzz`
+# next to the segment target.
+$(B)/tests/fuzz_framing.o: EXTRA_CFLAGS = -Idaemon
 
 $(B)/tests/fuzz_replay_framing: $(B)/tests/fuzz_replay.o \
-    $(B)/tests/fuzz_framing.o $(LIBCOMMON) $(LIBSHM_A)
+    $(B)/tests/fuzz_framing.o $(B)/daemon/framing.o
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BSD_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 run-fuzz_replay_framing: $(B)/tests/fuzz_replay_framing
 	@echo "  REPLAY  tests/corpus/framing"
@@ -13,12 +14,12 @@ run-fuzz_replay_framing: $(B)/tests/fuzz_replay_framing
 
 TEST_RUNS += run-fuzz_replay_framing
 
-$(FUZZ_DIR)/fuzz_framing: tests/fuzz_framing.c daemon/ingest_stream.c \
-    daemon/ringd.h $(COMMON_SRCS)
+$(FUZZ_DIR)/fuzz_framing: tests/fuzz_framing.c daemon/framing.c \
+    daemon/framing.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Idaemon -Icommon $(BSD_CFLAGS) -o $@ \
-	    tests/fuzz_framing.c common/log.c $(BSD_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Idaemon -o $@ tests/fuzz_framing.c \
+	    daemon/framing.c
 
 fuzz-framing: $(FUZZ_DIR)/fuzz_framing
 	$(Q)rm -rf $(FUZZ_DIR)/corpus-framing
