@@ -1,6 +1,9 @@
 # tools/: ringctl(1), the operator's tool, and its bash completion.
 RINGCTL := $(B)/bin/ringctl
-RINGCTL_OBJS := $(B)/tools/ringctl.o
+# A command is one file tools/cmd_<group>.c plus a row in ringctl.c.
+RINGCTL_SRCS := tools/ringctl.c tools/util.c \
+	$(sort $(wildcard tools/cmd_*.c))
+RINGCTL_OBJS := $(RINGCTL_SRCS:%.c=$(B)/%.o)
 
 $(RINGCTL_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
 

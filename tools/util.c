@@ -1,0 +1,265 @@
+/*
+ * util.c - helpers every ringctl command uses: error wording and exit
+ * status, names, clocks, time and owner formatting, JSON output.
+ */
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "enc.h"
+#include "ringctl.h"
+
+volatile sig_atomic_t stop;
+char cur_ring[SHMR_NAME_MAX + 1];
+
+/* Exit status for a negative errno value or libshm status. */
+int
+exit_for(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+	case EPROTO:
+	case EBADMSG:
+	case EAGAIN:
+	case EBUSY:
+	case EPERM:
+	case ERANGE:
+	case ESTALE:
+	case EEXIST:
+	case EDEADLK:
+		return EXIT_NEG;
+	default:
+		return EXIT_SYS;
+	}
+}
+
+/* A reason for a failure to use a ring, worded for operators. */
+const char *
+reason(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+		return "no such ring";
+	case EPROTO:
+		return "not a shmring ring (bad magic or another layout "
+		    "version)";
+	case EBADMSG:
+		return "corrupt ring header";
+	case EPERM:
+		return "refused: untrusted owner or writable by group/other";
+	case EAGAIN:
+		return "still being created";
+	case EBUSY:
+		return "a live producer owns the ring";
+	case EDEADLK:
+		return "producer stalled mid-update (it is stopped inside a "
+		    "header update; continue or kill it)";
+	default:
+		return shmr_strerror(rc);
+	}
+}
+
+/*
+ * reason() plus, for an object too small to be any ring (a valid one is
+ * at least SHMR_CAP_MIN bytes), its size: truncated or foreign.
+ */
+const char *
+describe(const char *name, int rc, char *buf, size_t len)
+{
+	char path[sizeof(SHM_PATH) + SHMR_NAME_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", SHM_PATH, name);
+	if ((rc == -EBADMSG || rc == -EPROTO || rc == -EAGAIN) &&
+	    stat(path, &st) == 0 && (uint64_t)st.st_size < SHMR_CAP_MIN)
+		snprintf(buf, len, "%s (object is only %lld bytes: truncated "
+		    "or not a ring)", reason(rc), (long long)st.st_size);
+	else
+		snprintf(buf, len, "%s", reason(rc));
+	return buf;
+}
+
+int
+ring_err(const char *name, int rc)
+{
+	char why[160];
+
+	warnx("%s: %s", name, describe(name, rc, why, sizeof(why)));
+	return exit_for(rc);
+}
+
+int
+check_name(const char *name)
+{
+	int rc;
+
+	if ((rc = shmr_name_valid(name)) < 0) {
+		warnx("%s: invalid ring name: %s", name, rc == -ENAMETOOLONG ?
+		    "too long" : "use 1 to 128 of [A-Za-z0-9._-], not "
+		    "starting with '.'");
+		return EXIT_USAGE;
+	}
+	/* for the SIGBUS message */
+	snprintf(cur_ring, sizeof(cur_ring), "%s", name);
+	return 0;
+}
+
+uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+	    (long)(ms % 1000) * 1000000L };
+
+	while (!stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void
+fmt_age(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000u;
+
+	if (s < 60)
+		snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, len, "%um%02us", (unsigned)(s / 60),
+		    (unsigned)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%uh%02um", (unsigned)(s / 3600),
+		    (unsigned)(s / 60 % 60));
+	else
+		snprintf(buf, len, "%ud%02uh", (unsigned)(s / 86400),
+		    (unsigned)(s / 3600 % 24));
+}
+
+void
+fmt_time(char *buf, size_t len, uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRIu64, ns);
+}
+
+const char *
+owner_name(uid_t uid, char *buf, size_t len)
+{
+	static uid_t last_uid = (uid_t)-1;
+	static char last[64];
+	struct passwd *pw;
+
+	if (uid != last_uid) {
+		if ((pw = getpwuid(uid)) != NULL)
+			snprintf(last, sizeof(last), "%s", pw->pw_name);
+		else
+			snprintf(last, sizeof(last), "%u", (unsigned)uid);
+		last_uid = uid;
+	}
+	snprintf(buf, len, "%s", last);
+	return buf;
+}
+
+/* "live", "dead", "closed", ...: the header state and the lock probe. */
+const char *
+state_name(const struct shmr_info *in, int alive)
+{
+	switch (in->state) {
+	case SHMR_STATE_INIT:
+		return "init";
+	case SHMR_STATE_LIVE:
+		return alive == 1 ? "live" : "dead";
+	case SHMR_STATE_CLOSED:
+		return "closed";
+	case SHMR_STATE_REPLACED:
+		return "replaced";
+	default:
+		return "unknown";
+	}
+}
+
+/* Write s as a JSON string, quotes included. */
+void
+json_str(FILE *f, const char *s)
+{
+	char out[6 * 128];
+	size_t n = strlen(s);
+	long k;
+
+	putc('"', f);
+	while (n > 0) {
+		size_t chunk = n > 128 ? 128 : n;
+
+		k = enc_json_escape(out, sizeof(out), s, chunk);
+		fwrite(out, 1, (size_t)k, f);
+		s += chunk;
+		n -= chunk;
+	}
+	putc('"', f);
+}
+
+void
+json_key_str(FILE *f, const char *key, const char *val, bool comma)
+{
+	fprintf(f, "%s\"%s\":", comma ? "," : "", key);
+	json_str(f, val);
+}
+
+void
+json_key_u64(FILE *f, const char *key, uint64_t val)
+{
+	fprintf(f, ",\"%s\":%" PRIu64, key, val);
+}
+
+void
+on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warn("stdout");
+		return EXIT_SYS;
+	}
+	return status;
+}
+
+int
+one_name(const char *cmd, int argc, char **argv, const char **name)
+{
+	int rc;
+
+	if (argc - optind != 1)
+		return usage_err(cmd, argc - optind < 1 ? "%s: missing ring "
+		    "name" : "%s: too many arguments", cmd);
+	*name = argv[optind];
+	if ((rc = check_name(*name)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+open_ring(const char *name, struct shmr_ring **ring)
+{
+	struct shmr_open_opts o = { .trust_any_owner = true };
+
+	return shmr_ring_open(name, &o, ring);
+}
