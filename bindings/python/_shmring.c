@@ -626,6 +626,7 @@ struct aio {
 	bool		 armed;		/* a wait is requested or running */
 	bool		 stop;
 	bool		 sleep_only;	/* no ring to wait on: just sleep */
+	bool		 stopped;	/* by aio_stop(): no thread any more */
 	RingObject	*ringobj;	/* changed under the GIL, idle only */
 	struct shmr_cursor cur;
 	pid_t		 pid;		/* the process the thread runs in */
@@ -670,32 +671,46 @@ aio_main(void *arg)
 }
 
 /*
- * Stop and join the thread (at most one AIO_SLICE_MS), free everything.
- * In a child of fork() the thread does not exist (and the mutex may have
- * been held by it): only the descriptor and the reference are released.
+ * Stop and join the thread (at most one AIO_SLICE_MS), then make the
+ * eventfd readable: a task awaiting it (async for) wakes up, reads again
+ * and learns that the reader is closed. The eventfd stays open until
+ * aio_free(), since the event loop may still be watching it. In a child
+ * of fork() the thread does not exist (and the mutex may have been held
+ * by it): there is nothing to stop.
  */
+static void
+aio_stop(struct aio *a)
+{
+	const uint64_t one = 1;
+
+	if (a->stopped)
+		return;
+	a->stopped = true;
+	if (a->pid == getpid()) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		Py_BEGIN_ALLOW_THREADS
+		pthread_join(a->th, NULL);
+		Py_END_ALLOW_THREADS
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		/* The child shares the eventfd: only its owner writes. */
+		while (write(a->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	}
+	Py_CLEAR(a->ringobj);
+}
+
+/* Stop the thread if it runs, close the eventfd, free everything. */
 static void
 aio_free(struct aio *a)
 {
 	if (a == NULL)
 		return;
-	if (a->pid != getpid()) {
-		close(a->efd);
-		Py_XDECREF(a->ringobj);
-		PyMem_Free(a);
-		return;
-	}
-	pthread_mutex_lock(&a->mu);
-	a->stop = true;
-	pthread_cond_signal(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	Py_BEGIN_ALLOW_THREADS
-	pthread_join(a->th, NULL);
-	Py_END_ALLOW_THREADS
+	aio_stop(a);
 	close(a->efd);
-	pthread_cond_destroy(&a->cv);
-	pthread_mutex_destroy(&a->mu);
-	Py_XDECREF(a->ringobj);
 	PyMem_Free(a);
 }
 
@@ -750,6 +765,21 @@ typedef struct {
 static PyTypeObject Reader_Type;
 
 /*
+ * 0 if the reader is open. Checked again after every wait: the GIL was
+ * released, and another thread may have closed the reader (freeing its
+ * buffers) meanwhile.
+ */
+static int
+reader_live(ReaderObject *self)
+{
+	if (self->ringobj == NULL) {
+		PyErr_SetString(PyExc_ValueError, "operation on a closed reader");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * (Re)open the ring and position the cursor. The buffer holds a whole
  * batch: BATCH_BYTES, or max_msg if larger (read_batch's first message).
  */
@@ -767,6 +797,12 @@ reader_attach(ReaderObject *self, enum shmr_from from, uint64_t seq,
 	Py_BEGIN_ALLOW_THREADS
 	rc = shmr_ring_open(self->name, &o, &ring);
 	Py_END_ALLOW_THREADS
+	/* Another thread may have closed the reader meanwhile. */
+	if (self->msgs == NULL) {
+		if (rc == 0)
+			shmr_ring_close(ring);
+		return reader_live(self);
+	}
 	if (rc < 0)
 		return raise ? (raise_rc(rc, self->name), -1) : rc;
 	if ((rc = shmr_cursor_init(ring, &cur, from, seq)) < 0) {
@@ -852,16 +888,6 @@ reader_settle(ReaderObject *self, int rc, struct shmr_msg *m)
 	return rc;
 }
 
-static int
-reader_live(ReaderObject *self)
-{
-	if (self->ringobj == NULL) {
-		PyErr_SetString(PyExc_ValueError, "operation on a closed reader");
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Wait up to ms milliseconds for the ring to move past the cursor, GIL
  * released, on a copy of the cursor and our own reference to the ring.
@@ -898,9 +924,10 @@ enum { R_COPY, R_PEEK };
 
 /*
  * The next outcome, waiting up to timeout_ms (-1: forever). For R_COPY
- * the payload goes to buf (buflen bytes); for R_PEEK m->data points into
- * the mapping and self->cur still points at the message. Returns an
- * enum shmr_status (SHMR_EMPTY: timed out), or -1 with an exception.
+ * the payload goes to buf (buflen bytes; NULL: the reader's own buffer,
+ * looked up after each wait); for R_PEEK m->data points into the mapping
+ * and self->cur still points at the message. Returns an enum shmr_status
+ * (SHMR_EMPTY: timed out), or -1 with an exception.
  */
 static int
 reader_get(ReaderObject *self, long long timeout_ms, int how, void *buf,
@@ -909,13 +936,16 @@ reader_get(ReaderObject *self, long long timeout_ms, int how, void *buf,
 	long long deadline = 0, left;
 	int rc;
 
-	if (reader_live(self) < 0)
-		return -1;
-	if (self->eof)
-		return SHMR_EOF;
 	for (;;) {
+		if (reader_live(self) < 0)
+			return -1;
+		if (self->eof)
+			return SHMR_EOF;
 		if (how == R_PEEK)
 			rc = shmr_cursor_peek(self->ringobj->ring, &self->cur, m);
+		else if (buf == NULL)
+			rc = shmr_cursor_read(self->ringobj->ring, &self->cur,
+			    self->buf, self->buflen, m);
 		else
 			rc = shmr_cursor_read(self->ringobj->ring, &self->cur,
 			    buf, buflen, m);
@@ -965,7 +995,7 @@ reader_next_item(ReaderObject *self, long long timeout_ms)
 	struct shmr_msg m;
 	int rc;
 
-	rc = reader_get(self, timeout_ms, R_COPY, self->buf, self->buflen, &m);
+	rc = reader_get(self, timeout_ms, R_COPY, NULL, 0, &m);
 	if (rc == SHMR_MSG) {
 		self->last_seq = m.seq;
 		self->have_last = true;
@@ -1027,11 +1057,13 @@ Reader_init(ReaderObject *self, PyObject *args, PyObject *kw)
 	return reader_attach(self, from, seq, true);
 }
 
+/* close(): everything but the asyncio eventfd, which an event loop may
+ * still watch (aio_stop() made it readable); the deallocator frees it. */
 static void
 reader_release(ReaderObject *self)
 {
-	aio_free(self->aio);
-	self->aio = NULL;
+	if (self->aio != NULL)
+		aio_stop(self->aio);
 	Py_CLEAR(self->ringobj);
 	PyMem_Free(self->buf);
 	self->buf = NULL;
@@ -1046,6 +1078,7 @@ Reader_dealloc(ReaderObject *self)
 	if (self->weakrefs != NULL)
 		PyObject_ClearWeakRefs((PyObject *)self);
 	reader_release(self);
+	aio_free(self->aio);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1089,7 +1122,7 @@ Reader_iternext(ReaderObject *self)
 	struct shmr_msg m;
 	int rc;
 
-	rc = reader_get(self, -1, R_COPY, self->buf, self->buflen, &m);
+	rc = reader_get(self, -1, R_COPY, NULL, 0, &m);
 	if (rc == SHMR_MSG) {
 		self->last_seq = m.seq;
 		self->have_last = true;
@@ -1286,7 +1319,7 @@ Reader_wait(ReaderObject *self, PyObject *args, PyObject *kw)
 		if (ms >= 0 && mono_ms() >= deadline)
 			Py_RETURN_FALSE;
 		if (reader_wait_slice(self, ms < 0 ? WAIT_SLICE_MS :
-		    deadline - mono_ms()) < 0)
+		    deadline - mono_ms()) < 0 || reader_live(self) < 0)
 			return NULL;
 	}
 }
@@ -1335,8 +1368,10 @@ Reader_arm(ReaderObject *self, PyObject *unused)
 	(void)unused;
 	if (reader_live(self) < 0)
 		return NULL;
-	if (self->aio != NULL && self->aio->pid != getpid()) {
-		aio_free(self->aio);	/* inherited through fork() */
+	if (self->aio != NULL && (self->aio->pid != getpid() ||
+	    self->aio->stopped)) {
+		/* Inherited through fork(), or closed and opened again. */
+		aio_free(self->aio);
 		self->aio = NULL;
 	}
 	if (self->aio == NULL && (self->aio = aio_new()) == NULL)

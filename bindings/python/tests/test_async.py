@@ -135,3 +135,31 @@ def test_async_reader_in_a_forked_child(name):
     assert os.waitstatus_to_exitcode(status) == 0
     r.close()
     w.close()
+
+
+def test_close_while_a_task_awaits(name):
+    """close() from another task ends a pending `async for` with the
+    closed-reader error (it used to leave the task waiting forever on an
+    eventfd nobody would write)."""
+    w = shmring.Writer(name, capacity=1 << 16)
+    r = shmring.Reader(name)
+
+    async def consume():
+        async for item in r:
+            pass
+
+    async def main():
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.2)        # the task awaits the helper now
+        t0 = time.monotonic()
+        r.close()
+        try:
+            await asyncio.wait_for(task, 10)
+        except ValueError as e:
+            return str(e), time.monotonic() - t0
+        return None, None
+
+    err, took = asyncio.run(main())
+    assert err is not None and "closed" in err
+    assert took < 5
+    w.close()
