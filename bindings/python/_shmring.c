@@ -1152,7 +1152,7 @@ Reader_read_batch(ReaderObject *self, PyObject *args, PyObject *kw)
 	PyObject *t = NULL, *list, *item;
 	struct shmr_msg m;
 	long long ms;
-	size_t count;
+	size_t count, payload;
 	int rc;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "n|O:read_batch",
@@ -1192,12 +1192,25 @@ Reader_read_batch(ReaderObject *self, PyObject *args, PyObject *kw)
 	}
 	if ((list = PyList_New(0)) == NULL)
 		return NULL;
-	for (i = 0; i < n && !self->eof;) {
+	/*
+	 * Stop at BATCH_BYTES of payload: a list of thousands of large
+	 * bytes objects lives beyond the cache, and when it dies glibc gives
+	 * its pages back to the kernel (trim), to fault them in again for the
+	 * next batch. Small batches reuse the same warm memory.
+	 */
+	for (i = 0, payload = 0; i < n && !self->eof &&
+	    payload < BATCH_BYTES;) {
 		size_t want = (size_t)(n - i) < BATCH_MSGS ? (size_t)(n - i) :
 		    BATCH_MSGS;
 
+		/* The first message may be up to max_msg; then the rest of
+		 * the budget. A message beyond it ends the batch (-ENOBUFS:
+		 * the cursor did not move; the next call starts with it). */
 		rc = shmr_cursor_read_batch(self->ringobj->ring, &self->cur,
-		    self->buf, self->buflen, self->msgs, want, &count);
+		    self->buf, payload == 0 ? self->buflen :
+		    BATCH_BYTES - payload, self->msgs, want, &count);
+		if (rc == -ENOBUFS && payload > 0)
+			break;
 		if (rc == SHMR_MSG) {
 			for (size_t k = 0; k < count; k++) {
 				item = message_new(self->msgs[k].seq,
@@ -1207,6 +1220,8 @@ Reader_read_batch(ReaderObject *self, PyObject *args, PyObject *kw)
 					goto fail;
 				}
 				Py_DECREF(item);
+				/* As libshm fills its buffer: 8-byte aligned. */
+				payload += (self->msgs[k].len + 7) & ~(size_t)7;
 			}
 			self->last_seq = self->msgs[count - 1].seq;
 			self->have_last = true;
@@ -1471,9 +1486,10 @@ static PyMethodDef Reader_methods[] = {
 	  "as a list, with one synchronisation per run of messages: the\n"
 	  "fastest way to drain a ring. Waits like next() for the first\n"
 	  "item; [] on timeout; EOFError at the end of the stream.\n"
-	  "For messages of a KiB or more keep n to a few hundred: a batch's\n"
-	  "bytes objects all live at once, and a big batch's come from cold\n"
-	  "memory." },
+	  "A batch ends early once it holds 64 KiB of payload (at least one\n"
+	  "message): larger lists of bytes would live in cold memory. So\n"
+	  "fewer than n items does not mean the ring is drained; call again\n"
+	  "(timeout=0 returns [] when it is)." },
 	{ "readinto", METH(Reader_readinto), METH_VARARGS | METH_KEYWORDS,
 	  "readinto(buffer, timeout=None)\n--\n\n"
 	  "Copy the next message's payload into a writable buffer (bytearray,\n"

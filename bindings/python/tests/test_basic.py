@@ -104,6 +104,10 @@ def test_read_batch(name):
         for i in range(20000):
             w.publish(b"y" * 100)
         batch = r.read_batch(100000, timeout=0)
+        # A batch ends once it holds 64 KiB of payload; the rest follows.
+        assert 600 < len(batch) <= 1 + 65536 // 104
+        while more := r.read_batch(100000, timeout=0):
+            batch += more
         assert isinstance(batch[0], shmring.Overrun)
         assert batch[0].next == batch[1].seq
         assert [m.seq for m in batch[1:]] == \
