@@ -8,14 +8,17 @@
  *					a message per ms until SIGTERM (close)
  *	hostile rate NAME WARM_MS MS	create NAME (0644), wait WARM_MS, then
  *					publish 64-byte messages for MS; print
- *					"rate N" (messages/s); close and unlink
+ *					"rate N cpu_rate M" (messages per second
+ *					of wall and of CPU time); close, unlink
  *	hostile write NAME		try to write the ring: exit 0 if refused
  *	hostile lock NAME MS		take a read lock on the ring (byte 0 is
  *					where liveness is probed) as soon as
  *					one is granted, hold it until MS has
  *					passed; print "locked" or "refused"
  *	hostile sleepers NAME MS	keep the wait page's sleeper flag set for
- *					MS; print "holding" or "refused"
+ *					MS; print "holding" or "refused", then
+ *					"wakes N in T ms": the producer's
+ *					wake-ups meanwhile
  *	hostile epoch NAME VALUE	write VALUE over the wait page's record
  *					of the last epoch; "wrote" or "refused"
  *	hostile clear NAME MS		keep the sleeper flag cleared for MS, so
@@ -109,12 +112,21 @@ cmd_produce(const char *name)
 	return 0;
 }
 
+static uint64_t
+cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static int
 cmd_rate(const char *name, long warm, long ms)
 {
 	struct shmr_writer *w;
 	char msg[64];
-	uint64_t n = 0, t0, t1;
+	uint64_t n = 0, t0, t1, c0, c1;
 
 	memset(msg, 'r', sizeof(msg));
 	create(name, 4 << 20, &w);
@@ -122,12 +134,20 @@ cmd_rate(const char *name, long warm, long ms)
 	fflush(stdout);
 	nap_ms(warm);
 	t0 = mono_ms();
+	c0 = cpu_us();
 	do {
 		for (int i = 0; i < 1000; i++)
 			shmr_writer_publish(w, msg, sizeof(msg), NULL);
 		n += 1000;
 	} while ((t1 = mono_ms()) - t0 < (uint64_t)ms);
-	printf("rate %" PRIu64 "\n", n * 1000 / (t1 - t0));
+	c1 = cpu_us();
+	/*
+	 * Per second of wall time, and per second of the producer's own CPU
+	 * time: the second is what a flag costs each publish (system calls,
+	 * cache-line transfers), whatever else competes for the CPUs.
+	 */
+	printf("rate %" PRIu64 " cpu_rate %" PRIu64 "\n", n * 1000 / (t1 - t0),
+	    c1 > c0 ? n * 1000000 / (c1 - c0) : 0);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	return 0;
 }
@@ -269,15 +289,21 @@ cmd_sleepers(const char *name, long ms)
 	struct wait_page *wp = map_wait(name);
 	uint64_t t0 = mono_ms();
 
+	uint32_t n0;
+
 	if (wp == NULL)
 		return 0;
 	printf("holding\n");
 	fflush(stdout);
+	/* The producer bumps notify once per wake-up (wait.c). */
+	n0 = atomic_load(&wp->notify);
 	/* What a hostile reader can do: the flag set at every moment. */
 	while (mono_ms() - t0 < (uint64_t)ms)
 		for (int i = 0; i < 1000; i++)
 			atomic_store_explicit(&wp->sleepers, 1,
 			    memory_order_relaxed);
+	printf("wakes %" PRIu32 " in %" PRIu64 " ms\n",
+	    atomic_load(&wp->notify) - n0, mono_ms() - t0);
 	return 0;
 }
 
