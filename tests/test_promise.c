@@ -77,24 +77,40 @@ Test(promise, batch_larger_than_ring_never_looks_corrupt)
 	cr_assert_eq(shmr_ring_open(name, NULL, &r), 0);
 	cr_assert_eq(pthread_create(&th, NULL, batch_producer, &x), 0);
 	end = now_ms() + 1500;
+	/*
+	 * -EDEADLK and -EAGAIN are transient by libshm(3) (the producer was
+	 * descheduled inside a header update: common on loaded cores); the
+	 * round is retried. -EBADMSG, the bug, never is.
+	 */
+#define TRANSIENT(rc)	((rc) == -EDEADLK || (rc) == -EAGAIN)
 	while (now_ms() < end) {
 		rc = shmr_ring_info(r, &in);
+		if (TRANSIENT(rc))
+			continue;
 		cr_assert_eq(rc, 0, "ring_info: %s", shmr_strerror(rc));
 		rc = shmr_cursor_init(r, &c, SHMR_FROM_OLDEST, 0);
+		if (TRANSIENT(rc))
+			continue;
 		cr_assert_eq(rc, 0, "cursor_init: %s", shmr_strerror(rc));
 		for (int i = 0; i < 64; i++) {
 			rc = shmr_cursor_read(r, &c, buf, sizeof(buf), &m);
+			if (TRANSIENT(rc))
+				break;
 			cr_assert_geq(rc, 0, "read: %s", shmr_strerror(rc));
 			msgs += rc == SHMR_MSG;
 		}
 		rc = shmr_ring_check(r, why, sizeof(why));
+		if (TRANSIENT(rc))
+			continue;
 		cr_assert_eq(rc, 0, "check: %s", why);
 		rounds++;
 	}
+#undef TRANSIENT
 	atomic_store(&x.stop, 1);
 	pthread_join(th, NULL);
 	cr_expect_gt(x.batches, 2, "only %llu batches",
 	    (unsigned long long)x.batches);
+	cr_expect_gt(rounds, 0, "every round met a stalled header");
 	cr_log_info("%llu rounds, %llu batches, %llu messages read",
 	    (unsigned long long)rounds, (unsigned long long)x.batches,
 	    (unsigned long long)msgs);
