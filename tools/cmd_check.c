@@ -53,11 +53,11 @@ cmd_check(int argc, char **argv)
 		return rc;
 	if ((rc = open_ring(name, &ring)) < 0)
 		problem = describe(name, rc, why, sizeof(why));
-	else if ((rc = shmr_ring_info(ring, &in)) < 0)
+	else if ((rc = settled_info(ring, &in)) < 0)
 		problem = reason(rc);
 	else if ((problem = check_info(&in, why, sizeof(why))) != NULL)
 		rc = -EBADMSG;
-	else if ((rc = shmr_ring_check(ring, why, sizeof(why))) < 0)
+	else if ((rc = settled_check(ring, why, sizeof(why))) < 0)
 		problem = why[0] != '\0' ? why : reason(rc);
 	if (ring != NULL)
 		shmr_ring_close(ring);

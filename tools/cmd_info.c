@@ -29,7 +29,7 @@ cmd_info(int argc, char **argv)
 		return rc;
 	if ((rc = open_ring(name, &ring)) < 0)
 		return ring_err(name, rc);
-	if ((rc = shmr_ring_info(ring, &in)) < 0) {
+	if ((rc = settled_info(ring, &in)) < 0) {
 		shmr_ring_close(ring);
 		return ring_err(name, rc);
 	}

@@ -63,6 +63,8 @@ int	exit_for(int rc);
 const char *reason(int rc);
 const char *describe(const char *name, int rc, char *buf, size_t len);
 int	ring_err(const char *name, int rc);
+int	settled_info(struct shmr_ring *ring, struct shmr_info *in);
+int	settled_check(struct shmr_ring *ring, char *why, size_t len);
 int	check_name(const char *name);
 uint64_t now_ns(clockid_t clk);
 void	sleep_ms(uint64_t ms);

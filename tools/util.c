@@ -83,6 +83,43 @@ describe(const char *name, int rc, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * shmr_ring_info() and shmr_ring_check() on a live ring, retried for a
+ * while on -EDEADLK/-EAGAIN: libshm gives up after ~2 ms on a header
+ * update that does not settle, which on loaded cores is often only a
+ * producer descheduled mid-update. A producer stopped for good is still
+ * reported, after STALL_RETRY_MS.
+ */
+#define STALL_RETRY_MS	100
+
+int
+settled_info(struct shmr_ring *ring, struct shmr_info *in)
+{
+	int rc;
+
+	for (int i = 0; (rc = shmr_ring_info(ring, in)) == -EDEADLK ||
+	    rc == -EAGAIN; i++) {
+		if (i >= STALL_RETRY_MS)
+			break;
+		usleep(1000);
+	}
+	return rc;
+}
+
+int
+settled_check(struct shmr_ring *ring, char *why, size_t len)
+{
+	int rc;
+
+	for (int i = 0; (rc = shmr_ring_check(ring, why, len)) == -EDEADLK ||
+	    rc == -EAGAIN; i++) {
+		if (i >= STALL_RETRY_MS)
+			break;
+		usleep(1000);
+	}
+	return rc;
+}
+
 int
 ring_err(const char *name, int rc)
 {
