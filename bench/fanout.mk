@@ -34,6 +34,7 @@ run-bench-fanout: $(BENCH_FANOUT) $(B)/bin/ringbridge $(B)/bin/ringd
 	-$(BF) -c 100 -r 20000
 	-$(BF) -c 100 -r 60000
 	-$(BF) -c 1000 -r 300
+	-$(BF) -c 1000 -r 300 --bridge-args "--coalesce 0"
 	-$(BF) -c 1000 -r 300 --bridge-args "--coalesce 10"
 	-$(BF) -c 1000 -r 300 $(SLOW) --slow 10
 	-$(BF) -c 1000 -r 300 $(SLOW)

@@ -45,6 +45,7 @@ struct client;
 struct ring_loop {
 	struct client		*waiters;	/* suspended clients; ent lock */
 	atomic_bool		 wake_pending;	/* the pump saw it move */
+	atomic_uint		 streams;	/* clients on this loop */
 	/* --coalesce, this loop's thread only */
 	unsigned		 pass;		/* resume passes so far */
 	bool			 deferred;	/* clients wait for the next */
@@ -66,6 +67,7 @@ struct ring_ent {
 	atomic_uint_least64_t	 clients_total;
 	atomic_uint_least64_t	 events;
 	atomic_uint_least64_t	 bytes;
+	atomic_uint_least64_t	 chunks;
 	atomic_uint_least64_t	 gaps;
 	atomic_uint_least64_t	 lost;
 	atomic_uint_least64_t	 overruns;
@@ -134,10 +136,12 @@ struct client {
 
 extern atomic_bool g_stopping;
 extern atomic_uint g_hb_gen;
-extern unsigned g_coalesce_ms;
+#define COALESCE_AUTO	(-1)	/* --coalesce auto: pass_interval() */
+extern int g_coalesce_ms;
 extern atomic_uint_least64_t g_streams;
 
 void	mapref_put(struct mapref *m);
+double	pass_interval(const struct ring_ent *e, unsigned l);
 /* CLOCK_MONOTONIC in seconds. */
 double	now_mono(void);
 struct mapref *ring_current_map(struct ring_ent *e);

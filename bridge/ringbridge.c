@@ -46,7 +46,7 @@
 
 atomic_bool g_stopping;
 atomic_uint g_hb_gen;
-unsigned g_coalesce_ms;		/* --coalesce */
+int g_coalesce_ms = COALESCE_AUTO;	/* --coalesce */
 atomic_uint_least64_t g_streams;
 
 static struct {
@@ -613,6 +613,9 @@ serve_metrics(struct MHD_Connection *conn)
 		    offsetof(struct ring_ent, events) },
 		{ "bytes_total", "counter", "Stream body bytes produced.",
 		    offsetof(struct ring_ent, bytes) },
+		{ "chunks_total", "counter",
+		    "Stream body pieces produced, about one write each.",
+		    offsetof(struct ring_ent, chunks) },
 		{ "gaps_total", "counter", "Gap events sent.",
 		    offsetof(struct ring_ent, gaps) },
 		{ "lost_messages_total", "counter",
@@ -661,6 +664,13 @@ serve_metrics(struct MHD_Connection *conn)
 	for (e = head; e != NULL; e = e->next)
 		sb_printf(&b, "ringbridge_ring_rate{ring=\"%s\"} %.2f\n",
 		    e->name, atomic_load(&e->rate));
+	METRIC(&b, "coalesce_seconds", "gauge",
+	    "Interval between resume passes (0: writes at once).");
+	for (e = head; e != NULL; e = e->next)
+		for (unsigned l = 0; l < g_nloops; l++)
+			sb_printf(&b, "ringbridge_coalesce_seconds{ring=\"%s\","
+			    "loop=\"%u\"} %.6f\n", e->name, l,
+			    pass_interval(e, l));
 	METRIC(&b, "streams", "gauge", "Streams connected, all rings.");
 	sb_printf(&b, "ringbridge_streams %" PRIu64 "\n",
 	    (uint64_t)atomic_load(&g_streams));
@@ -706,6 +716,7 @@ client_free(void *cls)
 	}
 	pthread_mutex_unlock(&e->lock);
 	mapref_put(c->map);
+	atomic_fetch_sub(&e->lp[c->loop].streams, 1);
 	atomic_fetch_sub(&e->clients, 1);
 	atomic_fetch_sub(&g_streams, 1);
 	free(c);
@@ -913,6 +924,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "too many streams (limit %u)", opt.max_clients);
 	}
+	atomic_fetch_add(&e->lp[c->loop].streams, 1);
 	atomic_fetch_add(&e->clients, 1);
 	atomic_fetch_add(&e->clients_total, 1);
 	c->hb_gen = atomic_load(&g_hb_gen);
@@ -1186,7 +1198,7 @@ usage(FILE *f)
 	    "usage: ringbridge [-ahvV] [-l addr:port] [-r name]... "
 	    "[--max-clients n]\n"
 	    "                  [--per-ip n] [--heartbeat sec] "
-	    "[--coalesce ms]\n"
+	    "[--coalesce ms|auto]\n"
 	    "                  [--write-timeout sec] [--header-timeout sec] "
 	    "[--threads n]\n"
 	    "                  [--sndbuf bytes] [--conn-memory bytes] "
@@ -1211,8 +1223,11 @@ help(void)
 	    "      --per-ip N           connections per client address "
 	    "(0: no limit)\n"
 	    "      --heartbeat SEC      comment on idle streams (15)\n"
-	    "      --coalesce MS        write to each client at most once "
-	    "per MS (0)\n"
+	    "      --coalesce MS|auto   write to each client at most once "
+	    "per MS (auto:\n"
+	    "                           0 up to 100 clients of a ring on "
+	    "a loop, then 24 us\n"
+	    "                           per client, at most 12 ms)\n"
 	    "      --write-timeout SEC  close clients without write "
 	    "progress (30)\n"
 	    "      --header-timeout SEC close connections without a request "
@@ -1355,11 +1370,49 @@ raise_nofile(void)
  * stream_defer()), so each write carries every event of the interval.
  * The kernel's cost is per write, not per byte: at 1000 clients it is
  * most of the bridge's CPU.
+ *
+ * By default (--coalesce auto) the interval follows the fan-out of the
+ * ring on this loop, n clients. Coalescing buys CPU and costs latency:
+ * with an interval T each client writes at most 1/T times a second, so
+ * the loop's writes cost at most n * w / T of a core, w being the cost of
+ * one write (about 7-10 us on the loopback of the VM measured in
+ * docs/BENCHMARKS.md, whatever its size). T = n * COALESCE_PER_CLIENT
+ * holds that to about a third of a core at any message rate, and a
+ * message waits at most T, half of it on average.
+ *
+ * - n <= COALESCE_AUTO_MIN: T = 0, every message is written at once. A
+ *   pass over so few clients takes under a millisecond, so latency is
+ *   what a small fan-out should get; the CPU saved would be small.
+ * - above it T grows with n, up to COALESCE_AUTO_MAX, which keeps the
+ *   median latency (about T/2 plus the pass itself) under 10 ms. At the
+ *   cap the write budget is no longer held: more clients then cost more
+ *   CPU, not more latency.
+ *
+ * A ring whose messages come further apart than T is not delayed at all:
+ * the first message after a quiet interval is written at once.
  */
-static bool
-pass_due(const struct ring_ent *e, unsigned l)
+#define COALESCE_AUTO_MIN	100
+#define COALESCE_PER_CLIENT	24e-6		/* seconds */
+#define COALESCE_AUTO_MAX	0.012		/* seconds */
+
+double
+pass_interval(const struct ring_ent *e, unsigned l)
 {
-	return now_mono() - e->lp[l].last_pass >= g_coalesce_ms / 1000.0;
+	unsigned n;
+
+	if (g_coalesce_ms != COALESCE_AUTO)
+		return g_coalesce_ms / 1000.0;
+	n = atomic_load(&e->lp[l].streams);
+	if (n <= COALESCE_AUTO_MIN)
+		return 0;
+	return n * COALESCE_PER_CLIENT < COALESCE_AUTO_MAX ?
+	    n * COALESCE_PER_CLIENT : COALESCE_AUTO_MAX;
+}
+
+static bool
+pass_due(const struct ring_ent *e, unsigned l, double t)
+{
+	return now_mono() - e->lp[l].last_pass >= t;
 }
 
 /* Shorten the loop's timeout to the next due pass of a waiting ring. */
@@ -1375,7 +1428,7 @@ coalesce_timeout(int tmo, unsigned l)
 
 		if (!e->lp[l].deferred && !atomic_load(&e->lp[l].wake_pending))
 			continue;
-		left = e->lp[l].last_pass + g_coalesce_ms / 1000.0 - now;
+		left = e->lp[l].last_pass + pass_interval(e, l) - now;
 		ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
 		if (ms < tmo)
 			tmo = ms;
@@ -1411,7 +1464,7 @@ loop_main(void *arg)
 
 		if (MHD_get_timeout(lp->d, &to) == MHD_YES && to < 1000)
 			tmo = (int)to;
-		if (g_coalesce_ms > 0)
+		if (g_coalesce_ms != 0)
 			tmo = coalesce_timeout(tmo, l);
 		if ((gt = guard_check(&lp->guard, false)) >= 0 && gt < tmo)
 			tmo = gt;
@@ -1421,7 +1474,9 @@ loop_main(void *arg)
 				(void)!read(lp->wake_fd, &v, sizeof(v));
 		/* Resume in batches, before libmicrohttpd runs. */
 		for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
-			if (!all && g_coalesce_ms > 0 && !pass_due(e, l))
+			double t = all ? 0 : pass_interval(e, l);
+
+			if (t > 0 && !pass_due(e, l, t))
 				continue;
 			if (atomic_exchange(&e->lp[l].wake_pending, false) ||
 			    e->lp[l].deferred || all) {
@@ -1657,8 +1712,9 @@ main(int argc, char **argv)
 			    3600, false);
 			break;
 		case 14:
-			g_coalesce_ms = parse_uint_opt("coalesce", optarg, 0,
-			    1000, false);
+			g_coalesce_ms = strcmp(optarg, "auto") == 0 ?
+			    COALESCE_AUTO : (int)parse_uint_opt("coalesce",
+			    optarg, 0, 1000, false);
 			break;
 		case 4:
 			opt.write_timeout = parse_uint_opt("write-timeout",

@@ -476,9 +476,9 @@ try_suspend(struct client *c, enum wait_for what)
 }
 
 /*
- * --coalesce: a client that already wrote in this pass waits for the next
- * one even though more has arrived, so that its next write carries all of
- * it. The event loop resumes deferred clients when the pass is due, with
+ * Coalescing (pass_interval() > 0): a client that already wrote in this
+ * pass waits for the next one even though more has arrived, so that its
+ * next write carries all of it. The event loop resumes deferred clients when the pass is due, with
  * or without new messages. Event-loop thread only, like the pass counter.
  */
 static bool
@@ -486,7 +486,7 @@ stream_defer(struct client *c)
 {
 	struct ring_ent *e = c->ent;
 
-	if (g_coalesce_ms == 0 || atomic_load(&g_stopping))
+	if (atomic_load(&g_stopping) || pass_interval(e, c->loop) == 0)
 		return false;
 	pthread_mutex_lock(&e->lock);
 	if (c->sent_pass != e->lp[c->loop].pass + 1) {
@@ -666,6 +666,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (n > 0) {
 		atomic_fetch_add(&e->bytes, n);
+		atomic_fetch_add(&e->chunks, 1);
 		return (ssize_t)n;
 	}
 	if (c->fail)

@@ -1,8 +1,9 @@
 /*
  * test_bridge_fanout.c - ringbridge with many clients: 1,000 concurrent
  * SSE streams (one epoll loop here) all receive every message, the
- * bridge's memory grows by a bounded amount per client, and a client that
- * stops reading is evicted while the others keep receiving.
+ * bridge's memory grows by a bounded amount per client, a client that
+ * stops reading is evicted while the others keep receiving, and writes
+ * are coalesced by default only when a ring has many clients on a loop.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmring.h"
@@ -149,20 +151,36 @@ run_until(int ep, struct sub *subs, size_t n, uint64_t target)
 	}
 }
 
+static void
+more_files(size_t n)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < n) {
+		rl.rlim_cur = rl.rlim_max < n ? rl.rlim_max : n;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	cr_assert_geq(rl.rlim_cur, n, "RLIMIT_NOFILE too low");
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 Test(fanout, thousand_clients_get_everything)
 {
 	enum { N = 1000, MSGS = 300 };
-	struct rlimit rl;
 	struct sub *subs;
 	long rss0, rss1;
 	int ep;
 
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < N + 100) {
-		rl.rlim_cur = rl.rlim_max < N + 100 ? rl.rlim_max : N + 100;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	cr_assert_geq(rl.rlim_cur, N + 100, "RLIMIT_NOFILE too low");
+	more_files(N + 100);
 	setup(NULL);
 	subs = calloc(N, sizeof(*subs));
 	cr_assert_not_null(subs);
@@ -244,4 +262,146 @@ Test(fanout, stalled_client_is_evicted)
 	for (size_t i = 0; i <= N; i++)
 		hc_close(&subs[i].h);
 	close(ep);
+}
+
+/* The resume-pass interval loop 0 uses for the ring, in seconds. */
+static double
+coalesce_seconds(void)
+{
+	char body[16384], key[256], *p;
+
+	if (http_request(bp.port, "GET", "/metrics", NULL, body, sizeof(body),
+	    NULL, 0) != 200)
+		return -1;
+	snprintf(key, sizeof(key), "\nringbridge_coalesce_seconds{ring=\"%s\","
+	    "loop=\"0\"} ", ring);
+	if ((p = strstr(body, key)) == NULL)
+		return -1;
+	return strtod(p + strlen(key), NULL);
+}
+
+/* Start the bridge for up to n clients: their array and epoll fd. */
+static struct sub *
+clients_start(const char *const *extra, size_t n, int *ep)
+{
+	struct sub *subs;
+
+	more_files(n + 100);
+	setup(extra);
+	subs = calloc(n, sizeof(*subs));
+	cr_assert_not_null(subs);
+	*ep = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert_geq(*ep, 0);
+	return subs;
+}
+
+static void
+subscribe_range(struct sub *subs, int ep, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		subscribe(&subs[i], ep, i, 0);
+}
+
+static void
+close_subs(struct sub *subs, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		hc_close(&subs[i].h);
+}
+
+/* The interval with --coalesce opt and n clients that got a message. */
+static double
+forced_interval(const char *opt, size_t n)
+{
+	const char *extra[] = { "--threads", "1", "--coalesce", opt, NULL };
+	struct sub *subs;
+	double t;
+	int ep;
+
+	subs = clients_start(extra, n, &ep);
+	subscribe_range(subs, ep, 0, n);
+	publish(0, 10);
+	run_until(ep, subs, n, 10);
+	t = coalesce_seconds();
+	close_subs(subs, 0, n);
+	close(ep);
+	free(subs);
+	return t;
+}
+
+/*
+ * The default (--coalesce auto): a ring with few clients on a loop is
+ * written at once; with many, each write carries several events. Not a
+ * timing test: messages are published on a wall-clock schedule (one per
+ * 2 ms for 200 ms, several at once if this thread was held up, which
+ * only merges writes further) and the bound follows from the interval
+ * alone: each client writes at most once per pass, so at most
+ * 200 ms / interval + 2 times for the 100 messages.
+ */
+Test(fanout, auto_coalescing_follows_fan_out)
+{
+	/* A heartbeat a second: closed clients are noticed soon. */
+	const char *extra[] = { "--threads", "1", "--heartbeat", "1", NULL };
+	enum { FEW = 4, N = 400, MSGS = 100 };
+	struct sub *subs;
+	uint64_t ev0, ch0, ev1, ch1, sent = 1;
+	double t, t0, ratio;
+	int ep;
+
+	subs = clients_start(extra, N, &ep);
+	subscribe_range(subs, ep, 0, FEW);
+	publish(0, 1);
+	run_until(ep, subs, FEW, 1);
+	cr_assert_eq(coalesce_seconds(), 0, "%d clients: written at once",
+	    FEW);
+	subscribe_range(subs, ep, FEW, N);
+	run_until(ep, subs, N, 1);
+	t = coalesce_seconds();
+	cr_log_info("%d clients on one loop: interval %.1f ms", N, t * 1000);
+	cr_assert(t > 0.005 && t <= 0.012, "%d clients: interval %f s", N, t);
+	ev0 = metric("ringbridge_events_total");
+	ch0 = metric("ringbridge_chunks_total");
+	t0 = now_s();
+	while (sent < 1 + MSGS) {
+		uint64_t due = 1 + (uint64_t)((now_s() - t0) / 0.002);
+
+		if (due > 1 + MSGS)
+			due = 1 + MSGS;
+		if (due > sent) {
+			publish(sent, due);
+			sent = due;
+		}
+		usleep(500);
+	}
+	run_until(ep, subs, N, 1 + MSGS);
+	ev1 = metric("ringbridge_events_total");
+	ch1 = metric("ringbridge_chunks_total");
+	cr_assert_eq(ev1 - ev0, (uint64_t)N * MSGS);
+	ratio = (double)(ch1 - ch0) / (double)(ev1 - ev0);
+	cr_log_info("%d clients, %d messages 2 ms apart: %.3f writes per "
+	    "event", N, MSGS, ratio);
+	cr_assert_lt(ratio, 0.5, "writes per event %f", ratio);
+	/* Back to few clients: immediate again. */
+	close_subs(subs, FEW, N);
+	for (int i = 0; i < 600 && metric("ringbridge_clients") != FEW; i++)
+		usleep(50000);
+	cr_assert_eq(metric("ringbridge_clients"), FEW);
+	cr_assert_eq(coalesce_seconds(), 0);
+	close_subs(subs, 0, FEW);
+	close(ep);
+	free(subs);
+}
+
+/* --coalesce 0 means immediate writes however many clients there are. */
+Test(fanout, coalesce_zero_is_immediate)
+{
+	cr_assert_eq(forced_interval("0", 400), 0);
+}
+
+/* --coalesce MS is that interval however few clients there are. */
+Test(fanout, coalesce_ms_is_fixed)
+{
+	double t = forced_interval("7", 2);
+
+	cr_assert_float_eq(t, 0.007, 1e-9);
 }
