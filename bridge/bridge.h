@@ -15,6 +15,7 @@
 #ifndef RINGBRIDGE_BRIDGE_H
 #define RINGBRIDGE_BRIDGE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -75,6 +76,14 @@ struct ring_ent {
 	atomic_uint_least64_t	 eofs;
 	atomic_uint_least64_t	 restarts;
 	atomic_uint_least64_t	 wakeups;
+	/*
+	 * Its producer is stopped inside a header update (-EDEADLK) or the
+	 * header never read still (-EAGAIN): the last such error, 0 when
+	 * the header reads sound. Set by whoever gets the error, cleared
+	 * under the lock by the pump or the main thread once a read
+	 * succeeds, which then wakes the clients waiting for it.
+	 */
+	atomic_int		 stalled;
 	/* message rate, maintained by the main thread once per second */
 	uint64_t		 rate_seq;
 	uint64_t		 rate_epoch;
@@ -111,6 +120,10 @@ struct client {
 	bool			 done;
 	bool			 in_step;	/* sent a message or caught up */
 	bool			 switch_warned;	/* new epoch unreadable, said so */
+	bool			 stall_wait;	/* waits for e->stalled == 0 */
+	bool			 init_pending;	/* cursor not set yet (stall) */
+	uint8_t			 init_from;	/* enum shmr_from, for it */
+	uint64_t		 init_seq;
 	unsigned		 hb_gen;
 	unsigned		 sent_pass;	/* lp.pass + 1 of its last write */
 	/* a control event or comment waiting to be written */
@@ -145,6 +158,14 @@ double	pass_interval(const struct ring_ent *e, unsigned l);
 /* CLOCK_MONOTONIC in seconds. */
 double	now_mono(void);
 struct mapref *ring_current_map(struct ring_ent *e);
+/* A header read that may succeed when retried (-EDEADLK, -EAGAIN)? */
+static inline bool
+ring_transient(int rc)
+{
+	return rc == -EDEADLK || rc == -EAGAIN;
+}
+/* Record a transient header error of ring e (logged once per stall). */
+void	ring_stall_set(struct ring_ent *e, int rc);
 
 /*
  * Test pause points (bridge/test_hooks.c), compiled only into the tests'

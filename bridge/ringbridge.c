@@ -166,6 +166,68 @@ request_wake(struct ring_ent *e)
 			(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
 
+void
+ring_stall_set(struct ring_ent *e, int rc)
+{
+	if (atomic_exchange(&e->stalled, rc) == 0)
+		log_warn("ring %s: %s: its streams wait and retry",
+		    e->name, shmr_strerror(rc));
+}
+
+/*
+ * The header reads sound again: under the lock, so that a client that saw
+ * the stall in try_suspend() is on the waiter list before the wake-up.
+ */
+static void
+ring_stall_clear(struct ring_ent *e)
+{
+	int was;
+
+	if (atomic_load(&e->stalled) == 0)
+		return;
+	pthread_mutex_lock(&e->lock);
+	was = atomic_exchange(&e->stalled, 0);
+	pthread_mutex_unlock(&e->lock);
+	if (was != 0) {
+		log_notice("ring %s: header readable again: streams continue",
+		    e->name);
+		request_wake(e);
+	}
+}
+
+/*
+ * shmr_ring_info() off the event loops (pump, main thread): records a
+ * stall, or its end.
+ */
+static int
+ring_probe(struct ring_ent *e, struct mapref *m, struct shmr_info *in)
+{
+	int rc = shmr_ring_info(m->ring, in);
+
+	if (ring_transient(rc))
+		ring_stall_set(e, rc);
+	else if (rc == 0)
+		ring_stall_clear(e);
+	return rc;
+}
+
+/*
+ * shmr_ring_info() on an event loop: while the ring is known to be
+ * stalled, its error at once (a stalled read costs ~2 ms, and every
+ * stream of the loop waits meanwhile).
+ */
+static int
+ring_info_quick(struct ring_ent *e, struct mapref *m, struct shmr_info *in)
+{
+	int rc = atomic_load(&e->stalled);
+
+	if (rc != 0)
+		return rc;
+	if (ring_transient(rc = shmr_ring_info(m->ring, in)))
+		ring_stall_set(e, rc);
+	return rc;
+}
+
 /* Map ring e (again). 0 if a new mapping is installed. */
 static int
 ring_reopen(struct ring_ent *e)
@@ -245,7 +307,9 @@ pump_main(void *arg)
 				/* Waiting on a cursor that is not set would
 				 * watch the wrong place: retry, and let the
 				 * clients retry their own reads meanwhile. */
-				if (!init_warned)
+				if (ring_transient(rc))
+					ring_stall_set(e, rc);
+				else if (!init_warned)
 					log_warn("ring %s: cannot watch epoch %"
 					    PRIu64 ": %s (retrying)", e->name,
 					    m->epoch, shmr_strerror(rc));
@@ -259,8 +323,14 @@ pump_main(void *arg)
 			init_warned = false;
 			cur = m;
 		}
-		if (shmr_ring_info(m->ring, &info) != 0 ||
-		    info.state != SHMR_STATE_LIVE) {
+		if (ring_transient(rc = ring_probe(e, m, &info))) {
+			/* Stalled: look again soon; its clients wait for
+			 * ring_stall_clear()'s wake-up, not for ours. */
+			mapref_put(m);
+			nap_ms(50);
+			continue;
+		}
+		if (rc != 0 || info.state != SHMR_STATE_LIVE) {
 			/* Readers drain it and see EOF or RESTART. */
 			request_wake(e);
 			if (shmr_ring_stale(m->ring) == 1 &&
@@ -272,7 +342,10 @@ pump_main(void *arg)
 			nap_ms(200);
 			continue;
 		}
-		rc = shmr_cursor_wait(m->ring, &pc, 1000, 0);
+		/* Stalled: a read that succeeds ends it soon, even if nothing
+		 * is published once the producer continues. */
+		rc = shmr_cursor_wait(m->ring, &pc, atomic_load(&e->stalled) !=
+		    0 ? 50 : 1000, 0);
 		CHAOS("pump: woken, not yet re-armed");
 		if (rc == 0) {
 			/*
@@ -368,7 +441,7 @@ update_rates(double dt)
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
 		if ((m = ring_current_map(e)) == NULL)
 			continue;
-		if (shmr_ring_info(m->ring, &info) == 0) {
+		if (ring_probe(e, m, &info) == 0) {
 			/*
 			 * Only within one epoch of one ring: a ring created
 			 * afresh starts again at epoch 1 with lower sequence
@@ -525,18 +598,30 @@ state_name(uint32_t s)
 	}
 }
 
-static void
+/*
+ * A ring as JSON. Returns 0, or the transient error of a stalled ring,
+ * which is shown as state "stalled" with no header values.
+ */
+static int
 ring_json(struct sbuf *b, struct ring_ent *e)
 {
 	struct shmr_info in;
 	struct mapref *m = ring_current_map(e);
+	int rc = m != NULL ? ring_info_quick(e, m, &in) : -ENOENT;
 
 	sb_printf(b, "{\"name\":\"%s\",", e->name);
-	if (m == NULL || shmr_ring_info(m->ring, &in) != 0) {
+	if (ring_transient(rc)) {
+		sb_printf(b, "\"state\":\"stalled\",\"error\":\"%s\","
+		    "\"clients\":%" PRIu64 "}", shmr_strerror(rc),
+		    (uint64_t)atomic_load(&e->clients));
+		mapref_put(m);
+		return rc;
+	}
+	if (rc != 0) {
 		sb_printf(b, "\"state\":\"absent\",\"clients\":%" PRIu64 "}",
 		    (uint64_t)atomic_load(&e->clients));
 		mapref_put(m);
-		return;
+		return 0;
 	}
 	sb_printf(b, "\"state\":\"%s\",\"alive\":%s,\"epoch\":%" PRIu64
 	    ",\"next_seq\":%" PRIu64 ",\"oldest_seq\":%" PRIu64
@@ -552,6 +637,7 @@ ring_json(struct sbuf *b, struct ring_ent *e)
 	    in.last_publish_ns, (uint64_t)atomic_load(&e->clients),
 	    (uint64_t)atomic_load(&e->events));
 	mapref_put(m);
+	return 0;
 }
 
 /* In --all mode a ring whose name disappeared is no longer listed. */
@@ -583,7 +669,7 @@ serve_rings(struct MHD_Connection *conn)
 		if (!ring_listed(e))
 			continue;
 		sb_printf(&b, "%s", first ? "" : ",");
-		ring_json(&b, e);
+		(void)ring_json(&b, e);
 		first = false;
 	}
 	sb_printf(&b, "]\n");
@@ -655,11 +741,16 @@ serve_metrics(struct MHD_Connection *conn)
 	for (e = head; e != NULL; e = e->next) {
 		if ((m = ring_current_map(e)) == NULL)
 			continue;
-		if (shmr_ring_info(m->ring, &in) == 0)
+		if (ring_info_quick(e, m, &in) == 0)
 			sb_printf(&b, "ringbridge_ring_next_seq{ring=\"%s\"} %"
 			    PRIu64 "\n", e->name, in.next_seq);
 		mapref_put(m);
 	}
+	METRIC(&b, "ring_stalled", "gauge",
+	    "1 while the producer is stalled mid-update.");
+	for (e = head; e != NULL; e = e->next)
+		sb_printf(&b, "ringbridge_ring_stalled{ring=\"%s\"} %d\n",
+		    e->name, atomic_load(&e->stalled) != 0);
 	METRIC(&b, "ring_rate", "gauge", "Messages per second published.");
 	for (e = head; e != NULL; e = e->next)
 		sb_printf(&b, "ringbridge_ring_rate{ring=\"%s\"} %.2f\n",
@@ -860,7 +951,21 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		restart_from = epoch;
 		from = SHMR_FROM_OLDEST;
 	}
-	rc = shmr_cursor_init(m->ring, &c->cur, from, seq);
+	/*
+	 * The producer stalled mid-update: the stream starts all the same
+	 * and sets its cursor once the header reads sound (stream.c), so
+	 * that a client (an EventSource gives up on any status but 200) is
+	 * not turned away by a pause of its producer.
+	 */
+	if ((rc = atomic_load(&e->stalled)) == 0)
+		rc = shmr_cursor_init(m->ring, &c->cur, from, seq);
+	if (ring_transient(rc)) {
+		ring_stall_set(e, rc);
+		c->init_pending = c->stall_wait = true;
+		c->init_from = (uint8_t)from;
+		c->init_seq = seq;
+		rc = 0;
+	}
 	/*
 	 * A seek lapped on every try starts at the oldest message, which may
 	 * be before seq: skip up to seq (the client has those already).
@@ -870,7 +975,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 	if (rc != 0) {
 		struct shmr_info in = { 0 };
 
-		shmr_ring_info(m->ring, &in);
+		(void)ring_info_quick(e, m, &in);
 		mapref_put(m);
 		free(c);
 		if (rc == -ERANGE)
@@ -890,7 +995,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		 */
 		struct shmr_info in;
 
-		if (shmr_ring_info(m->ring, &in) == 0 &&
+		if (!c->init_pending && ring_info_quick(e, m, &in) == 0 &&
 		    in.state == SHMR_STATE_CLOSED &&
 		    c->cur.seq >= in.next_seq) {
 			bool removed = shmr_ring_stale(m->ring) == 1;
@@ -1112,15 +1217,17 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		    ((struct loop *)cls)->idx, req_cls);
 	{
 		struct sbuf b = { 0 };
+		/* Stalled: 503 + Retry-After, what is known, at once. */
+		unsigned status = ring_json(&b, e) != 0 ?
+		    MHD_HTTP_SERVICE_UNAVAILABLE : 200;
 
-		ring_json(&b, e);
 		sb_printf(&b, "\n");
 		if (b.oom) {
 			free(b.p);
 			return send_error(conn, 500, "out of memory");
 		}
-		return send_text(conn, 200, "application/json", b.p, b.len,
-		    true);
+		return respond(conn, status, "application/json", b.p, b.len,
+		    true, false);
 	}
 }
 

@@ -434,7 +434,8 @@ suspend_locked(struct client *c)
 enum wait_for {
 	WAIT_MSG,	/* a message (or end, restart) at its cursor */
 	WAIT_EPOCH,	/* the pump to map the ring's new epoch */
-	WAIT_WAKE	/* the next wake-up: a retry */
+	WAIT_WAKE,	/* the next wake-up: a retry */
+	WAIT_STALL	/* the end of the ring's stall (ring_stall_clear) */
 };
 
 /*
@@ -462,6 +463,8 @@ try_suspend(struct client *c, enum wait_for what)
 		ready = e->map != NULL && e->map != c->map;
 	else if (what == WAIT_WAKE)
 		ready = false;
+	else if (what == WAIT_STALL)
+		ready = atomic_load(&e->stalled) == 0;
 	else {
 		tmp = c->cur;
 		ready = shmr_cursor_peek(c->map->ring, &tmp, &m) !=
@@ -524,7 +527,9 @@ switch_epoch(struct client *c)
 	TEST_PAUSE("epoch-switch");
 	CHAOS("bridge: new epoch mapped, cursor not yet moved");
 	if ((rc = shmr_cursor_init(m->ring, &cur, SHMR_FROM_OLDEST, 0)) != 0) {
-		if (!c->switch_warned)
+		if (ring_transient(rc))
+			ring_stall_set(e, rc);
+		else if (!c->switch_warned)
 			log_warn("ring %s: cannot start reading epoch %" PRIu64
 			    ": %s (retrying)", e->name, m->epoch,
 			    shmr_strerror(rc));
@@ -550,6 +555,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	struct shmr_msg m;
 	size_t n = 0;
 	uint64_t events = 0;
+	enum wait_for what;
 	int rc, sw = 0;
 
 	(void)pos;
@@ -582,6 +588,33 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			if (rc == PART_DONE)
 				events++;
 			continue;
+		}
+		/*
+		 * Its producer stalled mid-update: no header read until the
+		 * stall is over (each costs ~2 ms of this event loop), then
+		 * one retry.
+		 */
+		if (c->stall_wait) {
+			if (atomic_load(&e->stalled) != 0) {
+				what = WAIT_STALL;
+				goto idle;
+			}
+			c->stall_wait = false;
+		}
+		if (c->init_pending) {
+			rc = shmr_cursor_init(c->map->ring, &c->cur,
+			    (enum shmr_from)c->init_from, c->init_seq);
+			if (ring_transient(rc))
+				goto stalled;
+			if (rc != 0) {
+				/* -ERANGE: a resume beyond the ring; a new
+				 * request gets the 400 that says so. */
+				log_warn("ring %s: stream start: %s", e->name,
+				    shmr_strerror(rc));
+				c->fail = c->done = true;
+				break;
+			}
+			c->init_pending = false;
 		}
 		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
 		CHAOS("bridge: peeked");
@@ -632,6 +665,10 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		case SHMR_RESTART:
 			if ((sw = switch_epoch(c)) > 0)
 				continue;
+			if (ring_transient(sw)) {
+				rc = sw;
+				goto stalled;
+			}
 			/* Not there or not readable yet: wait like an idle
 			 * stream. */
 			/* FALLTHROUGH */
@@ -639,24 +676,37 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			/* Caught up (or at the end of an epoch): a lap from
 			 * now on is an overrun. */
 			c->in_step = true;
-			if (n > 0)
-				break;
-			if (c->hb_gen != atomic_load(&g_hb_gen)) {
-				c->hb_gen = atomic_load(&g_hb_gen);
-				ctl_heartbeat(c);
-				continue;
-			}
-			if (try_suspend(c, rc != SHMR_RESTART ? WAIT_MSG :
-			    sw == 0 ? WAIT_EPOCH : WAIT_WAKE))
-				return 0;
-			continue;
+			what = rc != SHMR_RESTART ? WAIT_MSG : sw == 0 ?
+			    WAIT_EPOCH : WAIT_WAKE;
+			goto idle;
 		default:
+			if (ring_transient(rc))
+				goto stalled;
 			log_warn("ring %s: stream read: %s", e->name,
 			    shmr_strerror(rc));
 			c->fail = c->done = true;
 			break;
 		}
 		break;
+	stalled:
+		/*
+		 * A lapped cursor's resync (or a cursor set) read a header
+		 * that its producer is updating right now: transient. The
+		 * cursor did not move; it retries when the stall is over.
+		 */
+		ring_stall_set(e, rc);
+		c->stall_wait = true;
+		what = WAIT_STALL;
+	idle:
+		if (n > 0)
+			break;
+		if (c->hb_gen != atomic_load(&g_hb_gen)) {
+			c->hb_gen = atomic_load(&g_hb_gen);
+			ctl_heartbeat(c);
+			continue;
+		}
+		if (try_suspend(c, what))
+			return 0;
 	}
 	if (events > 0) {
 		/* Traffic keeps the connection alive: no heartbeat due. */

@@ -152,6 +152,8 @@
 			return ["closed", "closed (end of stream)"];
 		case "replaced":
 			return ["replaced", "replaced"];
+		case "stalled":
+			return ["stale", "stalled mid-update (pid stopped?)"];
 		default:
 			return ["absent", r.state === "absent" ?
 			    "absent (not created yet)" : r.state];
