@@ -124,11 +124,12 @@ struct client {
 	bool			 init_pending;	/* cursor not set yet (stall) */
 	uint8_t			 init_from;	/* enum shmr_from, for it */
 	uint64_t		 init_seq;
+	uint64_t		 restart_from;	/* resumed from this older epoch */
 	unsigned		 hb_gen;
 	unsigned		 sent_pass;	/* lp.pass + 1 of its last write */
 	/* a control event or comment waiting to be written */
 	uint16_t		 ctl_len, ctl_off;
-	char			 ctl[192];
+	char			 ctl[320];	/* a restart and its gap */
 	/* the message being written (may span several reader calls) */
 	bool			 m_active;
 	uint8_t			 m_body;	/* enum body_enc */
@@ -186,8 +187,7 @@ ssize_t	stream_reader(void *cls, uint64_t pos, char *buf, size_t max);
 void	stream_start(struct client *c);
 /* Queue a control event; returns false if it does not fit. */
 bool	stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next);
-bool	stream_ctl_restart(struct client *c, uint64_t old_epoch,
-	    uint64_t new_epoch);
+bool	stream_ctl_restart(struct client *c, uint64_t old_epoch);
 
 /* ---- guard.c --------------------------------------------------------- */
 

@@ -1034,8 +1034,9 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 	atomic_fetch_add(&e->clients_total, 1);
 	c->hb_gen = atomic_load(&g_hb_gen);
 	stream_start(c);
-	if (restart_from != 0)
-		stream_ctl_restart(c, restart_from, m->epoch);
+	c->restart_from = restart_from;
+	if (restart_from != 0 && !c->init_pending)
+		stream_ctl_restart(c, restart_from);
 	if ((r = stream_response(c, stream_reader)) == NULL) {
 		client_free(c);
 		return MHD_NO;

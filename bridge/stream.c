@@ -130,14 +130,32 @@ stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next)
 	return ctl_event(c, "gap", RAW_GAP, next, lost, json, id);
 }
 
+/*
+ * The stream moved to the epoch of c->map, its cursor at the oldest
+ * message there: say where it continues (first) and how many of the
+ * epoch's messages are gone already (lost; an epoch starts at seq 0),
+ * then announce that loss as a gap with its exact count, so that a
+ * client can tell it did not get the new ring from its start.
+ */
 bool
-stream_ctl_restart(struct client *c, uint64_t old_epoch, uint64_t new_epoch)
+stream_ctl_restart(struct client *c, uint64_t old_epoch)
 {
-	char json[96];
+	uint64_t first = c->cur.seq, epoch = c->map->epoch;
+	char json[160];
+	bool ok;
 
 	snprintf(json, sizeof(json), "{\"epoch\":%" PRIu64
-	    ",\"previous_epoch\":%" PRIu64 "}", new_epoch, old_epoch);
-	return ctl_event(c, "restart", RAW_RESTART, 0, new_epoch, json, NULL);
+	    ",\"previous_epoch\":%" PRIu64 ",\"first\":%" PRIu64
+	    ",\"lost\":%" PRIu64 "}", epoch, old_epoch, first, first);
+	ok = ctl_event(c, "restart", RAW_RESTART, first, epoch, json, NULL);
+	/* A lap before the first message is a gap, not an overrun. */
+	c->in_step = false;
+	if (first > 0) {
+		atomic_fetch_add(&c->ent->gaps, 1);
+		atomic_fetch_add(&c->ent->lost, first);
+		ok = stream_ctl_gap(c, first, first) && ok;
+	}
+	return ok;
 }
 
 static bool
@@ -541,7 +559,7 @@ switch_epoch(struct client *c)
 	c->map = m;
 	c->cur = cur;
 	c->from_seq = 0;
-	stream_ctl_restart(c, old->epoch, m->epoch);
+	stream_ctl_restart(c, old->epoch);
 	atomic_fetch_add(&e->restarts, 1);
 	mapref_put(old);
 	return 1;
@@ -615,6 +633,9 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				break;
 			}
 			c->init_pending = false;
+			if (c->restart_from != 0)
+				stream_ctl_restart(c, c->restart_from);
+			continue;	/* the restart event goes out first */
 		}
 		rc = shmr_cursor_peek(c->map->ring, &c->cur, &m);
 		CHAOS("bridge: peeked");

@@ -893,6 +893,94 @@ Test(bridge, epoch_switch_retries_a_failed_cursor_init)
 }
 
 /*
+ * Issue 12 (found by tests/exact.c, EXACT_ISSUE12=R): a restart event
+ * said only the new epoch, so a client whose switch came after the new
+ * ring had already lapped could not tell that it missed the epoch's first
+ * messages. Now it says where the stream continues ("first") and how many
+ * of the epoch's messages are gone ("lost"), and a gap with that exact
+ * count follows, in every format.
+ */
+Test(bridge, restart_says_where_the_new_epoch_starts)
+{
+	static const char *const old[] = { "old0", NULL };
+	struct shmr_create_opts o = { .capacity = 1 << 20, .gid = (gid_t)-1 };
+	struct hc h, hn;
+	struct sse_event ev;
+	char want[128], line[512], msg[128];
+	unsigned long long first, e2;
+	const char *p;
+
+	fork_producer(&o, old);
+	start_hooked_bridge("epoch-switch", NULL);
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "old0");
+	snprintf(want, sizeof(want), "/rings/%s/stream?format=ndjson&"
+	    "from=oldest", ring);
+	cr_assert_geq(hc_connect(&hn, bp.port, 0), 0);
+	cr_assert_geq(hc_get(&hn, want, NULL), 0);
+	cr_assert(hc_wait_headers(&hn, T_WAIT));
+	cr_assert(hc_line_wait(&hn, line, sizeof(line), T_WAIT));
+	cr_assert(strstr(line, "\"seq\":0,") != NULL, "%s", line);
+	crash_producer();
+	o.capacity = 1 << 16;
+	cr_assert_eq(shmr_writer_create(ring, &o, &w), 0, "take over");
+	e2 = w_epoch();
+	/* Both clients stop at the switch; the new ring laps meanwhile. */
+	wait_stderr("test pause: epoch-switch", NULL);
+	memset(msg, 'x', sizeof(msg));
+	for (int i = 0; i < 2000; i++) {
+		int n = snprintf(msg, sizeof(msg), "n-%d-", i);
+
+		msg[n] = 'x';
+		(void)pub(msg, 100);
+	}
+	release_pause();
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "stream ended");
+	cr_assert_str_eq(ev.type, "restart", "%s: %s", ev.type, ev.data);
+	p = strstr(ev.data, "\"first\":");
+	cr_assert(p != NULL, "restart without first: %s", ev.data);
+	first = strtoull(p + 8, NULL, 10);
+	cr_assert_gt(first, 0, "%s", ev.data);
+	snprintf(want, sizeof(want), "{\"epoch\":%llu,\"previous_epoch\":",
+	    e2);
+	cr_assert(strncmp(ev.data, want, strlen(want)) == 0, "%s", ev.data);
+	snprintf(want, sizeof(want), "\"first\":%llu,\"lost\":%llu}",
+	    first, first);
+	cr_assert(strstr(ev.data, want) != NULL, "%s", ev.data);
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT), "no gap after the restart");
+	cr_assert_str_eq(ev.type, "gap", "%s: %s", ev.type, ev.data);
+	snprintf(want, sizeof(want), "{\"lost\":%llu,\"next\":%llu}", first,
+	    first);
+	cr_assert_str_eq(ev.data, want);
+	cr_assert_str_eq(ev.id, eid(first - 1));
+	cr_assert(hc_sse_wait(&h, &ev, T_WAIT));
+	cr_assert_str_eq(ev.type, "message");
+	cr_assert_str_eq(ev.id, eid(first));
+	snprintf(want, sizeof(want), "n-%llu-", first);
+	cr_assert(strncmp(ev.data, want, strlen(want)) == 0, "%s", ev.data);
+	hc_close(&h);
+	/* NDJSON: the same two control lines (this client may have
+	 * switched later, so its own first). */
+	cr_assert(hc_line_wait(&hn, line, sizeof(line), T_WAIT));
+	snprintf(want, sizeof(want), "{\"event\":\"restart\",\"epoch\":%llu,",
+	    e2);
+	cr_assert(strncmp(line, want, strlen(want)) == 0, "%s", line);
+	p = strstr(line, "\"first\":");
+	cr_assert(p != NULL, "%s", line);
+	first = strtoull(p + 8, NULL, 10);
+	cr_assert_gt(first, 0, "%s", line);
+	cr_assert(hc_line_wait(&hn, line, sizeof(line), T_WAIT));
+	snprintf(want, sizeof(want), "{\"event\":\"gap\",\"lost\":%llu,"
+	    "\"next\":%llu}", first, first);
+	cr_assert_str_eq(line, want);
+	cr_assert(hc_line_wait(&hn, line, sizeof(line), T_WAIT));
+	snprintf(want, sizeof(want), "{\"epoch\":%llu,\"seq\":%llu,", e2,
+	    first);
+	cr_assert(strncmp(line, want, strlen(want)) == 0, "%s", line);
+	hc_close(&hn);
+}
+
+/*
  * Issue 12 item 8: a seek lapped on every try starts at the oldest
  * message. ringbridge overwrote the cursor's expected sequence number
  * after a seek (a workaround for libshm 0.1), so that fallback read the

@@ -709,7 +709,9 @@
 		case "restart":
 			s.restarts++;
 			text = `new producer: epoch ${d.epoch} (was ` +
-			    `${d.previous_epoch}), from its oldest message`;
+			    `${d.previous_epoch}), from its oldest message, ` +
+			    `${d.first}` + (d.lost > 0 ? ` (${d.lost} of the ` +
+			    "new epoch gone already)" : "");
 			st.lastEpoch = d.epoch;
 			st.lastSeq = null;
 			addPoint(null);

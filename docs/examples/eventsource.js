@@ -31,9 +31,13 @@ es.addEventListener("gap", (e) => {
 es.addEventListener("overrun", (e) => {
 	show(`-- overrun: ${JSON.parse(e.data).lost} overwritten, resuming`);
 });
-// A new producer replaced the ring: sequence numbers start again.
+// A new producer replaced the ring: sequence numbers start again at 0;
+// the stream continues at "first" ("lost" of the new epoch's messages
+// were gone already: a gap event with that count follows).
 es.addEventListener("restart", (e) => {
-	show(`-- restart: epoch ${JSON.parse(e.data).epoch}`);
+	const r = JSON.parse(e.data);
+	show(`-- restart: epoch ${r.epoch}, continuing at ${r.first}` +
+	    ` (${r.lost} of it gone)`);
 });
 // The producer closed the ring. Close too, or the browser would reconnect.
 es.addEventListener("eof", (e) => {

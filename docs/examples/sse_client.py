@@ -17,8 +17,10 @@ What the bridge tells a client about loss:
            closes it. Reconnecting reports the definitive loss as a gap.
   gap      {"lost":N,"next":S}  exactly N messages are gone; the stream
            continues at S. Its id acknowledges the gap for later resumes.
-  restart  {"epoch":E,...}      a new producer replaced the ring; sequence
-           numbers start again in epoch E.
+  restart  {"epoch":E,"previous_epoch":P,"first":F,"lost":L}
+           a new producer replaced the ring; sequence numbers start again
+           at 0 in epoch E and the stream continues at F; L = F messages
+           of E were gone already (a gap event with that count follows).
   eof      {"next":S}           the producer closed the ring: all read.
 Exits 0 at eof, 1 if it cannot (re)connect.
 """
@@ -91,8 +93,9 @@ def main():
                         print(f"# overrun: {info['lost']} messages overwritten"
                               " before they were sent, resuming", flush=True)
                     elif kind == "restart":
-                        print(f"# restart: epoch {info['epoch']}",
-                              flush=True)
+                        print(f"# restart: epoch {info['epoch']},"
+                              f" continuing at {info['first']}"
+                              f" ({info['lost']} of it gone)", flush=True)
                     elif kind == "eof":
                         print(f"# eof: {received} messages received,"
                               f" {lost} lost", flush=True)
