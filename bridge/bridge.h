@@ -205,6 +205,8 @@ struct guard {
 };
 
 extern unsigned g_header_timeout;	/* --header-timeout */
+extern unsigned g_slow_reserve;		/* --slow-reserve */
+extern unsigned g_slow_per_ip;		/* --slow-per-ip */
 extern unsigned g_per_ip;		/* --per-ip, all loops together */
 extern atomic_uint_least64_t g_cut_slow;
 

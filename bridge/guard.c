@@ -12,10 +12,10 @@
  * of the socket, which libmicrohttpd then closes as usual):
  *   - past --header-timeout seconds since the connection (or the end of
  *     its previous request) without a complete request head;
- *   - when fewer than GUARD_RESERVE slots of the loop are free, the
+ *   - when fewer than --slow-reserve slots of the loop are free, the
  *     oldest waiting longer than GUARD_GRACE;
- *   - when one address has more than GUARD_PENDING_PER_IP waiting, its
- *     oldest ones waiting longer than GUARD_GRACE.
+ *   - when one address has more than --slow-per-ip waiting, its oldest
+ *     ones waiting longer than GUARD_GRACE.
  * A request whose head arrived in one piece waits microseconds, so only
  * slow ones are ever cut. --per-ip counts every connection of an address
  * across all event loops (libmicrohttpd's own limit is per daemon).
@@ -37,12 +37,12 @@
 #include "bridge.h"
 #include "log.h"
 
-#define GUARD_RESERVE		16	/* free slots kept per loop */
 #define GUARD_GRACE		1.0	/* s before a slow head may be cut */
-#define GUARD_PENDING_PER_IP	16
 #define IP_BUCKETS		1024
 
 unsigned g_header_timeout = 5;
+unsigned g_slow_reserve = 16;	/* free slots kept per loop */
+unsigned g_slow_per_ip = 16;	/* pending heads per address */
 unsigned g_per_ip;
 atomic_uint_least64_t g_cut_slow;
 
@@ -295,13 +295,13 @@ guard_check(struct guard *g, bool now)
 			break;		/* the rest are younger */
 		if (s->ip != NULL) {
 			pthread_mutex_lock(&ips_lock);
-			crowd = s->ip->pending > GUARD_PENDING_PER_IP;
+			crowd = s->ip->pending > g_slow_per_ip;
 			pthread_mutex_unlock(&ips_lock);
 		}
 		if (crowd)
 			cut(g, s, "too many slow request heads from one "
 			    "address");
-		else if (g->conns + GUARD_RESERVE > g->limit)
+		else if (g->conns + g_slow_reserve > g->limit)
 			cut(g, s, "slow request head while slots run short");
 	}
 	return g->head != NULL ? 100 : -1;

@@ -1309,6 +1309,7 @@ usage(FILE *f)
 	    "[--coalesce ms|auto]\n"
 	    "                  [--write-timeout sec] [--header-timeout sec] "
 	    "[--threads n]\n"
+	    "                  [--slow-reserve n] [--slow-per-ip n]\n"
 	    "                  [--sndbuf bytes] [--conn-memory bytes] "
 	    "[--reuseport]\n"
 	    "                  [--token-file path] [--tls-cert path "
@@ -1340,6 +1341,10 @@ help(void)
 	    "progress (30)\n"
 	    "      --header-timeout SEC close connections without a request "
 	    "head (5)\n"
+	    "      --slow-reserve N     free slots per event loop kept by "
+	    "cutting slow heads (16)\n"
+	    "      --slow-per-ip N      slow heads per address before its "
+	    "oldest are cut (16)\n"
 	    "      --threads N          event loops (0: one per CPU, the "
 	    "default)\n"
 	    "      --sndbuf BYTES       SO_SNDBUF per connection (64K; 0: "
@@ -1766,6 +1771,8 @@ main(int argc, char **argv)
 		{ "reuseport", no_argument, NULL, 8 },
 		{ "threads", required_argument, NULL, 15 },
 		{ "header-timeout", required_argument, NULL, 16 },
+		{ "slow-reserve", required_argument, NULL, 17 },
+		{ "slow-per-ip", required_argument, NULL, 18 },
 		{ "token-file", required_argument, NULL, 9 },
 		{ "tls-cert", required_argument, NULL, 10 },
 		{ "tls-key", required_argument, NULL, 11 },
@@ -1846,6 +1853,14 @@ main(int argc, char **argv)
 		case 16:
 			g_header_timeout = parse_uint_opt("header-timeout",
 			    optarg, 1, 3600, false);
+			break;
+		case 17:
+			g_slow_reserve = parse_uint_opt("slow-reserve", optarg,
+			    0, 1000000, false);
+			break;
+		case 18:
+			g_slow_per_ip = parse_uint_opt("slow-per-ip", optarg,
+			    1, 1000000, false);
 			break;
 		case 9:
 			token_file = optarg;

@@ -1166,6 +1166,63 @@ Test(hostile, slowloris_many_addresses, .init = init_slowloris,
 	background_check();
 }
 
+static void
+init_slow_per_ip(void)
+{
+	static const char *const extra[] = { "--threads", "1",
+	    "--header-timeout", "60", "--slow-per-ip", "2", NULL };
+
+	init_matrix_args(extra);
+}
+
+/* 1 if fd's peer closed it (EOF or reset), 0 if it is still open. */
+static int
+peer_closed(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/*
+ * --slow-per-ip N (it was a constant, 16): beyond N connections of one
+ * address waiting for their request heads, its oldest are cut once they
+ * waited the 1 s grace, long before --header-timeout; another address's
+ * slow head and the youngest N stay.
+ */
+Test(hostile, slow_per_ip_option, .init = init_slow_per_ip, .timeout = 60)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-S: ";
+	int fds[5], other;
+
+	for (int i = 0; i < 5; i++) {
+		fds[i] = tcp_connect_from(bp.port, 1);
+		cr_assert_eq(send(fds[i], head, sizeof(head) - 1,
+		    MSG_NOSIGNAL), (ssize_t)sizeof(head) - 1);
+		usleep(50000);	/* oldest first, whatever the load */
+	}
+	other = tcp_connect_from(bp.port, 2);
+	cr_assert_eq(send(other, head, sizeof(head) - 1, MSG_NOSIGNAL),
+	    (ssize_t)sizeof(head) - 1);
+	for (int i = 0; i < 100 && !(peer_closed(fds[0]) &&
+	    peer_closed(fds[1]) && peer_closed(fds[2])); i++)
+		usleep(100000);
+	for (int i = 0; i < 3; i++)
+		cr_assert(peer_closed(fds[i]), "slow head %d of 127.0.0.1 "
+		    "still open", i);
+	/* The checks run every 100 ms: a cut too many would show now. */
+	usleep(500000);
+	for (int i = 3; i < 5; i++)
+		cr_assert(!peer_closed(fds[i]), "slow head %d cut, only 3 of "
+		    "5 were over --slow-per-ip 2", i);
+	cr_assert(!peer_closed(other), "127.0.0.2's only slow head was cut");
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	close(other);
+	assert_alive("--slow-per-ip 2");
+}
+
 /* Stalled partial requests are closed by the connection timeout. */
 Test(hostile, slowloris_stalled_closed, .init = init_slow)
 {
