@@ -47,6 +47,8 @@
 #define READ_BATCH	512
 #define WAIT_MS		50
 #define TRANSIENT_MS	30000	/* how long a forming cluster may take */
+#define REQ_MS		2000	/* a JetStream API request this late is
+				   asked again (a leader may be gone) */
 #define ACK_STALL_MS	2000	/* acks this late are taken as lost */
 #define STALL_MS	2000	/* a consumer this quiet is looked at */
 
@@ -164,7 +166,12 @@ nats_connect(void)
 		    opt.nats, natsStatus_GetText(s));
 	free(urls);
 	jsOptions_Init(&jo);
-	jo.Wait = 5000;
+	/*
+	 * Short: while a cluster elects a new leader, a request sent to
+	 * the old one is never answered; asking again soon (every caller
+	 * retries) bounds how long a relay stays behind after a failover.
+	 */
+	jo.Wait = REQ_MS;
 	jo.PublishAsync.MaxPending = 256;
 	jo.PublishAsync.ErrHandler = on_pub_error;
 	if ((s = natsConnection_JetStream(&js, nc, &jo)) != NATS_OK)
@@ -470,6 +477,37 @@ push_open(struct pusher *p)
 }
 
 /*
+ * The stream's last message in *last (NULL when it has none): NATS_OK,
+ * or NATS_NOT_FOUND when stopped. A cluster without a leader does not
+ * answer or says so: ask again until it does, however long its failover
+ * takes; a lasting refusal exits.
+ */
+static natsStatus
+stream_last_msg(natsMsg **last)
+{
+	jsErrCode ec = 0;
+	natsStatus s;
+
+	for (unsigned tries = 0; !stop; tries++) {
+		*last = NULL;
+		s = js_GetLastMsg(last, js, opt.stream, opt.subject, NULL, &ec);
+		if (s == NATS_OK || s == NATS_NOT_FOUND) {
+			if (s == NATS_NOT_FOUND)
+				*last = NULL;
+			return NATS_OK;
+		}
+		if (!transient(s, ec))
+			errx(EXIT_SYS, "stream %s: last message: %s",
+			    opt.stream, js_why(s, ec));
+		if (tries % 10 == 0)
+			say("stream %s: last message: %s; retrying",
+			    opt.stream, js_why(s, ec));
+		usleep(200000);
+	}
+	return NATS_NOT_FOUND;
+}
+
+/*
  * Where to continue: after the stream's last message when it is of this
  * ring's epoch (a restarted relay duplicates nothing and skips nothing:
  * a loss since shows as an overrun of the cursor, published as a gap),
@@ -479,24 +517,20 @@ static void
 push_resume(struct pusher *p)
 {
 	natsMsg *last = NULL;
-	jsErrCode ec = 0;
 	struct hdr h;
-	natsStatus s;
 	int rc;
 
-	s = js_GetLastMsg(&last, js, opt.stream, opt.subject, NULL, &ec);
-	if (s != NATS_OK && s != NATS_NOT_FOUND)
-		errx(EXIT_SYS, "stream %s: last message: %s", opt.stream,
-		    js_why(s, ec));
+	if (stream_last_msg(&last) != NATS_OK)
+		return;		/* stopping */
 	p->last_id[0] = '\0';
-	if (s == NATS_OK) {
+	if (last != NULL) {
 		const char *id = NULL;
 
 		if (natsMsgHeader_Get(last, "Nats-Msg-Id", &id) == NATS_OK &&
 		    id != NULL && strlen(id) < sizeof(p->last_id))
 			strcpy(p->last_id, id);
 	}
-	if (s == NATS_OK && hdr_parse(last, &h) == 0 &&
+	if (last != NULL && hdr_parse(last, &h) == 0 &&
 	    h.epoch == shmr_ring_epoch(p->ring)) {
 		rc = shmr_cursor_init(p->ring, &p->cur, SHMR_FROM_SEQ,
 		    hdr_next(&h));
@@ -535,7 +569,6 @@ static void
 push_resync(struct pusher *p)
 {
 	jsPubOptions po;
-	natsStatus s;
 
 	warnx("%s: stream %s refused or lost a message (%s); resuming "
 	    "after the stream's last message", opt.ring, opt.stream, pub_err);
@@ -546,19 +579,6 @@ push_resync(struct pusher *p)
 	if (js_PublishAsyncComplete(js, &po) != NATS_OK)
 		drop_pending();
 	atomic_store(&pub_failed, 0);
-	for (;;) {
-		natsMsg *last = NULL;
-		jsErrCode ec = 0;
-
-		s = js_GetLastMsg(&last, js, opt.stream, opt.subject, NULL,
-		    &ec);
-		if (last != NULL)
-			natsMsg_Destroy(last);
-		if (s == NATS_OK || s == NATS_NOT_FOUND || stop)
-			break;
-		say("stream %s: %s; retrying", opt.stream, js_why(s, ec));
-		usleep(500000);
-	}
 	push_resume(p);
 }
 
@@ -780,7 +800,11 @@ pull_apply(struct puller *p, natsMsg *m)
 	}
 }
 
-/* An ordered consumer from after stream message token (0: the start). */
+/*
+ * An ordered consumer from after stream message token (0: the start),
+ * asked for until the cluster creates it (a failover takes its time);
+ * a lasting refusal exits.
+ */
 static natsSubscription *
 pull_subscribe(natsSubscription *old, uint64_t token)
 {
@@ -789,10 +813,13 @@ pull_subscribe(natsSubscription *old, uint64_t token)
 	jsErrCode ec = 0;
 	natsStatus s;
 
-	if (old != NULL) {
-		natsSubscription_Unsubscribe(old);
-		natsSubscription_Destroy(old);
-	}
+	/*
+	 * Destroy, not Unsubscribe: Unsubscribe also deletes the consumer
+	 * and waits for the answer, which never comes when the consumer's
+	 * server is the one that died. The server drops an ephemeral
+	 * consumer nobody listens to by itself.
+	 */
+	natsSubscription_Destroy(old);
 	jsSubOptions_Init(&so);
 	so.Stream = opt.stream;
 	so.Ordered = true;
@@ -800,31 +827,33 @@ pull_subscribe(natsSubscription *old, uint64_t token)
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
 		so.Config.OptStartSeq = token + 1;
 	}
-	for (uint64_t until = mono_ms() + TRANSIENT_MS;;) {
+	for (unsigned tries = 0;; tries++) {
 		s = js_SubscribeSync(&sub, js, opt.subject, NULL, &so, &ec);
 		if (s == NATS_OK)
 			return sub;
-		if (!transient(s, ec) || mono_ms() >= until || stop)
+		if (stop)
+			return NULL;
+		if (!transient(s, ec))
 			errx(EXIT_SYS, "stream %s: subscribing: %s",
 			    opt.stream, js_why(s, ec));
-		say("stream %s: subscribing: %s; retrying", opt.stream,
-		    js_why(s, ec));
-		sleep(1);
+		if (tries % 10 == 0)
+			say("stream %s: subscribing: %s; retrying",
+			    opt.stream, js_why(s, ec));
+		usleep(200000);
 	}
 }
 
-/* The stream's last sequence number, 0 if unknown. */
-static uint64_t
-stream_last(void)
+/* The stream's last sequence number in *last; -1 if it did not answer. */
+static int
+stream_last(uint64_t *last)
 {
 	jsStreamInfo *si = NULL;
-	uint64_t last = 0;
 
-	if (js_GetStreamInfo(&si, js, opt.stream, NULL, NULL) == NATS_OK) {
-		last = si->State.LastSeq;
-		jsStreamInfo_Destroy(si);
-	}
-	return last;
+	if (js_GetStreamInfo(&si, js, opt.stream, NULL, NULL) != NATS_OK)
+		return -1;
+	*last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	return 0;
 }
 
 static int
@@ -865,26 +894,31 @@ cmd_pull(void)
 	}
 	sub = pull_subscribe(NULL, token);
 	quiet_since = mono_ms();
-	while (!stop) {
+	while (!stop && sub != NULL) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
 		struct hdr h;
 
 		s = natsSubscription_NextMsg(&m, sub, 200);
 		if (s == NATS_TIMEOUT) {
+			uint64_t last;
+
 			/*
 			 * Quiet: is the stream ahead of us? An ordered
-			 * consumer whose server died can stay silent; start
+			 * consumer whose server died stays silent; start
 			 * a new one after the last message we applied.
+			 * While the cluster does not answer (no leader
+			 * yet), ask again at the next timeout.
 			 */
-			if (mono_ms() - quiet_since >= STALL_MS) {
-				quiet_since = mono_ms();
-				if (stream_last() > token) {
-					say("stream %s: consumer stalled at %"
-					    PRIu64 "; subscribing again",
-					    opt.stream, token);
-					sub = pull_subscribe(sub, token);
-				}
+			if (mono_ms() - quiet_since < STALL_MS ||
+			    stream_last(&last) < 0)
+				continue;
+			quiet_since = mono_ms();
+			if (last > token) {
+				say("stream %s: consumer stalled at %" PRIu64
+				    "; subscribing again", opt.stream, token);
+				if ((sub = pull_subscribe(sub, token)) == NULL)
+					break;
 			}
 			continue;
 		}
@@ -892,12 +926,18 @@ cmd_pull(void)
 		if (s != NATS_OK) {
 			if (stop)
 				break;
-			/* The ordered consumer recreates itself; a slow
-			 * consumer or a closed connection is fatal. */
+			/* The ordered consumer recreates itself after a
+			 * gap; a slow consumer lost what it says. */
 			if (s == NATS_SLOW_CONSUMER)
 				continue;
-			errx(EXIT_SYS, "stream %s: %s", opt.stream,
+			/* Anything else (missed heartbeats, a failed
+			 * reset): a new consumer after what we hold. */
+			say("stream %s: consumer at %" PRIu64 ": %s; "
+			    "subscribing again", opt.stream, token,
 			    natsStatus_GetText(s));
+			if ((sub = pull_subscribe(sub, token)) == NULL)
+				break;
+			continue;
 		}
 		pull_apply(&p, m);
 		if (p.w != NULL && natsMsg_GetMetaData(&md, m) == NATS_OK) {

@@ -122,6 +122,49 @@ wait_for() {
 	return 124
 }
 
+# stream_leader PORT STREAM: the name of the server leading STREAM, asked
+# of the server on PORT in the NATS protocol ($JS.API.STREAM.INFO); empty
+# when there is none (yet).
+stream_leader() {
+	$PY - "$@" <<'PYEOF'
+import json, socket, sys
+port, stream = int(sys.argv[1]), sys.argv[2]
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    f = s.makefile("rb")
+    f.readline()  # INFO
+    s.sendall(b'CONNECT {"verbose":false,"headers":false}\r\n'
+              b"SUB _INBOX.leader 1\r\n"
+              b"PUB $JS.API.STREAM.INFO.%s _INBOX.leader 0\r\n\r\n"
+              % stream.encode())
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        if line.startswith(b"MSG "):
+            n = int(line.split()[-1])
+            info = json.loads(f.read(n + 2)[:n])
+            print(info.get("cluster", {}).get("leader", ""))
+            break
+except (OSError, ValueError):
+    pass
+PYEOF
+}
+
+# caught_up ORIGIN_OUT MIRROR_OUT SECONDS: wait, at most SECONDS, until
+# the mirror's reader has printed the origin reader's last message: the
+# relays have recovered from whatever the test did to them.
+caught_up() {
+	want=$(grep '^M' "$1" | tail -n 1)
+	[ -n "$want" ] || return 1
+	for _ in $(seq $(($3 * 10))); do
+		[ "$(tail -n 1 "$2")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "# mirror ends with: $(tail -n 1 "$2"), origin with: $want"
+	return 1
+}
+
 sanitizer_clean() {
 	! grep -l "Sanitizer\|runtime error" "$T"/*.log 2>/dev/null
 }
