@@ -644,10 +644,6 @@ cmd_push(void)
 					shmr_ring_close(old);
 					p.ring = NULL;
 					push_open(&p);
-					if (shmr_ring_epoch(p.ring) ==
-					    shmr_ring_epoch(old)) {
-						/* not a new ring yet */
-					}
 					push_resume(&p);
 					continue;
 				}
