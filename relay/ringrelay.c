@@ -46,7 +46,7 @@
 #define DEFAULT_BATCH	(256u << 10)
 #define READ_BATCH	512
 #define WAIT_MS		50
-#define TRANSIENT_MS	30000	/* how long a forming cluster may take */
+#define TRANSIENT_MS	30000	/* between "still retrying" lines */
 #define REQ_MS		2000	/* a JetStream API request this late is
 				   asked again (a leader may be gone) */
 #define ACK_STALL_MS	2000	/* acks this late are taken as lost */
@@ -208,7 +208,12 @@ transient(natsStatus s, jsErrCode ec)
 	    ec == 0;
 }
 
-/* The stream exists afterwards, or we exit saying why. */
+/*
+ * The stream exists afterwards, or we exit saying why. A cluster that
+ * answers with transient errors (electing leaders, a node down) is waited
+ * for as long as it takes, saying so every TRANSIENT_MS: a relay that
+ * exits then relays nothing until someone restarts it.
+ */
 static void
 ensure_stream(bool create)
 {
@@ -216,7 +221,7 @@ ensure_stream(bool create)
 	jsStreamConfig cfg;
 	jsErrCode ec = 0;
 	const char *subj[1] = { opt.subject };
-	uint64_t until = mono_ms() + TRANSIENT_MS;
+	uint64_t next_say = 0;
 	natsStatus s;
 
 	for (;;) {
@@ -228,12 +233,17 @@ ensure_stream(bool create)
 		if (s != NATS_NOT_FOUND && ec != JSStreamNotFoundErr) {
 			/* A cluster still electing its leaders answers
 			 * with errors or not at all for a while. */
-			if (transient(s, ec) && mono_ms() < until && !stop) {
-				say("stream %s: %s; retrying", opt.stream,
-				    js_why(s, ec));
+			if (transient(s, ec) && !stop) {
+				if (mono_ms() >= next_say) {
+					say("stream %s: %s; retrying",
+					    opt.stream, js_why(s, ec));
+					next_say = mono_ms() + TRANSIENT_MS;
+				}
 				sleep(1);
 				continue;
 			}
+			if (stop)
+				exit(0);
 			errx(EXIT_SYS, "stream %s: %s", opt.stream,
 			    js_why(s, ec));
 		}
@@ -258,12 +268,18 @@ ensure_stream(bool create)
 	cfg.Storage = opt.memory ? js_MemoryStorage : js_FileStorage;
 	cfg.Replicas = opt.replicas;
 	cfg.Duplicates = opt.dup_s * 1000000000LL;
+	next_say = 0;
 	while ((s = js_AddStream(&si, js, &cfg, NULL, &ec)) != NATS_OK &&
-	    transient(s, ec) && mono_ms() < until && !stop) {
-		say("creating stream %s: %s; retrying", opt.stream,
-		    js_why(s, ec));
+	    transient(s, ec) && !stop) {
+		if (mono_ms() >= next_say) {
+			say("creating stream %s: %s; retrying", opt.stream,
+			    js_why(s, ec));
+			next_say = mono_ms() + TRANSIENT_MS;
+		}
 		sleep(1);
 	}
+	if (s != NATS_OK && stop)
+		exit(0);
 	if (s != NATS_OK)
 		errx(EXIT_SYS, "creating stream %s: %s", opt.stream,
 		    js_why(s, ec));
