@@ -3,7 +3,8 @@
 # its tests skip, so the rest of shmring builds on hosts without NATS.
 NATS_LIBS := $(call pc,--libs,libnats)
 RINGRELAY := $(B)/bin/ringrelay
-RINGRELAY_OBJS := $(B)/relay/ringrelay.o
+RINGRELAY_OBJS := $(addprefix $(B)/relay/,ringrelay.o stream.o headers.o \
+    push.o pull.o)
 
 ifneq ($(NATS_LIBS),)
 $(RINGRELAY_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon

@@ -1,0 +1,310 @@
+/*
+ * pull.c - `ringrelay pull`: be the producer of a local mirror ring that
+ * copies the stream with the origin's epoch and sequence numbers. Upstream
+ * loss becomes a gap (readers see an overrun with the exact count), a new
+ * upstream epoch a new ring (readers see a restart). Restarted, it adopts
+ * its ring and continues after the stream message it last applied.
+ */
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmring.h"
+#include "relay.h"
+
+#define STALL_MS	2000	/* a consumer this quiet is looked at */
+
+struct puller {
+	struct shmr_writer	*w;
+	uint64_t		 epoch;
+	uint64_t		 next;	/* the mirror's next sequence number */
+	uint64_t		 cap, max_msg;
+	uint64_t		 applied;	/* stream messages applied */
+};
+
+static void
+origin_text(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s stream %s", opt.nats, opt.stream);
+}
+
+/* A (new) mirror for epoch starting at start; -errno. */
+static int
+pull_create(struct puller *p, const struct hdr *h, uint64_t start)
+{
+	struct shmr_create_opts co = { .gid = (gid_t)-1, .mode = opt.mode };
+	struct shmr_mirror_opts mo = { .epoch = h->epoch,
+	    .start_seq = start };
+	struct shmr_info in;
+	char origin[SHMR_ORIGIN_MAX + 1];
+	int rc;
+
+	origin_text(origin, sizeof(origin));
+	mo.origin = origin;
+	co.capacity = opt.size != 0 ? opt.size : h->cap != 0 ? h->cap :
+	    (uint64_t)64 << 20;
+	co.max_msg = (uint32_t)(h->max_msg != 0 && h->max_msg <= co.capacity / 8
+	    ? h->max_msg : 0);
+	if (p->w != NULL) {
+		/* Leave it LIVE: the takeover marks it replaced (restart). */
+		shmr_writer_close(p->w, SHMR_CLOSE_ABANDON);
+		p->w = NULL;
+	}
+	if ((rc = shmr_writer_create_mirror(opt.ring, &co, &mo, &p->w)) < 0)
+		return rc;
+	shmr_writer_info(p->w, &in);
+	p->epoch = h->epoch;
+	p->next = in.next_seq;
+	p->max_msg = in.max_msg;
+	say("%s: mirror of epoch %" PRIu64 " %s at %" PRIu64, opt.ring,
+	    h->epoch, rc == 1 ? "adopted" : "created", p->next);
+	return 0;
+}
+
+static void
+pull_check(int rc, const char *what)
+{
+	if (rc < 0)
+		errx(EXIT_SYS, "%s: %s: %s", opt.ring, what,
+		    shmr_strerror(rc));
+}
+
+/* Apply one stream message to the mirror. */
+static void
+pull_apply(struct puller *p, natsMsg *m)
+{
+	const unsigned char *d = (const unsigned char *)natsMsg_GetData(m);
+	size_t len = (size_t)natsMsg_GetDataLength(m), off = 0;
+	struct hdr h;
+	uint64_t seq, i;
+
+	if (hdr_parse(m, &h) < 0) {
+		warnx("%s: skipping a stream message without valid Shmr "
+		    "headers", opt.ring);
+		return;
+	}
+	if (p->w == NULL || h.epoch != p->epoch) {
+		/*
+		 * A new epoch upstream (or our first message): a new ring,
+		 * readers see a restart. Started by a marker, the epoch
+		 * starts where it says; joined in the middle (retention
+		 * removed the marker), it starts at this message.
+		 */
+		pull_check(pull_create(p, &h, h.seq), "creating the mirror");
+	}
+	switch (h.kind) {
+	case 'r':
+		if (h.seq > p->next)
+			pull_check(shmr_writer_gap(p->w, h.seq), "gap");
+		break;
+	case 'g':
+	case 'x':
+		if (hdr_next(&h) > p->next)
+			pull_check(shmr_writer_gap(p->w, hdr_next(&h)), "gap");
+		break;
+	case 'd':
+		for (i = 0, seq = h.seq; i < h.count; i++, seq++) {
+			uint32_t n;
+
+			if (len - off < 4)
+				break;
+			n = (uint32_t)d[off] | (uint32_t)d[off + 1] << 8 |
+			    (uint32_t)d[off + 2] << 16 |
+			    (uint32_t)d[off + 3] << 24;
+			if (n > len - off - 4)
+				break;
+			off += 4;
+			/* At or below what the ring holds: a re-delivery
+			 * (nats-server 2.9.10 clamps the start sequence). */
+			if (seq >= p->next) {
+				int rc = shmr_writer_publish_at(p->w, seq,
+				    d + off, n);
+
+				if (rc == -EMSGSIZE)
+					errx(EXIT_SYS, "%s: a %u-byte message "
+					    "exceeds the mirror's max_msg %"
+					    PRIu64 " (use --size)", opt.ring,
+					    n, p->max_msg);
+				pull_check(rc, "publish");
+				p->next = seq + 1;
+			}
+			off += n;
+		}
+		if (i < h.count)
+			warnx("%s: stream message for %" PRIu64 "..%" PRIu64
+			    " is truncated; the rest counts as lost", opt.ring,
+			    h.seq, h.seq + h.count - 1);
+		break;
+	}
+	{
+		struct shmr_info in;
+
+		shmr_writer_info(p->w, &in);
+		p->next = in.next_seq;
+	}
+}
+
+/*
+ * An ordered consumer from after stream message token (0: the start),
+ * asked for until the cluster creates it (a failover takes its time);
+ * a lasting refusal exits.
+ */
+static natsSubscription *
+pull_subscribe(natsSubscription *old, uint64_t token)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode ec = 0;
+	natsStatus s;
+
+	/*
+	 * Destroy, not Unsubscribe: Unsubscribe also deletes the consumer
+	 * and waits for the answer, which never comes when the consumer's
+	 * server is the one that died. The server drops an ephemeral
+	 * consumer nobody listens to by itself.
+	 */
+	natsSubscription_Destroy(old);
+	jsSubOptions_Init(&so);
+	so.Stream = opt.stream;
+	so.Ordered = true;
+	if (token != 0) {
+		so.Config.DeliverPolicy = js_DeliverByStartSequence;
+		so.Config.OptStartSeq = token + 1;
+	}
+	for (unsigned tries = 0;; tries++) {
+		s = js_SubscribeSync(&sub, js, opt.subject, NULL, &so, &ec);
+		if (s == NATS_OK)
+			return sub;
+		if (stop)
+			return NULL;
+		if (!stream_transient(s, ec))
+			errx(EXIT_SYS, "stream %s: subscribing: %s",
+			    opt.stream, stream_why(s, ec));
+		if (tries % 10 == 0)
+			say("stream %s: subscribing: %s; retrying",
+			    opt.stream, stream_why(s, ec));
+		usleep(200000);
+	}
+}
+
+/* The stream's last sequence number in *last; -1 if it did not answer. */
+static int
+stream_last(uint64_t *last)
+{
+	jsStreamInfo *si = NULL;
+
+	if (js_GetStreamInfo(&si, js, opt.stream, NULL, NULL) != NATS_OK)
+		return -1;
+	*last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+int
+pull_main(void)
+{
+	struct puller p;
+	struct shmr_ring *r = NULL;
+	struct shmr_mirror_info mi;
+	natsSubscription *sub = NULL;
+	natsStatus s;
+	uint64_t token = 0, quiet_since;
+
+	memset(&p, 0, sizeof(p));
+	stream_connect();
+	stream_ensure(false);
+	/*
+	 * Our own ring from a previous run: adopt it (same epoch, no
+	 * restart for its readers) and continue after the stream message
+	 * it last applied (the token); anything at or below its end that
+	 * arrives again is dropped.
+	 */
+	if (shmr_ring_open(opt.ring, NULL, &r) == 0) {
+		struct shmr_info in;
+
+		if (shmr_ring_mirror(r, &mi) == 1 &&
+		    shmr_ring_info(r, &in) == 0 && in.state ==
+		    SHMR_STATE_LIVE && shmr_ring_alive(r) == 0) {
+			struct hdr h = { .epoch = in.epoch,
+			    .cap = in.capacity, .max_msg = in.max_msg };
+
+			shmr_ring_close(r);
+			r = NULL;
+			if (pull_create(&p, &h, in.next_seq) == 0 &&
+			    shmr_writer_mirror(p.w, &mi) == 0)
+				token = mi.token;
+		}
+		shmr_ring_close(r);
+	}
+	sub = pull_subscribe(NULL, token);
+	quiet_since = mono_ms();
+	while (!stop && sub != NULL) {
+		natsMsg *m = NULL;
+		jsMsgMetaData *md = NULL;
+		struct hdr h;
+
+		s = natsSubscription_NextMsg(&m, sub, 200);
+		if (s == NATS_TIMEOUT) {
+			uint64_t last;
+
+			/*
+			 * Quiet: is the stream ahead of us? An ordered
+			 * consumer whose server died stays silent; start
+			 * a new one after the last message we applied.
+			 * While the cluster does not answer (no leader
+			 * yet), ask again at the next timeout.
+			 */
+			if (mono_ms() - quiet_since < STALL_MS ||
+			    stream_last(&last) < 0)
+				continue;
+			quiet_since = mono_ms();
+			if (last > token) {
+				say("stream %s: consumer stalled at %" PRIu64
+				    "; subscribing again", opt.stream, token);
+				if ((sub = pull_subscribe(sub, token)) == NULL)
+					break;
+			}
+			continue;
+		}
+		quiet_since = mono_ms();
+		if (s != NATS_OK) {
+			if (stop)
+				break;
+			/* The ordered consumer recreates itself after a
+			 * gap; a slow consumer lost what it says. */
+			if (s == NATS_SLOW_CONSUMER)
+				continue;
+			/* Anything else (missed heartbeats, a failed
+			 * reset): a new consumer after what we hold. */
+			say("stream %s: consumer at %" PRIu64 ": %s; "
+			    "subscribing again", opt.stream, token,
+			    natsStatus_GetText(s));
+			if ((sub = pull_subscribe(sub, token)) == NULL)
+				break;
+			continue;
+		}
+		pull_apply(&p, m);
+		if (p.w != NULL && natsMsg_GetMetaData(&md, m) == NATS_OK) {
+			uint64_t up = hdr_parse(m, &h) == 0 ? h.head : 0;
+
+			/* Behind by what the origin had when this left it,
+			 * at least. */
+			token = md->Sequence.Stream;
+			shmr_writer_set_upstream(p.w, up, token);
+			jsMsgMetaData_Destroy(md);
+		}
+		p.applied++;
+		natsMsg_Destroy(m);
+	}
+	natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
+	say("%s: stopped after %" PRIu64 " stream messages", opt.ring,
+	    p.applied);
+	/* As a dead producer: the next pull adopts the ring. */
+	shmr_writer_close(p.w, SHMR_CLOSE_ABANDON);
+	return 0;
+}
