@@ -1,6 +1,7 @@
 # bench/ring.mk: libshm against a pipe, Unix domain sockets and ZeroMQ
 # PUB/SUB (`make bench`). A report, not a test. ZeroMQ rows are left out
-# when pkg-config does not know libzmq (Debian: libzmq3-dev).
+# when pkg-config does not know libzmq (Debian: libzmq3-dev). One file
+# per transport (bench/transport_*.c), listed in bench/transports.c.
 BENCH_RING := $(B)/bin/bench_ring
 BENCH_RING_ARGS ?=
 ZMQ_CFLAGS := $(call pc,--cflags,libzmq)
@@ -9,10 +10,16 @@ ifneq ($(ZMQ_LIBS),)
 BENCH_RING_ZMQ := -DHAVE_ZMQ=1 $(ZMQ_CFLAGS)
 endif
 
-$(B)/bench/bench_ring.o: EXTRA_CFLAGS = -Icommon $(BENCH_RING_ZMQ)
+bench_ring_srcs := bench/bench_ring.c bench/ring_run.c bench/ring_report.c \
+    bench/ring_callgrind.c bench/transports.c \
+    $(wildcard bench/transport_*.c)
+bench_ring_objs := $(bench_ring_srcs:%.c=$(B)/%.o)
+
+$(B)/bench/bench_ring.o: EXTRA_CFLAGS = -Icommon
+$(B)/bench/transport_zmq.o: EXTRA_CFLAGS = $(BENCH_RING_ZMQ)
 
 # common/common.mk is read after this file: name libcommon.a directly.
-$(BENCH_RING): $(B)/bench/bench_ring.o $(LIBSHM_A) $(B)/lib/libcommon.a
+$(BENCH_RING): $(bench_ring_objs) $(LIBSHM_A) $(B)/lib/libcommon.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ZMQ_LIBS) $(BSD_LIBS)
