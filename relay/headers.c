@@ -29,12 +29,13 @@ hdr_parse(natsMsg *m, struct hdr *h)
 
 	memset(h, 0, sizeof(*h));
 	if (natsMsgHeader_Get(m, "Shmr-Kind", &k) != NATS_OK || k == NULL ||
-	    k[0] == '\0' || k[1] != '\0' || strchr("dgrx", k[0]) == NULL)
+	    k[0] == '\0' || k[1] != '\0' || strchr("dgrxe", k[0]) == NULL)
 		return -1;
 	h->kind = k[0];
 	if (hdr_u64(m, "Shmr-Epoch", &h->epoch, true) < 0 || h->epoch == 0 ||
 	    hdr_u64(m, "Shmr-Seq", &h->seq, true) < 0 ||
-	    hdr_u64(m, "Shmr-Count", &h->count, h->kind != 'r') < 0 ||
+	    hdr_u64(m, "Shmr-Count", &h->count,
+	    h->kind != 'r' && h->kind != 'e') < 0 ||
 	    hdr_u64(m, "Shmr-Head", &h->head, false) < 0 ||
 	    hdr_u64(m, "Shmr-Cap", &h->cap, false) < 0 ||
 	    hdr_u64(m, "Shmr-Max-Msg", &h->max_msg, false) < 0)
@@ -48,5 +49,5 @@ hdr_parse(natsMsg *m, struct hdr *h)
 uint64_t
 hdr_next(const struct hdr *h)
 {
-	return h->kind == 'r' ? h->seq : h->seq + h->count;
+	return h->kind == 'r' || h->kind == 'e' ? h->seq : h->seq + h->count;
 }

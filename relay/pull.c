@@ -23,6 +23,7 @@ struct puller {
 	uint64_t		 epoch;
 	uint64_t		 next;	/* the mirror's next sequence number */
 	uint64_t		 cap, max_msg;
+	uint64_t		 ended;	/* an epoch whose end was applied */
 	uint64_t		 applied;	/* stream messages applied */
 };
 
@@ -73,9 +74,27 @@ pull_check(int rc, const char *what)
 		    shmr_strerror(rc));
 }
 
-/* Apply one stream message to the mirror. */
+/*
+ * The origin's producer closed its ring: close the mirror the same way,
+ * so its readers get end of stream where the origin's did. The token goes
+ * in first: a pull restarted later finds it in the closed ring.
+ */
 static void
-pull_apply(struct puller *p, natsMsg *m)
+pull_end(struct puller *p, const struct hdr *h, uint64_t token)
+{
+	if (h->seq > p->next)
+		pull_check(shmr_writer_gap(p->w, h->seq), "gap");
+	shmr_writer_set_upstream(p->w, h->head, token);
+	pull_check(shmr_writer_close(p->w, 0), "closing the mirror");
+	p->w = NULL;
+	p->ended = h->epoch;
+	say("%s: epoch %" PRIu64 " ended at %" PRIu64, opt.ring, h->epoch,
+	    h->seq);
+}
+
+/* Apply one stream message, stream message number token, to the mirror. */
+static void
+pull_apply(struct puller *p, natsMsg *m, uint64_t token)
 {
 	const unsigned char *d = (const unsigned char *)natsMsg_GetData(m);
 	size_t len = (size_t)natsMsg_GetDataLength(m), off = 0;
@@ -85,8 +104,13 @@ pull_apply(struct puller *p, natsMsg *m)
 	if (hdr_parse(m, &h) < 0) {
 		warnx("%s: skipping a stream message without valid Shmr "
 		    "headers", opt.ring);
+		if (p->w != NULL)
+			shmr_writer_set_upstream(p->w, 0, token);
 		return;
 	}
+	/* Nothing follows an end: a re-delivery (see pull_main()). */
+	if (h.epoch == p->ended)
+		return;
 	if (p->w == NULL || h.epoch != p->epoch) {
 		/*
 		 * A new epoch upstream (or our first message): a new ring,
@@ -97,6 +121,9 @@ pull_apply(struct puller *p, natsMsg *m)
 		pull_check(pull_create(p, &h, h.seq), "creating the mirror");
 	}
 	switch (h.kind) {
+	case 'e':
+		pull_end(p, &h, token);
+		return;
 	case 'r':
 		if (h.seq > p->next)
 			pull_check(shmr_writer_gap(p->w, h.seq), "gap");
@@ -146,6 +173,8 @@ pull_apply(struct puller *p, natsMsg *m)
 		shmr_writer_info(p->w, &in);
 		p->next = in.next_seq;
 	}
+	/* Behind by what the origin had when this left it, at least. */
+	shmr_writer_set_upstream(p->w, h.head, token);
 }
 
 /*
@@ -221,12 +250,18 @@ pull_main(void)
 	 * Our own ring from a previous run: adopt it (same epoch, no
 	 * restart for its readers) and continue after the stream message
 	 * it last applied (the token); anything at or below its end that
-	 * arrives again is dropped.
+	 * arrives again is dropped. Closed, its epoch has ended: leave it
+	 * so until a new epoch replaces it.
 	 */
 	if (shmr_ring_open(opt.ring, NULL, &r) == 0) {
 		struct shmr_info in;
 
 		if (shmr_ring_mirror(r, &mi) == 1 &&
+		    shmr_ring_info(r, &in) == 0 && in.state ==
+		    SHMR_STATE_CLOSED) {
+			p.ended = in.epoch;
+			token = mi.token;
+		} else if (shmr_ring_mirror(r, &mi) == 1 &&
 		    shmr_ring_info(r, &in) == 0 && in.state ==
 		    SHMR_STATE_LIVE && shmr_ring_alive(r) == 0) {
 			struct hdr h = { .epoch = in.epoch,
@@ -245,7 +280,6 @@ pull_main(void)
 	while (!stop && sub != NULL) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
-		struct hdr h;
 
 		s = natsSubscription_NextMsg(&m, sub, 200);
 		if (s == NATS_TIMEOUT) {
@@ -287,16 +321,11 @@ pull_main(void)
 				break;
 			continue;
 		}
-		pull_apply(&p, m);
-		if (p.w != NULL && natsMsg_GetMetaData(&md, m) == NATS_OK) {
-			uint64_t up = hdr_parse(m, &h) == 0 ? h.head : 0;
-
-			/* Behind by what the origin had when this left it,
-			 * at least. */
+		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
 			token = md->Sequence.Stream;
-			shmr_writer_set_upstream(p.w, up, token);
 			jsMsgMetaData_Destroy(md);
 		}
+		pull_apply(&p, m, token);
 		p.applied++;
 		natsMsg_Destroy(m);
 	}

@@ -36,6 +36,7 @@ struct pusher {
 	size_t			 buflen;
 	struct shmr_msg		 msgs[READ_BATCH];
 	uint64_t		 sent;	/* stream messages */
+	bool			 ended;	/* the ring's end is in the stream */
 	char			 last_id[80];	/* of the last one sent */
 };
 
@@ -77,7 +78,7 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 	natsMsgHeader_Set(m, "Shmr-Kind", k);
 	set_u64(m, "Shmr-Epoch", shmr_ring_epoch(p->ring));
 	set_u64(m, "Shmr-Seq", seq);
-	if (kind != 'r')
+	if (kind != 'r' && kind != 'e')
 		set_u64(m, "Shmr-Count", count);
 	set_u64(m, "Shmr-Head", in.next_seq);
 	set_u64(m, "Shmr-Cap", in.capacity);
@@ -227,8 +228,10 @@ push_resume(struct pusher *p)
 		    id != NULL && strlen(id) < sizeof(p->last_id))
 			strcpy(p->last_id, id);
 	}
+	p->ended = false;
 	if (last != NULL && hdr_parse(last, &h) == 0 &&
 	    h.epoch == shmr_ring_epoch(p->ring)) {
+		p->ended = h.kind == 'e';
 		rc = shmr_cursor_init(p->ring, &p->cur, SHMR_FROM_SEQ,
 		    hdr_next(&h));
 		natsMsg_Destroy(last);
@@ -319,6 +322,20 @@ push_main(void)
 			flush_pack(&p);
 			break;
 		case SHMR_EOF:
+			/*
+			 * The producer closed the ring: say so once, the
+			 * mirrors close theirs (end of stream for their
+			 * readers too). A new producer is a restart.
+			 */
+			flush_pack(&p);
+			if (!p.ended) {
+				send_msg(&p, 'e', p.cur.seq, 0, NULL, 0);
+				p.ended = true;
+				say("%s: epoch %" PRIu64 " ended at %" PRIu64,
+				    opt.ring, shmr_ring_epoch(p.ring),
+				    p.cur.seq);
+			}
+			break;
 		case SHMR_RESTART:
 			flush_pack(&p);
 			break;

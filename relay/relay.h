@@ -6,10 +6,12 @@
  * One stream message carries a run of ring messages (packed), or a marker:
  *
  *	Shmr-Kind	d (data), g (gap: the relay was lapped), r (a new epoch
- *			starts at Shmr-Seq), x (a message too large to carry)
+ *			starts at Shmr-Seq), x (a message too large to carry),
+ *			e (the origin's producer closed the ring: the epoch
+ *			ends before Shmr-Seq)
  *	Shmr-Epoch	the origin ring's epoch
  *	Shmr-Seq	first sequence number (d), first lost (g, x), first of
- *			the epoch (r)
+ *			the epoch (r), the epoch's end (e)
  *	Shmr-Count	messages packed (d) or lost (g, x)
  *	Shmr-Head	the origin's next sequence number when sent (for lag)
  *	Shmr-Cap, Shmr-Max-Msg	the origin ring's geometry

@@ -36,10 +36,42 @@ PULL=$!
 MSG="first ringd ran to the end" check wait_for $GEN 60
 
 # The origin restarts: a new producer, a new epoch, on both hosts.
-gen e2 20000 20000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
+gen e2 20000 20000 "$T/go" | on A "$BIN/ringd" -q -s 32M --keep $RING \
     2>>"$T/ringd.log" &
 GEN=$!; track $GEN
+# Once the mirror has the new epoch, follow it on both hosts: when the
+# origin's producer closes the ring, both followers see the end of stream
+# (ringctl tail -f exits 0) after the same messages.
+for _ in $(seq 300); do
+	grep -q '^R' "$T/B.out" && break
+	sleep 0.1
+done
+spawn A "$BIN/ringctl" tail -f --from oldest $RING >"$T/A.tail" \
+    2>"$T/tailA.log"
+TA=$!
+spawn B "$BIN/ringctl" tail -f --from oldest $RING >"$T/B.tail" \
+    2>"$T/tailB.log"
+TB=$!
+touch "$T/go"
 MSG="second ringd ran to the end" check wait_for $GEN 60
+MSG="tail -f on the origin ends with the origin's end of stream" \
+    check wait_for $TA 10
+MSG="tail -f on the mirror ends with the origin's end of stream" \
+    check wait_for $TB 20
+MSG="both followers printed the same $(wc -l <"$T/A.tail") messages" \
+    check cmp -s "$T/A.tail" "$T/B.tail"
+EB0=$(on B "$BIN/ringctl" info --json $RING)
+MSG="the mirror is closed as the origin is" \
+    check grep -q '"state": *"closed"' <<<"$EB0"
+# A pull restarted after the end changes nothing: the mirror stays
+# closed, same epoch, no message twice.
+kill -9 $PULL
+spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
+PULL=$!
+sleep 1.5
+on B "$BIN/ringctl" tail --from oldest $RING >"$T/B2.tail" 2>>"$T/tailB.log"
+MSG="a pull restarted after the end leaves the closed mirror as it was" \
+    check cmp -s "$T/A.tail" "$T/B2.tail"
 MSG="origin reader finished" check wait_for $RA 60
 MSG="mirror reader finished" check wait_for $RB 60
 

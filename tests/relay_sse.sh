@@ -1,8 +1,9 @@
 #!/bin/bash
 # relay_sse.sh - an SSE client moves from the origin host's ringbridge to
 # the mirror host's with Last-Event-ID and continues exactly: the next
-# event id, the same bytes, nothing twice (issue 15). The relays run as
-# the example systemd units in docs/ start them.
+# event id, the same bytes, nothing twice, and the origin's end of stream
+# as its eof event (issue 15). The relays run as the example systemd
+# units in docs/ start them.
 . "$(dirname "$0")/relay_lib.sh"
 
 host A
@@ -32,7 +33,7 @@ spawn A "$BIN/ringbridge" -l 127.0.0.1:"$PA" -r $RING 2>>"$T/bridgeA.log"
 spawn B "$BIN/ringbridge" -l 127.0.0.1:"$PB" -r $RING 2>>"$T/bridgeB.log"
 
 $PY - "$PA" "$PB" >"$T/client.txt" 2>&1 <<'PYEOF'
-import http.client, sys, time
+import http.client, socket, sys, time
 
 def stream(port, last_id, limit, until):
     c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
@@ -51,14 +52,19 @@ def stream(port, last_id, limit, until):
         sys.exit("bridge on %s: status %d" % (port, r.status))
     out, ev = [], {}
     while len(out) < limit:
-        line = r.fp.readline()
+        try:
+            line = r.fp.readline()
+        except socket.timeout:
+            print("bridge on %s: nothing for 10 s" % port)
+            break
         if not line:
             break
         line = line.decode().rstrip("\n")
         if line == "":
             if "data" in ev or "event" in ev:
                 out.append(ev)
-                if ev.get("id", "").endswith(":%d" % until):
+                if until is not None and \
+                        ev.get("id", "").endswith(":%d" % until):
                     break
             ev = {}
         elif line.startswith(":"):
@@ -72,8 +78,14 @@ def stream(port, last_id, limit, until):
 first = stream(sys.argv[1], None, 5000, 19999)
 last = first[-1]["id"]
 time.sleep(0.5)
-second = stream(sys.argv[2], last, 30000, 19999)
+# The mirror's bridge, to the end of the stream: the origin's producer
+# closes the ring after the last message, the mirror's stream says eof.
+second = stream(sys.argv[2], last, 30000, None)
+end = second.pop() if second else {}
 bad = 0
+if end.get("event") != "eof" or end.get("data") != '{"next":20000}':
+    print("the mirror's stream ends with %r, not eof at 20000" % end)
+    bad = 1
 prev = None
 for ev in first + second:
     if ev.get("event", "message") != "message":
@@ -96,7 +108,7 @@ sys.exit(1 if bad or prev[1] != 19999 or len(first) != 5000 else 0)
 PYEOF
 RC=$?
 cat "$T/client.txt"
-MSG="an SSE client switching bridges with Last-Event-ID continues exactly" \
+MSG="an SSE client switching bridges with Last-Event-ID continues exactly to eof" \
     check [ $RC = 0 ]
 MSG="the feed ran to its end" check wait_for $GEN 60
 finish
