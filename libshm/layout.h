@@ -104,7 +104,7 @@
 
 #define SHM_PREFIX	"shmring."
 #define WAIT_PREFIX	"shmring-wait."
-#define LOCK_PREFIX	"shmring-lock."	/* takeovers only, see writer.c */
+#define LOCK_PREFIX	"shmring-lock."	/* takeovers only, see takeover.c */
 #define SHM_DIR		"/dev/shm/"
 
 typedef _Atomic uint64_t aword;
@@ -190,8 +190,9 @@ struct wait_page {
 	/*
 	 * Unused. Producers before issue 12 kept the last epoch here; any
 	 * reader may write this object, so nothing a producer relies on
-	 * lives in it (epochs come from the clock, see writer.c). Kept so
-	 * that the object keeps its size for readers of the first release.
+	 * lives in it (epochs come from the clock: new_epoch() in
+	 * writer.c). Kept so that the object keeps its size for readers
+	 * of the first release.
 	 */
 	aword		unused;
 	char		pad2[LINE - 8];

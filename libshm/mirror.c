@@ -1,13 +1,15 @@
 /*
- * mirror.c - the mirror lines of the header: what a mirror ring copies,
- * and how far behind its upstream it is (layout.h, "Mirrors"). The
- * records themselves (REC_GAP) are written in writer.c and read in
- * reader.c; this file only formats and reads the informational fields.
+ * mirror.c - what only mirror rings have (layout.h, "Mirrors"): the
+ * mirror lines of the header (what the ring copies, how far behind its
+ * upstream it is) and the mirror writer's calls, publishing at a given
+ * sequence number and recording upstream loss as REC_GAP records. Readers
+ * follow gap records in reader.c; a successor adopts a dead mirror in
+ * takeover.c.
  */
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "writer.h"
 
 static struct seg_mirror *
 lines(struct seg_hdr *h)
@@ -113,4 +115,102 @@ shmr_ring_mirror(const struct shmr_ring *r, struct shmr_mirror_info *mi)
 		return rc;
 	mirror_read(r->hdr, h.next_seq, mi);
 	return 1;
+}
+
+/* ---- the mirror writer --------------------------------------------------- */
+
+int
+shmr_writer_create_mirror(const char *name,
+    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
+    struct shmr_writer **out)
+{
+	*out = NULL;
+	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
+	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX))
+		return -EINVAL;
+	return writer_create(name, opts, mo, out);
+}
+
+/* Write a gap record at pos (already claimed); return its end. */
+static uint64_t
+put_gap(struct shmr_writer *w, uint64_t pos, uint64_t next)
+{
+	uint64_t start = publish_place(w, pos, REC_HDR);
+	unsigned char *p;
+
+	if (start != pos)
+		publish_pad(w, pos);
+	p = w->data + (start & w->mask);
+	word_store(p, rec_word0(REC_HDR, REC_GAP));
+	word_store(p + 8, next);
+	w->next_seq = next;
+	return start + REC_HDR;
+}
+
+/* Publish a gap up to seq (if seq is ahead) and then, if data, a message. */
+static int
+publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
+    size_t len, bool msg)
+{
+	uint64_t end = w->tail, ral = align8(REC_HDR + len);
+	int rc;
+
+	if (!w->mirror || (len > 0 && data == NULL))
+		return -EINVAL;
+	if (len > w->max_msg)
+		return -EMSGSIZE;
+	if ((rc = writer_busy(w)) < 0)
+		return rc;
+	if (seq < w->next_seq || seq == UINT64_MAX)
+		return -ERANGE;
+	if (seq > w->next_seq)
+		end = publish_place(w, end, REC_HDR) + REC_HDR;
+	if (msg)
+		end = publish_place(w, end, ral) + ral;
+	if (end == w->tail)
+		return 0;
+	/* At most a max_msg (<= cap / 8) and a gap: one claim suffices. */
+	publish_claim(w, end);
+	if (seq > w->next_seq)
+		w->tail = put_gap(w, w->tail, seq);
+	if (msg)
+		w->tail = publish_put(w, w->tail, data, len);
+	publish_finish(w);
+	return 0;
+}
+
+int
+shmr_writer_publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
+    size_t len)
+{
+	return publish_at(w, seq, data, len, true);
+}
+
+int
+shmr_writer_gap(struct shmr_writer *w, uint64_t next_seq)
+{
+	return publish_at(w, next_seq, NULL, 0, false);
+}
+
+int
+shmr_writer_set_upstream(struct shmr_writer *w, uint64_t upstream_next_seq,
+    uint64_t token)
+{
+	if (!w->mirror)
+		return -EINVAL;
+	if (w->forked)
+		return -ECHILD;
+	mirror_upstream(w->hdr, upstream_next_seq, token);
+	return 0;
+}
+
+int
+shmr_writer_mirror(const struct shmr_writer *w, struct shmr_mirror_info *mi)
+{
+	if (!w->mirror)
+		return -EINVAL;
+	if (w->forked)
+		return -ECHILD;
+	mirror_read(w->hdr, w->next_seq, mi);
+	return 0;
 }

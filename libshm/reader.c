@@ -94,7 +94,7 @@ idle(const struct shmr_ring *r, const struct shmr_cursor *c)
 	uint32_t st = atomic_load_explicit(&r->hdr->state,
 	    memory_order_acquire);
 
-	/* acquire: pairs with the release store of tail in finish() */
+	/* acquire: pairs with the release store of tail in publish_hot() */
 	if (atomic_load_explicit(&r->hdr->tail, memory_order_acquire) !=
 	    c->pos)
 		return -EAGAIN;		/* it moved: read again */
@@ -134,7 +134,7 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		t = c->tail;
 		if (t == c->pos || t - c->pos > r->cap) {
 			/* acquire: pairs with the release store of tail in
-			 * finish() */
+			 * publish_hot() */
 			t = atomic_load_explicit(&r->hdr->tail,
 			    memory_order_acquire);
 			c->tail = t;
@@ -189,8 +189,8 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		/*
 		 * acquire: orders the loads above before the intent re-load;
 		 * pairs with the producer's release fence after its intent
-		 * store in claim(). If any byte we read was written after
-		 * that fence, we see the new intent here.
+		 * store in publish_claim(). If any byte we read was written
+		 * after that fence, we see the new intent here.
 		 */
 		atomic_thread_fence(memory_order_acquire);
 		CHAOS("next: fenced, intent not re-loaded");
@@ -259,7 +259,7 @@ shmr_cursor_consume(const struct shmr_ring *r, struct shmr_cursor *c,
 		return -EINVAL;
 	CHAOS("consume: view used, not yet checked");
 	/* acquire: the caller's reads of the view happen before the intent
-	 * re-load; pairs with the producer's release fence in claim() */
+	 * re-load; pairs with the release fence in publish_claim() */
 	atomic_thread_fence(memory_order_acquire);
 	if (lapped(r, c->pos))
 		return -ESTALE;
@@ -292,7 +292,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	 * intact when we re-load it, all later ones were too. On a lap they
 	 * are dropped and the next call reports the exact loss.
 	 */
-	/* acquire: pairs with the release store of tail in finish() */
+	/* acquire: pairs with the release store of tail in publish_hot() */
 	t = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
 	if (t - c->pos > r->cap)
 		t = c->pos;
@@ -342,7 +342,7 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 		k++;
 	}
 	CHAOS("read_batch: copied, intent not re-checked");
-	/* acquire: see next(); pairs with the release fence in claim() */
+	/* acquire: see next(); pairs with publish_claim()'s release fence */
 	atomic_thread_fence(memory_order_acquire);
 	if (k > 1 && lapped(r, t0.pos)) {
 		*c = t0;
@@ -435,7 +435,7 @@ latest_is_data(const struct shmr_ring *r, const struct hot *h)
 		return 0;
 	w0 = word_load(r->data + off);
 	seq = word_load(r->data + off + 8);
-	/* acquire: see next(); pairs with the release fence in claim() */
+	/* acquire: see next(); pairs with publish_claim()'s release fence */
 	atomic_thread_fence(memory_order_acquire);
 	return !lapped(r, h->last_pos) && (uint32_t)(w0 >> 32) == REC_DATA &&
 	    seq == h->next_seq - 1;
@@ -601,7 +601,7 @@ shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
 		    (int)(deadline - now) : WAIT_SLICE_MS;
 		if (r->wait != NULL) {
 			/* acquire: pairs with the producer's release
-			 * increment of notify in finish() */
+			 * increment of notify in wait_wake() */
 			uint32_t seen = atomic_load_explicit(&r->wait->notify,
 			    memory_order_acquire);
 

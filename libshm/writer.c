@@ -1,10 +1,8 @@
 /*
- * writer.c - the producer: creating (or taking over) a ring and publishing.
- *
- * The producer is the only writer of the segment. It keeps private copies
- * of every hot header field, so it never reads shared state back except
- * its own old record headers (to advance the head) and the wait object's
- * sleeper flag. Publishing is O(1) whatever the number of readers.
+ * writer.c - the producer's handle: creating a ring (its segment, its
+ * wait object, its epoch), the producer's lock and fork(), info, close.
+ * Replacing a dead producer is in takeover.c, publishing in publish.c,
+ * a mirror's own calls in mirror.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,53 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "writer.h"
 
 #define DEFAULT_CAP	((uint64_t)64 << 20)
 #define DEFAULT_MSG	((uint32_t)1 << 20)
 #define CREATE_TRIES	16
-#define CLAIM_AHEAD	((uint64_t)64 << 10)
-#define PREFETCH_W	1024	/* < the smallest claim-ahead, 4 KiB */
-
-struct shmr_writer {
-	struct seg_hdr		*hdr;
-	unsigned char		*data;
-	size_t			 map_len;
-	uint64_t		 cap;
-	uint64_t		 mask;
-	uint32_t		 max_msg;
-	int			 fd;
-	struct wait_page	*wait;
-	int			 wait_fd;
-	struct waker		 wk;		/* wake-up rationing (wait.c) */
-
-	/* Private copies of the shared hot fields (we are their only writer). */
-	uint64_t		 intent;
-	uint64_t		 sl;
-	uint64_t		 tail;
-	uint64_t		 next_seq;
-	uint64_t		 head_pos;
-	uint64_t		 head_seq;
-	uint64_t		 last_pos;
-	uint64_t		 bytes;
-
-	bool			 wait_created;	/* remove it if creation fails */
-	bool			 forked;	/* a child's copy: see fork_child() */
-	struct shmr_writer	*live_next;	/* the list of this process's */
-	bool			 mirror;	/* HDR_F_MIRROR: see mirror.c */
-	bool			 reserved;
-	uint64_t		 res_start;
-	size_t			 res_len;
-
-	dev_t			 dev;
-	ino_t			 ino;
-	char			 name[SHMR_NAME_MAX + 1];
-};
 
 /* ---- fork --------------------------------------------------------------- */
 
 /*
- * The producer's lock is an open-file-description lock (lock_producer()),
+ * The producer's lock is an open-file-description lock (writer_lock()),
  * which lives as long as any descriptor to that description, and fork()
  * copies descriptors: a child would keep the ring looking alive, and a
  * new producer out, after the parent closed or died. So the writers of
@@ -102,14 +63,6 @@ fork_child(void)
 	pthread_mutex_unlock(&live_mu);
 }
 
-static int
-dont_fork(struct shmr_writer *w)
-{
-	if (madvise(w->hdr, w->map_len, MADV_DONTFORK) < 0)
-		return -errno;
-	return 0;
-}
-
 static void
 atfork_init(void)
 {
@@ -140,312 +93,6 @@ live_remove(struct shmr_writer *w)
 	pthread_mutex_unlock(&live_mu);
 }
 
-/* ---- publishing --------------------------------------------------------- */
-
-static uint64_t
-coarse_ns(void)
-{
-	struct timespec ts;
-
-	/* Coarse: a vDSO read, no syscall; jiffy resolution is enough here. */
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Where a record of ral bytes starting its search at pos lands: records do
- * not wrap, so it may first need a pad to the end of the data area.
- */
-static uint64_t
-place(const struct shmr_writer *w, uint64_t pos, uint64_t ral)
-{
-	uint64_t off = pos & w->mask;
-
-	return w->cap - off < ral ? pos + (w->cap - off) : pos;
-}
-
-/*
- * Claim the bytes up to end: first move the head past every record that
- * the claim will overwrite (reading back our own record headers), then
- * announce the new intent, both inside the header seqlock so a snapshot
- * never shows a head older than intent - cap. A producer that dies here
- * leaves head and intent consistent for readers.
- */
-static void
-claim(struct shmr_writer *w, uint64_t end)
-{
-	struct seg_hdr *h = w->hdr;
-
-	if (end <= w->intent)
-		return;
-	/*
-	 * Claim ahead (up to 1/16 of the ring, at most 64 KiB): the header
-	 * line is then written once per claim, not once per publish, and
-	 * readers checking intent find it in their cache. The price is that
-	 * readers are declared lapped up to that much earlier.
-	 */
-	end += w->cap / 16 < CLAIM_AHEAD ? w->cap / 16 : CLAIM_AHEAD;
-	while (end - w->head_pos > w->cap) {
-		uint64_t w0 = word_load(w->data + (w->head_pos & w->mask));
-		uint32_t len = (uint32_t)w0;
-
-		if (len < PAD_MIN || w->head_pos + align8(len) > w->tail) {
-			/* Only our own memory corruption gets here. */
-			w->head_pos = w->tail;
-			w->head_seq = w->next_seq;
-			break;
-		}
-		if ((uint32_t)(w0 >> 32) == REC_DATA)
-			w->head_seq++;
-		else if ((uint32_t)(w0 >> 32) == REC_GAP)	/* mirrors */
-			w->head_seq = word_load(w->data +
-			    ((w->head_pos + 8) & w->mask));
-		w->head_pos += align8(len);
-	}
-	if (end - w->head_pos > w->cap) {
-		/* The claim overlaps even the tail: nothing old survives. */
-		w->head_pos = end - w->cap;
-	}
-	w->intent = end;
-	CHAOS("claim: before sl odd");
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
-	/* release: sl odd is visible before the fields below; pairs with the
-	 * acquire fence in ring_hot() */
-	atomic_thread_fence(memory_order_release);
-	CHAOS("claim: sl odd");
-	atomic_store_explicit(&h->head_pos, w->head_pos, memory_order_relaxed);
-	atomic_store_explicit(&h->head_seq, w->head_seq, memory_order_relaxed);
-	CHAOS("claim: head moved, intent not yet");
-	atomic_store_explicit(&h->intent, end, memory_order_relaxed);
-	CHAOS("claim: intent stored, sl odd");
-	/* release: pairs with the acquire load of sl in ring_hot() */
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
-	/*
-	 * release: the intent store above is ordered before the record
-	 * stores that follow; pairs with the acquire fence a reader issues
-	 * after copying and before re-loading intent (reader.c).
-	 */
-	atomic_thread_fence(memory_order_release);
-	CHAOS("claim: done, records not yet written");
-}
-
-static void
-write_pad(struct shmr_writer *w, uint64_t pos)
-{
-	uint64_t off = pos & w->mask;
-
-	word_store(w->data + off, rec_word0((uint32_t)(w->cap - off),
-	    REC_PAD));
-}
-
-/* Copy a payload into the ring with relaxed word stores, zero-padded. */
-static void
-copy_in(unsigned char *dst, const unsigned char *src, size_t len)
-{
-	size_t i;
-	uint64_t v;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&v, src + i, 8);
-		word_store(dst + i, v);
-	}
-	if (i < len) {
-		v = 0;
-		memcpy(&v, src + i, len - i);
-		word_store(dst + i, v);
-	}
-}
-
-/* Write one data record at pos (already claimed); return its end. */
-static uint64_t
-put(struct shmr_writer *w, uint64_t pos, const void *data, size_t len)
-{
-	uint64_t ral = align8(REC_HDR + len);
-	uint64_t start = place(w, pos, ral);
-	unsigned char *p;
-
-	if (start != pos) {
-		write_pad(w, pos);
-		CHAOS("put: pad written");
-	}
-	p = w->data + (start & w->mask);
-	/*
-	 * Ask for the line 1 KiB ahead for writing now: with a ring larger
-	 * than the cache every new line is a miss, and this overlaps it
-	 * with the records in between (8-12 % on 64-byte publishes here).
-	 * Those bytes are already claimed, so no reader may use them. A
-	 * builtin of gcc and clang; a hint, not a memory access.
-	 */
-	__builtin_prefetch(w->data + ((start + PREFETCH_W) & w->mask), 1);
-	word_store(p, rec_word0((uint32_t)(REC_HDR + len), REC_DATA));
-	CHAOS("put: length written, seq not yet");
-	word_store(p + 8, w->next_seq++);
-	CHAOS("put: seq written, payload not yet");
-	copy_in(p + REC_HDR, data, len);
-	CHAOS("put: record written");
-	w->last_pos = start;
-	w->bytes += len;
-	return start + ral;
-}
-
-/*
- * Make everything up to w->tail visible. A batch calls this once per
- * claimed chunk: the claim moves the head, so a published tail left
- * behind would let the head pass it (readers would see an absurd header).
- */
-static void
-publish_hot(struct shmr_writer *w)
-{
-	struct seg_hdr *h = w->hdr;
-	/* Read the clock before the update: keep the odd-sl window short. */
-	uint64_t ns = coarse_ns();
-
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
-	/* release: sl odd before the fields; pairs with ring_hot()'s fence */
-	atomic_thread_fence(memory_order_release);
-	CHAOS("finish: sl odd");
-	atomic_store_explicit(&h->next_seq, w->next_seq, memory_order_relaxed);
-	atomic_store_explicit(&h->last_pos, w->last_pos, memory_order_relaxed);
-	atomic_store_explicit(&h->bytes, w->bytes, memory_order_relaxed);
-	atomic_store_explicit(&h->last_ns, ns, memory_order_relaxed);
-	/*
-	 * release: the records written before are visible to any reader
-	 * that sees this tail; pairs with the acquire load of tail in
-	 * shmr_cursor_read() and friends.
-	 */
-	atomic_store_explicit(&h->tail, w->tail, memory_order_release);
-	CHAOS("finish: tail published, sl odd");
-	/* release: pairs with the acquire load of sl in ring_hot() */
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
-	CHAOS("finish: sl even, sleepers not yet checked");
-}
-
-/* Make everything up to w->tail visible and wake sleepers if any. */
-static void
-finish(struct shmr_writer *w)
-{
-	publish_hot(w);
-	wait_wake(w->wait, w->hdr, &w->wk);
-}
-
-int
-shmr_writer_publish(struct shmr_writer *w, const void *data, size_t len,
-    uint64_t *seq)
-{
-	uint64_t ral, end;
-
-	if (len > w->max_msg)
-		return -EMSGSIZE;
-	if (len > 0 && data == NULL)
-		return -EINVAL;
-	if (w->reserved | w->forked)
-		return w->forked ? -ECHILD : -EALREADY;
-	ral = align8(REC_HDR + len);
-	end = place(w, w->tail, ral) + ral;
-	claim(w, end);
-	if (seq != NULL)
-		*seq = w->next_seq;
-	w->tail = put(w, w->tail, data, len);
-	finish(w);
-	return 0;
-}
-
-int
-shmr_writer_publish_batch(struct shmr_writer *w, const struct shmr_iov *m,
-    size_t n, uint64_t *first_seq)
-{
-	size_t i, j;
-
-	if (w->reserved | w->forked)
-		return w->forked ? -ECHILD : -EALREADY;
-	for (i = 0; i < n; i++) {
-		if (m[i].len > w->max_msg)
-			return -EMSGSIZE;
-		if (m[i].len > 0 && m[i].data == NULL)
-			return -EINVAL;
-	}
-	if (first_seq != NULL)
-		*first_seq = w->next_seq;
-	/*
-	 * One claim per chunk of at most half the ring (a claim must never
-	 * span more than the ring), then that chunk's tail update: the next
-	 * claim moves the head, which must never pass the published tail.
-	 * One wake-up per batch.
-	 */
-	for (i = 0; i < n; i = j) {
-		uint64_t end = w->tail;
-
-		for (j = i; j < n; j++) {
-			uint64_t ral = align8(REC_HDR + m[j].len);
-			uint64_t e = place(w, end, ral) + ral;
-
-			if (j > i && e - w->tail > w->cap / 2)
-				break;
-			end = e;
-		}
-		claim(w, end);
-		for (size_t k = i; k < j; k++)
-			w->tail = put(w, w->tail, m[k].data, m[k].len);
-		CHAOS("batch: chunk written, tail not published");
-		publish_hot(w);
-	}
-	if (n > 0)
-		wait_wake(w->wait, w->hdr, &w->wk);
-	return 0;
-}
-
-int
-shmr_writer_reserve(struct shmr_writer *w, size_t len, void **buf)
-{
-	uint64_t ral, start;
-
-	if (w->reserved | w->forked)
-		return w->forked ? -ECHILD : -EALREADY;
-	if (len > w->max_msg)
-		return -EMSGSIZE;
-	ral = align8(REC_HDR + len);
-	start = place(w, w->tail, ral);
-	claim(w, start + ral);
-	if (start != w->tail)
-		write_pad(w, w->tail);
-	w->reserved = true;
-	w->res_start = start;
-	w->res_len = len;
-	*buf = w->data + (start & w->mask) + REC_HDR;
-	return 0;
-}
-
-int
-shmr_writer_commit(struct shmr_writer *w, size_t len, uint64_t *seq)
-{
-	unsigned char *p;
-
-	if (w->forked)
-		return -ECHILD;
-	if (!w->reserved)
-		return -EINVAL;
-	if (len > w->res_len)
-		return -EMSGSIZE;
-	p = w->data + (w->res_start & w->mask);
-	word_store(p, rec_word0((uint32_t)(REC_HDR + len), REC_DATA));
-	if (seq != NULL)
-		*seq = w->next_seq;
-	word_store(p + 8, w->next_seq++);
-	w->last_pos = w->res_start;
-	w->bytes += len;
-	w->tail = w->res_start + align8(REC_HDR + len);
-	w->reserved = false;
-	finish(w);
-	return 0;
-}
-
-void
-shmr_writer_cancel(struct shmr_writer *w)
-{
-	/* The claim stays: readers may count those bytes as overwritten. */
-	w->reserved = false;
-}
-
 int
 shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
 {
@@ -453,7 +100,7 @@ shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
 	struct stat st;
 
 	if (w->forked)
-		return -ECHILD;	/* not mapped here: see fork_child() */
+		return -ECHILD;	/* not mapped here: see "fork" in writer.c */
 	memset(info, 0, sizeof(*info));
 	info->layout_version = LAYOUT_VERSION;
 	info->max_msg = w->max_msg;
@@ -477,10 +124,10 @@ shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
 	return 0;
 }
 
-/* ---- creation, takeover, close ------------------------------------------ */
+/* ---- creation and close ------------------------------------------------- */
 
-static int
-lock_producer(int fd)
+int
+writer_lock(int fd)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
 	    .l_start = 0, .l_len = 1 };
@@ -496,26 +143,9 @@ lock_producer(int fd)
 	return 0;
 }
 
-/*
- * Does someone hold a write lock on byte 0 of fd (1), or not (0)? Only a
- * write lock is a producer's: anyone who may read a ring can take a read
- * lock on an O_RDONLY descriptor, and one taken on a dead producer's ring
- * must neither make it look alive nor keep it from being taken over.
- */
-static int
-write_locked(int fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = 0, .l_len = 1 };
-
-	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
-		return -errno;
-	return fl.l_type == F_WRLCK;
-}
-
 /* Does the name still refer to the object open on fd? */
-static int
-same_object(const char *path, int fd)
+int
+writer_same_object(const char *path, int fd)
 {
 	struct stat a, b;
 	int fd2, same;
@@ -526,121 +156,6 @@ same_object(const char *path, int fd)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 	close(fd2);
 	return same;
-}
-
-/*
- * Takeovers of NAME are serialised by a write lock on "/shmring-lock.NAME",
- * an object of the producers' user that nobody else may open (0600). The
- * old ring's own lock cannot do it: a reader's read lock keeps every taker
- * from getting it, and two takers that both found its producer dead would
- * each remove the name and create a ring. The lock object is removed by
- * its holder when the takeover is over (while still holding the lock), so
- * a taker that locked an object removed meanwhile looks again (-EAGAIN).
- * One left behind by a taker that died is simply locked and used.
- */
-static int
-takeover_lock(const char *name, int *out)
-{
-	char path[SHMR_NAME_MAX + 32];
-	struct stat st;
-	int fd, rc;
-
-	*out = -1;
-	if ((rc = shm_path(path, sizeof(path), LOCK_PREFIX, name)) < 0)
-		return rc;
-	fd = shm_open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == EACCES ? -EPERM : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		close(fd);
-		return -EPERM;	/* squatted: not ours to trust */
-	}
-	if ((rc = lock_producer(fd)) < 0 || !same_object(path, fd)) {
-		close(fd);
-		/* busy: another takeover is under way */
-		return rc == 0 || rc == -EBUSY ? -EAGAIN : rc;
-	}
-	*out = fd;
-	return 0;
-}
-
-static void
-takeover_unlock(const char *name, int fd)
-{
-	char path[SHMR_NAME_MAX + 32];
-
-	if (fd < 0)
-		return;
-	if (shm_path(path, sizeof(path), LOCK_PREFIX, name) == 0)
-		shm_unlink(path);	/* still locked: nobody uses it now */
-	close(fd);
-}
-
-/*
- * The object at path exists; the caller holds the takeover lock. If its
- * producer is alive, refuse. If it is dead (or closed), remember its
- * epoch, mark it replaced once the new ring exists (returned in
- * *old_map), and remove the name so we can create.
- */
-static int
-take_over(const char *path, uint64_t *epoch, int *old_fd, void **old_map)
-{
-	struct stat st;
-	struct seg_hdr *h;
-	int fd, rc;
-
-	if ((fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
-		return errno == ENOENT ? -EAGAIN : -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (st.st_uid != geteuid()) {
-		rc = -EPERM;	/* someone else's object: not ours to replace */
-		goto fail;
-	}
-	/*
-	 * Taking the producer's lock ourselves also keeps out a producer
-	 * that created this object and has not locked it yet (it then
-	 * starts over). If it is refused, a write lock is a live producer;
-	 * read locks only are readers' (a producer's write lock and a read
-	 * lock never coexist): its producer is gone.
-	 */
-	if ((rc = lock_producer(fd)) == -EBUSY &&
-	    (rc = write_locked(fd)) == 1)
-		rc = -EBUSY;
-	if (rc < 0)
-		goto fail;
-	if (!same_object(path, fd)) {
-		rc = -EAGAIN;	/* replaced while we looked: start over */
-		goto fail;
-	}
-	/* Its producer is gone and no other taker runs: it is ours. */
-	*epoch = 0;
-	*old_map = NULL;
-	if ((size_t)st.st_size >= HDR_SIZE) {
-		h = mmap(NULL, HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    fd, 0);
-		if (h != MAP_FAILED) {
-			if (atomic_load_explicit(&h->magic,
-			    memory_order_relaxed) == SEG_MAGIC)
-				*epoch = atomic_load_explicit(&h->epoch,
-				    memory_order_relaxed);
-			*old_map = h;
-		}
-	}
-	if (shm_unlink(path) < 0 && errno != ENOENT) {
-		rc = -errno;
-		if (*old_map != NULL)
-			munmap(*old_map, HDR_SIZE);
-		goto fail;
-	}
-	*old_fd = fd;
-	return 0;
-fail:
-	close(fd);
-	return rc;
 }
 
 /*
@@ -737,6 +252,27 @@ new_epoch(uint64_t prev)
 	return now > prev ? now : prev + 1;
 }
 
+/*
+ * Map w->fd (w->map_len bytes) read-write. MAP_POPULATE: take every page
+ * fault now, so that publishing never stalls on one (tmpfs clears a page
+ * on its first fault). MADV_DONTFORK: see "fork" above.
+ */
+int
+writer_map(struct shmr_writer *w)
+{
+	void *p;
+
+	p = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, w->fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	w->hdr = p;
+	w->data = (unsigned char *)p + HDR_SIZE;
+	if (madvise(p, w->map_len, MADV_DONTFORK) < 0)
+		return -errno;	/* unmapped by writer_free() */
+	return 0;
+}
+
 static int
 init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
     const struct shmr_mirror_opts *mo)
@@ -751,17 +287,8 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
 	 * with SIGBUS in the middle of a publish. */
 	if ((rc = posix_fallocate(w->fd, 0, (off_t)w->map_len)) != 0)
 		return rc == EFBIG ? -ENOSPC : -rc;
-	/* MAP_POPULATE: take every page fault now, so that publishing
-	 * never stalls on one (tmpfs clears a page on its first fault). */
-	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_POPULATE, w->fd, 0);
-	if (w->hdr == MAP_FAILED) {
-		w->hdr = NULL;
-		return -errno;
-	}
-	if ((rc = dont_fork(w)) < 0)
+	if ((rc = writer_map(w)) < 0)
 		return rc;
-	w->data = (unsigned char *)w->hdr + HDR_SIZE;
 	h = w->hdr;
 	atomic_store_explicit(&h->magic, SEG_MAGIC, memory_order_relaxed);
 	atomic_store_explicit(&h->layout_version, LAYOUT_VERSION,
@@ -797,104 +324,11 @@ writer_free(struct shmr_writer *w)
 }
 
 /*
- * A mirror's successor: if NAME is a mirror of the same epoch whose writer
- * died (we get its lock), with the requested geometry and a header that
- * was left settled, continue that very object: readers keep their
- * cursors and see no restart. Returns 1 (adopted), 0 (nothing to adopt:
- * create or take over as usual) or -errno.
- */
-static int
-adopt(struct shmr_writer *w, const char *path,
-    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo)
-{
-	struct seg_hdr *h;
-	struct stat st;
-	uint64_t cap, sl;
-	uint32_t max_msg;
-	int fd, ok;
-
-	if ((fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
-	    (size_t)st.st_size < HDR_SIZE || lock_producer(fd) < 0 ||
-	    !same_object(path, fd)) {
-		close(fd);
-		return 0;	/* the usual path says why, if it fails */
-	}
-	h = mmap(NULL, HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	if (h == MAP_FAILED) {
-		close(fd);
-		return 0;
-	}
-	cap = atomic_load_explicit(&h->capacity, memory_order_relaxed);
-	max_msg = atomic_load_explicit(&h->max_msg, memory_order_relaxed);
-	sl = atomic_load_explicit(&h->sl, memory_order_relaxed);
-	/* Only our own dead writer's object, as it left it. */
-	ok = atomic_load_explicit(&h->magic, memory_order_relaxed) ==
-	    SEG_MAGIC &&
-	    atomic_load_explicit(&h->layout_version, memory_order_relaxed) ==
-	    LAYOUT_VERSION &&
-	    atomic_load_explicit(&h->hdr_size, memory_order_relaxed) ==
-	    HDR_SIZE &&
-	    (atomic_load_explicit(&h->flags, memory_order_relaxed) &
-	    HDR_F_MIRROR) != 0 &&
-	    atomic_load_explicit(&h->epoch, memory_order_relaxed) ==
-	    mo->epoch &&
-	    atomic_load_explicit(&h->state, memory_order_relaxed) ==
-	    SHMR_STATE_LIVE &&
-	    cap >= SHMR_CAP_MIN && cap <= SHMR_CAP_MAX &&
-	    (cap & (cap - 1)) == 0 && (uint64_t)st.st_size == HDR_SIZE + cap &&
-	    max_msg <= cap / 8 &&
-	    (opts == NULL || opts->capacity == 0 || opts->capacity == cap) &&
-	    (opts == NULL || opts->max_msg == 0 || opts->max_msg == max_msg) &&
-	    (sl & 1) == 0;	/* died mid-update: replace it instead */
-	munmap(h, HDR_SIZE);
-	if (!ok) {
-		close(fd);
-		return 0;
-	}
-	w->fd = fd;
-	w->cap = cap;
-	w->mask = cap - 1;
-	w->max_msg = max_msg;
-	w->map_len = HDR_SIZE + cap;
-	w->hdr = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (w->hdr == MAP_FAILED) {
-		w->hdr = NULL;
-		return -errno;	/* w->fd is closed by writer_free() */
-	}
-	if (dont_fork(w) < 0)
-		return -errno;
-	w->data = (unsigned char *)w->hdr + HDR_SIZE;
-	h = w->hdr;
-	/* Nobody else writes these any more: plain snapshots. */
-	w->sl = sl;
-	w->intent = atomic_load_explicit(&h->intent, memory_order_relaxed);
-	w->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-	w->next_seq = atomic_load_explicit(&h->next_seq, memory_order_relaxed);
-	w->head_pos = atomic_load_explicit(&h->head_pos, memory_order_relaxed);
-	w->head_seq = atomic_load_explicit(&h->head_seq, memory_order_relaxed);
-	w->last_pos = atomic_load_explicit(&h->last_pos, memory_order_relaxed);
-	w->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
-	if (((w->tail | w->head_pos | w->intent) & 7) != 0 ||
-	    w->tail - w->head_pos > cap || w->intent - w->tail > cap ||
-	    w->head_seq > w->next_seq)
-		return -EBADMSG;
-	w->mirror = true;
-	w->dev = st.st_dev;
-	w->ino = st.st_ino;
-	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
-	mirror_origin(h, mo->origin);
-	return 1;
-}
-
-/*
  * Create (or take over) ring NAME; a mirror (mo != NULL) gets the given
  * epoch and first sequence number, or adopts a dead mirror of that epoch
  * (returns 1).
  */
-static int
+int
 writer_create(const char *name, const struct shmr_create_opts *opts,
     const struct shmr_mirror_opts *mo, struct shmr_writer **out)
 {
@@ -929,7 +363,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 
 	/* Without a wait object readers poll; the ring works regardless. */
 	(void)attach_wait(w);
-	if (mo != NULL && (rc = adopt(w, path, opts, mo)) != 0) {
+	if (mo != NULL && (rc = takeover_adopt(w, path, opts, mo)) != 0) {
 		if (rc < 0)
 			goto fail;
 		own_wait(w, mode, gid);
@@ -941,8 +375,8 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 		w->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
 		if (w->fd >= 0) {
-			if (lock_producer(w->fd) == 0 &&
-			    same_object(path, w->fd))
+			if (writer_lock(w->fd) == 0 &&
+			    writer_same_object(path, w->fd))
 				break;
 			/* Someone grabbed our fresh object: look again. */
 			close(w->fd);
@@ -960,7 +394,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 				continue;
 			goto fail;
 		}
-		rc = take_over(path, &epoch, &old_fd, &old_map);
+		rc = takeover_replace(path, &epoch, &old_fd, &old_map);
 		if (rc < 0 && rc != -EAGAIN)
 			goto fail;
 	}
@@ -1025,7 +459,7 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 	if (flags & SHMR_CLOSE_UNLINK) {
 		shm_path(path, sizeof(path), SHM_PREFIX, w->name);
 		/* Only our own object: a successor may own the name now. */
-		if (same_object(path, w->fd))
+		if (writer_same_object(path, w->fd))
 			rc = shmr_unlink(w->name);
 	}
 	writer_free(w);
@@ -1037,101 +471,4 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
     struct shmr_writer **out)
 {
 	return writer_create(name, opts, NULL, out);
-}
-
-/* ---- mirrors (layout.h, "Mirrors") -------------------------------------- */
-
-int
-shmr_writer_create_mirror(const char *name,
-    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
-    struct shmr_writer **out)
-{
-	*out = NULL;
-	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
-	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX))
-		return -EINVAL;
-	return writer_create(name, opts, mo, out);
-}
-
-/* Write a gap record at pos (already claimed); return its end. */
-static uint64_t
-put_gap(struct shmr_writer *w, uint64_t pos, uint64_t next)
-{
-	uint64_t start = place(w, pos, REC_HDR);
-	unsigned char *p;
-
-	if (start != pos)
-		write_pad(w, pos);
-	p = w->data + (start & w->mask);
-	word_store(p, rec_word0(REC_HDR, REC_GAP));
-	word_store(p + 8, next);
-	w->next_seq = next;
-	return start + REC_HDR;
-}
-
-/* Publish a gap up to seq (if seq is ahead) and then, if data, a message. */
-static int
-publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
-    size_t len, bool msg)
-{
-	uint64_t end = w->tail, ral = align8(REC_HDR + len);
-
-	if (!w->mirror || (len > 0 && data == NULL))
-		return -EINVAL;
-	if (len > w->max_msg)
-		return -EMSGSIZE;
-	if (w->reserved | w->forked)
-		return w->forked ? -ECHILD : -EALREADY;
-	if (seq < w->next_seq || seq == UINT64_MAX)
-		return -ERANGE;
-	if (seq > w->next_seq)
-		end = place(w, end, REC_HDR) + REC_HDR;
-	if (msg)
-		end = place(w, end, ral) + ral;
-	if (end == w->tail)
-		return 0;
-	/* At most a max_msg (<= cap / 8) and a gap: one claim suffices. */
-	claim(w, end);
-	if (seq > w->next_seq)
-		w->tail = put_gap(w, w->tail, seq);
-	if (msg)
-		w->tail = put(w, w->tail, data, len);
-	finish(w);
-	return 0;
-}
-
-int
-shmr_writer_publish_at(struct shmr_writer *w, uint64_t seq, const void *data,
-    size_t len)
-{
-	return publish_at(w, seq, data, len, true);
-}
-
-int
-shmr_writer_gap(struct shmr_writer *w, uint64_t next_seq)
-{
-	return publish_at(w, next_seq, NULL, 0, false);
-}
-
-int
-shmr_writer_set_upstream(struct shmr_writer *w, uint64_t upstream_next_seq,
-    uint64_t token)
-{
-	if (!w->mirror)
-		return -EINVAL;
-	if (w->forked)
-		return -ECHILD;
-	mirror_upstream(w->hdr, upstream_next_seq, token);
-	return 0;
-}
-
-int
-shmr_writer_mirror(const struct shmr_writer *w, struct shmr_mirror_info *mi)
-{
-	if (!w->mirror)
-		return -EINVAL;
-	if (w->forked)
-		return -ECHILD;
-	mirror_read(w->hdr, w->next_seq, mi);
-	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fault_repro_epoch.c - libshm bug reproducer (docs/RELIABILITY.md, bug 1):
- * a producer killed inside shmr_writer_create(), after take_over() removed
- * the old name and before init_segment() wrote the new header, makes the
+ * a producer killed inside shmr_writer_create(), after takeover_replace()
+ * removed the old name and before init_segment() wrote the new header, makes the
  * next producer start again at epoch 1. Exit 0 when the third producer
  * gets a larger epoch than the second, 1 otherwise (epochs are creation
  * times in microseconds since issue 12). Run by `make fault-repro`.
@@ -54,8 +54,9 @@ main(void)
 	snprintf(path, sizeof(path), "/shmring.%s", name);
 	e1 = producer_dies(name);
 	e2 = producer_dies(name);
-	/* What a producer killed right after take_over()'s shm_unlink() and
-	 * its own shm_open(O_CREAT | O_EXCL) leaves behind. */
+	/* What a producer killed right after takeover_replace()'s
+	 * shm_unlink() and its own shm_open(O_CREAT | O_EXCL) leaves
+	 * behind. */
 	shm_unlink(path);
 	if ((fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600)) >= 0)
 		close(fd);
