@@ -36,22 +36,9 @@
 #include "shmring.h"
 #include "bridge_client.h"
 #include "cli.h"
+#include "fanout.h"
 
-static struct {
-	const char	*bridge;
-	const char	*ringd;
-	unsigned	 clients;
-	unsigned	 rate;
-	unsigned	 seconds;
-	unsigned	 size;
-	unsigned	 slow_pct;
-	const char	*extra;
-	const char	*nginx;		/* nginx binary: run Nchan instead */
-	unsigned	 bridges;	/* ringbridge processes on one port */
-	uint64_t	 ring_size;
-	const char	*ring_size_arg;
-	double		 flood;		/* seconds of publishing flat out */
-} opt = {
+struct fanout_opts opt = {
 	.ring_size = 64 << 20,
 	.ring_size_arg = "64M",
 	.bridges = 1,
@@ -62,23 +49,11 @@ static struct {
 	.size = 100,
 };
 
+
 static char ring[64];
 static struct shmr_writer *w;
 static atomic_bool prod_stop;
 static atomic_uint_least64_t published;
-
-/* Latency histogram: 10 us buckets up to 1 s, then one overflow bucket. */
-#define LAT_BUCKETS	100001
-static uint64_t lat[LAT_BUCKETS], lat_n, lat_max_ns;
-
-static uint64_t
-now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 pin(int cpu)
@@ -120,133 +95,12 @@ cleanup(void)
 		shmr_unlink(ring);
 }
 
-static int nchan_port;
-static char nchan_dir[64];
-
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
-
-/* Publish one message to Nchan over a keep-alive connection; 0 or -1. */
-static int
-nchan_publish(int fd, const char *p, size_t n)
-{
-	char req[256], resp[4096];
-	size_t got = 0;
-	long clen = -1;
-	char *end = NULL, *cl;
-	int k;
-
-	k = snprintf(req, sizeof(req), "POST /pub HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: %zu\r\n\r\n", n);
-	if (write(fd, req, (size_t)k) != k || write(fd, p, n) != (ssize_t)n)
-		return -1;
-	/* Status line and headers, then Content-Length bytes of body. */
-	for (;;) {
-		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
-
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-		resp[got] = '\0';
-		if (end == NULL && (end = strstr(resp, "\r\n\r\n")) != NULL) {
-			cl = strcasestr(resp, "Content-Length:");
-			clen = cl != NULL && cl < end ? atol(cl + 15) : 0;
-		}
-		if (end != NULL && got >= (size_t)(end + 4 - resp) +
-		    (size_t)clen)
-			return 0;
-		if (got >= sizeof(resp) - 1)
-			return -1;
-	}
-}
-
-static pid_t
-nchan_start(void)
-{
-	char conf[128], cmd[4200];
-	FILE *f;
-	pid_t pid;
-	int fd;
-
-	/* A free port: bind 0, read it back, release it. */
-	{
-		struct sockaddr_in sa = { .sin_family = AF_INET };
-		socklen_t sl = sizeof(sa);
-
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-		getsockname(fd, (struct sockaddr *)&sa, &sl);
-		nchan_port = ntohs(sa.sin_port);
-		close(fd);
-	}
-	snprintf(nchan_dir, sizeof(nchan_dir), "/tmp/benchnchan.%d",
-	    (int)getpid());
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/logs %s/tmp", nchan_dir,
-	    nchan_dir);
-	if (system(cmd) != 0)
-		return -1;
-	snprintf(conf, sizeof(conf), "%s/nginx.conf", nchan_dir);
-	if ((f = fopen(conf, "w")) == NULL)
-		return -1;
-	fprintf(f,
-	    "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;\n"
-	    "daemon off; master_process off; worker_processes 1;\n"
-	    "pid nginx.pid; error_log logs/error.log error;\n"
-	    "worker_rlimit_nofile 30000;\n"
-	    "events { worker_connections 25000; }\n"
-	    "http { access_log off;\n"
-	    " client_body_temp_path tmp/body; proxy_temp_path tmp/proxy;\n"
-	    " fastcgi_temp_path tmp/fcgi; uwsgi_temp_path tmp/uwsgi;\n"
-	    " scgi_temp_path tmp/scgi; keepalive_requests 100000000;\n"
-	    " nchan_shared_memory_size 256M; send_timeout 10s;\n"
-	    " server { listen 127.0.0.1:%d;\n"
-	    "  location = /pub { nchan_publisher; nchan_channel_id feed;\n"
-	    "   nchan_message_buffer_length 1024;\n"
-	    "   nchan_message_timeout 5m; }\n"
-	    "  location = /sub { nchan_subscriber eventsource;\n"
-	    "   nchan_channel_id feed;\n"
-	    "   nchan_subscriber_first_message newest; } } }\n",
-	    nchan_port);
-	fclose(f);
-	if ((pid = fork()) == 0) {
-		char prefix[80];
-
-		snprintf(prefix, sizeof(prefix), "%s/", nchan_dir);
-		execl(opt.nginx, "nginx", "-p", prefix, "-c", conf, "-e",
-		    "logs/stderr.log", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		if ((fd = tcp_connect(nchan_port)) >= 0) {
-			close(fd);
-			return pid;
-		}
-		usleep(10000);
-	}
-	return -1;
-}
-
 static void *
 producer(void *arg)
 {
 	char *buf = malloc(opt.size + 32);
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), n = 0;
-	int nchan_fd = opt.nginx != NULL ? tcp_connect(nchan_port) : -1;
+	int nchan_fd = opt.nginx != NULL ? nchan_connect() : -1;
 
 	(void)arg;
 	memset(buf, 'x', opt.size + 32);
@@ -320,52 +174,6 @@ flood(void)
 }
 
 static void
-record(const char *data)
-{
-	const char *p;
-	uint64_t sent, d;
-
-	if (data[0] == 'T')
-		sent = strtoull(data + 1, NULL, 10);
-	else if ((p = strstr(data, "\"ts\":")) != NULL)
-		sent = strtoull(p + 5, NULL, 10);
-	else
-		return;
-	d = now_ns(CLOCK_REALTIME) - sent;
-	if ((int64_t)d < 0)
-		d = 0;
-	lat[d / 10000 < LAT_BUCKETS - 1 ? d / 10000 : LAT_BUCKETS - 1]++;
-	lat_n++;
-	if (d > lat_max_ns)
-		lat_max_ns = d;
-}
-
-static double
-pct(double q)
-{
-	uint64_t want = (uint64_t)(q * (double)lat_n), acc = 0;
-
-	for (size_t i = 0; i < LAT_BUCKETS; i++) {
-		acc += lat[i];
-		if (acc > want)
-			return (double)i * 0.01 + 0.005;
-	}
-	return 1000;
-}
-
-struct sub {
-	struct hc	h;
-	bool		slow;
-	bool		ended;
-	int64_t		first, last;	/* sequence numbers seen */
-	int64_t		expect;		/* the next one due, -1: unknown */
-	uint64_t	events, gaps, lost;
-	char		last_id[64];	/* SSE id of the last message */
-	bool		overrun;	/* the stream ended with "overrun" */
-	bool		exact;		/* ... whose count matched */
-};
-
-static void
 cpu_of(pid_t pid, double *sec)
 {
 	char path[64], buf[1024], *p;
@@ -399,130 +207,6 @@ servers_cpu(void)
 	return sum;
 }
 
-/* The body of a gap or overrun event: {"lost":L,"next":N,...}. */
-static bool
-parse_loss(const char *data, int64_t *lost, int64_t *next)
-{
-	return sscanf(data, "{\"lost\":%" SCNd64 ",\"next\":%" SCNd64,
-	    lost, next) == 2;
-}
-
-static void
-handle(struct sub *s)
-{
-	struct sse_event ev;
-	int64_t lost, next;
-
-	while (hc_sse_next(&s->h, &ev)) {
-		const char *colon = strchr(ev.id, ':');
-		int64_t seq = colon != NULL ? strtoll(colon + 1, NULL, 10) :
-		    -1;
-
-		if (opt.nginx != NULL) {
-			/* Nchan ids are "time:tag": count the events. */
-			seq = s->last + 1;
-		}
-		if (strcmp(ev.type, "message") == 0) {
-			if (s->first < 0)
-				s->first = seq;
-			else if (seq != s->last + 1)
-				s->lost += (uint64_t)(seq - s->last - 1);
-			s->last = seq;
-			s->expect = seq + 1;
-			s->events++;
-			memcpy(s->last_id, ev.id, sizeof(s->last_id));
-			if (!s->slow)
-				record(ev.data);
-		} else if (strcmp(ev.type, "overrun") == 0) {
-			/* Exact: it lost just the ones from the next due. */
-			s->gaps++;
-			s->overrun = true;
-			s->exact = s->expect >= 0 &&
-			    parse_loss(ev.data, &lost, &next) &&
-			    lost == next - s->expect;
-		} else if (strcmp(ev.type, "gap") == 0) {
-			s->gaps++;
-			s->expect = parse_loss(ev.data, &lost, &next) ? next :
-			    -1;
-		}
-	}
-}
-
-/*
- * A readable fast client: parse after every read, so that a client that
- * fell megabytes behind never overfills its 1 MiB body buffer; read
- * again only after a full read (level-triggered epoll reports the rest).
- */
-static void
-pump(struct sub *s)
-{
-	int r;
-
-	do {
-		r = hc_pump(&s->h);
-		handle(s);
-	} while (r == HC_PUMP_MAX);
-}
-
-/* Read what the slow clients have left at full speed, up to 5 s. */
-static void
-slow_drain(struct sub *subs, unsigned nslow)
-{
-	double end = (double)now_ns(CLOCK_MONOTONIC) / 1e9 + 5;
-	unsigned open;
-
-	do {
-		open = 0;
-		for (unsigned i = 0; i < nslow; i++) {
-			struct sub *s = &subs[i];
-			int r;
-
-			if (s->ended)
-				continue;
-			while ((r = hc_pump(&s->h)) > 0)
-				handle(s);
-			if (r == -EAGAIN)
-				open++;
-			else
-				s->ended = true;
-		}
-		if (open > 0)
-			usleep(10000);
-	} while (open > 0 && (double)now_ns(CLOCK_MONOTONIC) / 1e9 < end);
-}
-
-/*
- * An evicted slow client reconnects with the id of the last message it
- * parsed. Exact: the stream goes on at the next message, or first says
- * how many were overwritten meanwhile ({"lost":L,"next":N} with
- * L = N - last - 1) and then goes on at N.
- */
-static bool
-resume_exact(struct sub *s, int port, const char *path)
-{
-	struct sse_event ev;
-	char hdr[128];
-	int64_t want = s->last + 1, lost, next;
-
-	hc_close(&s->h);
-	if (s->last < 0)
-		return false;
-	snprintf(hdr, sizeof(hdr), "Accept: text/event-stream\r\n"
-	    "Last-Event-ID: %s\r\n", s->last_id);
-	if (hc_connect(&s->h, port, 0) != 0 || hc_get(&s->h, path, hdr) != 0 ||
-	    !hc_sse_wait(&s->h, &ev, 5000))
-		return false;
-	if (strcmp(ev.type, "gap") == 0) {
-		if (!parse_loss(ev.data, &lost, &next) || lost != next - want ||
-		    !hc_sse_wait(&s->h, &ev, 5000))
-			return false;
-		want = next;
-	}
-	return strcmp(ev.type, "message") == 0 &&
-	    strrchr(ev.id, ':') != NULL &&
-	    strtoll(strrchr(ev.id, ':') + 1, NULL, 10) == want;
-}
-
 /*
  * --flood: the producer publishes flat out again, now with every client
  * connected and none reading, and the bridge serving them (its pump and
@@ -541,7 +225,7 @@ flood_run(struct sub *subs, double alone)
 	with = flood();
 	t1 = (double)now_ns(CLOCK_MONOTONIC) / 1e9;
 	cpu1 = servers_cpu();
-	slow_drain(subs, opt.clients);
+	sub_slow_drain(subs, opt.clients);
 	for (unsigned i = 0; i < opt.clients; i++) {
 		evicted += subs[i].overrun || subs[i].ended;
 		exact += subs[i].overrun && subs[i].exact;
@@ -786,7 +470,7 @@ main(int argc, char **argv)
 			struct sub *s = &subs[evs[i].data.u32];
 			bool was = s->h.st != HC_HEADERS;
 
-			pump(s);
+			sub_pump(s);
 			if (!was && s->h.st != HC_HEADERS)
 				connected++;
 		}
@@ -813,7 +497,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < k; i++) {
 				struct sub *s = &subs[evs[i].data.u32];
 
-				pump(s);
+				sub_pump(s);
 			}
 			/* Slow clients: 100 bytes every 100 ms = 1 KB/s. */
 			if (nslow > 0 && now >= next_slow) {
@@ -828,7 +512,7 @@ main(int argc, char **argv)
 					if (r > 0) {
 						hc_feed(&subs[i].h, b,
 						    (size_t)r);
-						handle(&subs[i]);
+						sub_handle(&subs[i]);
 					} else if (r == 0 || errno != EAGAIN) {
 						subs[i].ended = true;
 					}
@@ -874,7 +558,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < k; i++) {
 				struct sub *s = &subs[evs[i].data.u32];
 
-				pump(s);
+				sub_pump(s);
 			}
 		}
 		if (ringd > 0)
@@ -899,14 +583,14 @@ main(int argc, char **argv)
 	 * (lapped) or was closed (write timeout). The first kind is exact
 	 * when its count matches; the second when a resume says so.
 	 */
-	slow_drain(subs, nslow);
+	sub_slow_drain(subs, nslow);
 	for (unsigned i = 0; i < nslow; i++) {
 		if (subs[i].overrun) {
 			slow_evicted++;
 			slow_exact += subs[i].exact;
 		} else if (subs[i].ended) {
 			slow_evicted++;
-			slow_exact += resume_exact(&subs[i], bp.port, path);
+			slow_exact += sub_resume_exact(&subs[i], bp.port, path);
 		}
 	}
 	rss = 0;
@@ -923,7 +607,7 @@ main(int argc, char **argv)
 	    server_name,
 	    opt.clients, nslow, opt.rate, opt.size, t1 - t0, pub, total,
 	    (double)total / (t1 - t0), complete, opt.clients - nslow, lost,
-	    gaps, pct(0.5), pct(0.9), pct(0.99), (double)lat_max_ns / 1e6,
+	    gaps, lat_pct(0.5), lat_pct(0.9), lat_pct(0.99), (double)lat_max_ns / 1e6,
 	    100 * (cpu1 - cpu0) / (t2 - t0),
 	    total ? (cpu1 - cpu0) * 1e6 / (double)total : 0.0, rss,
 	    slow_evicted, nslow, slow_exact,
@@ -933,13 +617,8 @@ stop:
 	for (unsigned i = 0; i < opt.clients; i++)
 		hc_close(&subs[i].h);
 	if (opt.nginx != NULL) {
-		char cmd[128];
-
-		kill(bp.pid, SIGQUIT);
-		waitpid(bp.pid, NULL, 0);
+		nchan_stop(bp.pid);
 		server_pid[0] = 0;
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", nchan_dir);
-		(void)!system(cmd);
 	} else {
 		bridge_stop(&bp);
 		unlink(bp.errpath);

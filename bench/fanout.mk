@@ -8,9 +8,11 @@ BENCH_FANOUT_SECONDS ?= 5
 NGINX ?= /usr/sbin/nginx
 HAVE_NCHAN := $(wildcard /usr/lib/nginx/modules/ngx_nchan_module.so)
 
-$(B)/bench/bench_fanout.o: EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon -Itests
+$(B)/bench/bench_fanout.o $(B)/bench/fanout_clients.o \
+    $(B)/bench/fanout_nchan.o: EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon -Itests
 
-$(BENCH_FANOUT): $(B)/bench/bench_fanout.o $(B)/tests/bridge_client.o \
+$(BENCH_FANOUT): $(B)/bench/bench_fanout.o $(B)/bench/fanout_clients.o \
+    $(B)/bench/fanout_nchan.o $(B)/tests/bridge_client.o \
     $(LIBSHM_A) $(B)/lib/libcommon.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
