@@ -6,7 +6,8 @@
  * plus one row in bench/transports.c; the driver (ring_run.c) forks the
  * readers, calls the transport's hooks and measures, the report
  * (ring_report.c) iterates the table. Nothing else knows a transport by
- * name except the sections about shmring itself.
+ * name except the sections about shmring itself and the busy-poll target
+ * measured against the minimal seqlock ring.
  */
 #ifndef BENCH_RING_H
 #define BENCH_RING_H
@@ -163,6 +164,7 @@ extern const struct transport transport_pipe;
 extern const struct transport transport_stream;
 extern const struct transport transport_seqpacket;
 extern const struct transport transport_zmq;
+extern const struct transport transport_seqlock;
 
 /* transport_stream.c: also the pipe's */
 int	stream_read(struct rd *, const struct tx *, int);
@@ -225,6 +227,7 @@ struct summary {
 	double		shm64, peer64, shm1k_bps;
 	const char	*shm64_row, *shm1k_row;
 	uint64_t	p50_spin, p50_block, p50_block_fast, p50_block_apart;
+	uint64_t	p50_spin_floor;	/* the minimal seqlock ring's */
 	uint64_t	rate, slow_rate;
 	double		cpu_block_fast;
 	double		pub0, pub4, ipp0, ipp8;	/* pub4: paired ratio */

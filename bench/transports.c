@@ -11,6 +11,7 @@ const struct transport *const transports[] = {
 	&transport_stream,
 	&transport_seqpacket,
 	&transport_zmq,
+	&transport_seqlock,
 };
 const size_t ntransports = sizeof(transports) / sizeof(transports[0]);
 
