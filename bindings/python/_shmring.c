@@ -43,6 +43,8 @@ PyMODINIT_FUNC PyInit__shmring(void);
 #define PROBE_MS	1000
 /* While the name is missing after a restart, look for it this often. */
 #define STALE_MS	100
+/* While the producer is stopped inside a header update, look this often. */
+#define STALL_NAP_MS	1
 /* Longest wait of the asyncio helper thread: bounds close() and probes. */
 #define AIO_SLICE_MS	100
 /* Copy buffer of read_batch(): libshm copies at most 64 KiB per call. */
@@ -859,9 +861,23 @@ reader_probe(ReaderObject *self)
  * ring now and then for a producer that died and was succeeded without
  * marking our ring replaced. -1: Python exception set.
  */
+/*
+ * libshm returns -EDEADLK (or -EAGAIN) instead of waiting for a live
+ * producer stopped inside a header update (descheduled, most likely):
+ * the outcome is not known yet. To Python that is "nothing yet"; a
+ * reader with a timeout waits it out (reader_get).
+ */
+static bool
+producer_stalled(int rc)
+{
+	return rc == -EDEADLK || rc == -EAGAIN;
+}
+
 static int
 reader_settle(ReaderObject *self, int rc, struct shmr_msg *m)
 {
+	if (producer_stalled(rc))
+		return SHMR_EMPTY;
 	if (rc == SHMR_EMPTY)
 		reader_probe(self);
 	if (rc == SHMR_RESTART || (rc == SHMR_EMPTY && self->stale)) {
@@ -894,7 +910,7 @@ reader_settle(ReaderObject *self, int rc, struct shmr_msg *m)
  * 0, or -1 with an exception (a signal handler raised).
  */
 static int
-reader_wait_slice(ReaderObject *self, long long ms)
+reader_wait_slice(ReaderObject *self, long long ms, bool stalled)
 {
 	RingObject *obj = self->ringobj;
 	struct shmr_cursor cur = self->cur;
@@ -905,9 +921,13 @@ reader_wait_slice(ReaderObject *self, long long ms)
 		ms = WAIT_SLICE_MS;
 	if (stale && ms > STALE_MS)
 		ms = STALE_MS;
+	/* The ring may hold data we cannot place yet: a wait on it would
+	 * return at once. Nap while the producer finishes its update. */
+	if (stalled && ms > STALL_NAP_MS)
+		ms = STALL_NAP_MS;
 	Py_INCREF(obj);
 	Py_BEGIN_ALLOW_THREADS
-	if (stale) {
+	if (stale || stalled) {
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
@@ -934,6 +954,7 @@ reader_get(ReaderObject *self, long long timeout_ms, int how, void *buf,
     size_t buflen, struct shmr_msg *m)
 {
 	long long deadline = 0, left;
+	bool stalled;
 	int rc;
 
 	for (;;) {
@@ -955,6 +976,7 @@ reader_get(ReaderObject *self, long long timeout_ms, int how, void *buf,
 			    (unsigned long long)m->seq, m->len, buflen);
 			return -1;
 		}
+		stalled = producer_stalled(rc);
 		if ((rc = reader_settle(self, rc, m)) != SHMR_EMPTY)
 			return rc;
 		if (timeout_ms == 0)
@@ -964,7 +986,7 @@ reader_get(ReaderObject *self, long long timeout_ms, int how, void *buf,
 		left = timeout_ms < 0 ? WAIT_SLICE_MS : deadline - mono_ms();
 		if (left <= 0)
 			return SHMR_EMPTY;
-		if (reader_wait_slice(self, left) < 0)
+		if (reader_wait_slice(self, left, stalled) < 0)
 			return -1;
 	}
 }
@@ -1170,7 +1192,7 @@ Reader_read_batch(ReaderObject *self, PyObject *args, PyObject *kw)
 		struct shmr_cursor c = self->cur;
 
 		rc = shmr_cursor_peek(self->ringobj->ring, &c, &m);
-		if (rc == SHMR_EMPTY && ms != 0) {
+		if ((rc == SHMR_EMPTY || producer_stalled(rc)) && ms != 0) {
 			rc = reader_get(self, ms, R_PEEK, NULL, 0, &m);
 			if (rc < 0)
 				return NULL;
@@ -1319,6 +1341,7 @@ Reader_wait(ReaderObject *self, PyObject *args, PyObject *kw)
 	struct shmr_cursor c;
 	struct shmr_msg m;
 	long long ms, deadline;
+	int rc;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:wait", KW("timeout"),
 	    &t) || get_timeout(t, &ms) < 0 || reader_live(self) < 0)
@@ -1326,15 +1349,18 @@ Reader_wait(ReaderObject *self, PyObject *args, PyObject *kw)
 	deadline = ms < 0 ? 0 : mono_ms() + ms;
 	for (;;) {
 		c = self->cur;	/* look without moving */
-		if (self->eof || self->stale ||
-		    shmr_cursor_peek(self->ringobj->ring, &c, &m) != SHMR_EMPTY)
+		if (self->eof || self->stale)
+			Py_RETURN_TRUE;
+		rc = shmr_cursor_peek(self->ringobj->ring, &c, &m);
+		if (rc != SHMR_EMPTY && !producer_stalled(rc))
 			Py_RETURN_TRUE;
 		if (reader_probe(self))
 			Py_RETURN_TRUE;
 		if (ms >= 0 && mono_ms() >= deadline)
 			Py_RETURN_FALSE;
 		if (reader_wait_slice(self, ms < 0 ? WAIT_SLICE_MS :
-		    deadline - mono_ms()) < 0 || reader_live(self) < 0)
+		    deadline - mono_ms(), producer_stalled(rc)) < 0 ||
+		    reader_live(self) < 0)
 			return NULL;
 	}
 }
@@ -1479,7 +1505,9 @@ static PyMethodDef Reader_methods[] = {
 	  "timeout seconds (None: no limit, 0: do not wait) without holding\n"
 	  "the GIL or burning CPU, and returns None if nothing came.\n"
 	  "Raises EOFError once the producer closed the ring and every\n"
-	  "message was read." },
+	  "message was read. A producer stopped inside an update (preempted)\n"
+	  "is waited for like a quiet one: nothing is readable until it goes\n"
+	  "on." },
 	{ "read_batch", METH(Reader_read_batch), METH_VARARGS | METH_KEYWORDS,
 	  "read_batch(n, timeout=None)\n--\n\n"
 	  "Up to n items (Messages, and Overrun/Restart where they occur),\n"

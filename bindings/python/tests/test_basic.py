@@ -209,3 +209,53 @@ def test_help_shows_the_api():
                                                renderer=pydoc.plaintext)
     assert shmring.View.check.__doc__
     assert shmring.libshm_version().startswith("0.")
+
+
+# libshm/layout.h: struct seg_hdr puts sl (the header seqlock) at 4 * LINE
+# and next_seq right after it; the test checks both before it writes.
+SL_OFF, NEXT_SEQ_OFF = 512, 520
+
+
+def test_a_producer_stopped_mid_update_is_waited_for(name):
+    """libshm returns -EDEADLK (or -EAGAIN) rather than wait for a live
+    producer stopped inside a header update; to Python that is "nothing
+    yet": next() and read_batch() wait out their timeout (or return at
+    once with timeout 0), and deliver once the update completes. An
+    exception here ends every `async for` on a loaded machine."""
+    import mmap
+    import struct
+    import threading
+    w = shmring.Writer(name, capacity=1 << 16)
+    r = shmring.Reader(name)
+    for i in range(200):                # laps the reader: 200 KiB
+        w.publish(bytes(1000))
+    with open("/dev/shm/shmring." + name, "r+b") as f:
+        hdr = mmap.mmap(f.fileno(), 4096)
+    sl, nxt = struct.unpack_from("<QQ", hdr, SL_OFF)
+    assert sl % 2 == 0 and nxt == 200, "layout.h moved sl: update SL_OFF"
+
+    def update_done():
+        struct.pack_into("<Q", hdr, SL_OFF, sl)
+
+    # Lapped: finding where to continue reads the header under sl.
+    struct.pack_into("<Q", hdr, SL_OFF, sl + 1)     # "inside an update"
+    try:
+        assert r.next(0) is None
+        t0 = time.monotonic()
+        assert r.next(timeout=0.2) is None
+        assert time.monotonic() - t0 >= 0.15
+        assert r.read_batch(10, timeout=0.05) == []
+        assert r.view(timeout=0.05) is None
+        assert r.wait(timeout=0.05) is False
+        # The update completes while a reader waits: it goes on.
+        done = threading.Timer(0.1, update_done)
+        done.start()
+        item = r.next(timeout=5)
+        done.join()
+    finally:
+        update_done()
+        hdr.close()
+    assert isinstance(item, shmring.Overrun) and item.lost > 0
+    assert item.lost + len(list(r.read_batch(1000, timeout=0))) == 200
+    r.close()
+    w.close()
