@@ -197,10 +197,7 @@ ctl_heartbeat(struct client *c)
 static bool
 sse_text_ok(const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' || p[i] == '\r' || p[i] == '\0')
-			return false;
-	return enc_utf8_valid(p, n);
+	return enc_utf8_line(p, n);
 }
 
 /* Append to a prefix buffer known to be large enough (96 bytes). */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 bool enc_utf8_valid(const void *p, size_t n);
+/* Valid UTF-8 without NUL, LF or CR: fits one SSE data line as is. */
+bool enc_utf8_line(const void *p, size_t n);
 /* JSON string body (no quotes); worst case 6 bytes per input byte. */
 long enc_json_escape(char *out, size_t cap, const void *p, size_t n);
 /* Standard base64 with padding; exactly 4 * ((n + 2) / 3) bytes. */

@@ -1,0 +1,15 @@
+# Unit tests of common/ (Criterion): the code the programs share.
+COMMON_TESTS := test_enc
+
+$(COMMON_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Icommon
+
+$(COMMON_TESTS:%=$(B)/tests/%): $(B)/tests/%: $(B)/tests/%.o $(LIBCOMMON)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+$(COMMON_TESTS:%=run-%): run-%: $(B)/tests/%
+	@echo "  TEST    $*"
+	$(Q)timeout 300 $< --jobs 2 --short-filename
+
+TEST_RUNS += $(COMMON_TESTS:%=run-%)
+.PHONY: $(COMMON_TESTS:%=run-%)
