@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "format.h"
 #include "shmring.h"
 
 struct MHD_Connection;
@@ -91,17 +92,6 @@ struct ring_ent {
 	_Atomic double		 rate;
 };
 
-enum stream_fmt { FMT_SSE, FMT_NDJSON, FMT_RAW };
-enum stream_enc { ENC_AUTO, ENC_BASE64 };
-
-/* How a payload is written in the body of an event. */
-enum body_enc { BODY_TEXT, BODY_B64, BODY_JSON };
-
-/* Raw frame types (format=raw). */
-enum raw_type { RAW_MSG = 0, RAW_GAP = 1, RAW_OVERRUN = 2, RAW_EOF = 3,
-    RAW_RESTART = 4, RAW_HEARTBEAT = 5 };
-#define RAW_HDR_LEN	16
-
 /* Per-client state: a cursor and a few small fixed buffers. */
 struct client {
 	struct ring_ent		*ent;
@@ -110,9 +100,9 @@ struct client {
 	struct shmr_cursor	 cur;
 	uint64_t		 from_seq;	/* first seq to send (resume) */
 	struct client		*wnext, *wprev;	/* waiter list; ent lock */
+	const struct stream_format *fmt;
 	uint8_t			 loop;		/* its event loop */
 	bool			 waiting;	/* suspended; ent lock */
-	uint8_t			 fmt;		/* enum stream_fmt */
 	uint8_t			 enc;		/* enum stream_enc */
 	bool			 skip;		/* on_overrun=skip */
 	bool			 final;		/* end after ctl drains */
@@ -132,17 +122,14 @@ struct client {
 	char			 ctl[320];	/* a restart and its gap */
 	/* the message being written (may span several reader calls) */
 	bool			 m_active;
-	uint8_t			 m_body;	/* enum body_enc */
 	uint8_t			 m_phase;	/* 0 prefix, 1 body, 2 suffix */
-	uint8_t			 m_pre_len, m_suf_len;
 	uint8_t			 m_stage_len, m_stage_off;
 	bool			 m_here;	/* begun in this reader call */
 	uint16_t		 m_off;		/* offset in prefix/suffix */
 	size_t			 m_start;	/* output offset at its start */
 	size_t			 m_in;		/* payload bytes consumed */
 	struct shmr_msg		 m_msg;		/* view into the mapping */
-	char			 m_pre[96];
-	char			 m_suf[8];
+	struct msg_frame	 m_fr;		/* its framing, by the format */
 	char			 m_stage[8];
 };
 
@@ -262,11 +249,11 @@ int	route_parse(const char *url, enum route *rt, char *name,
  */
 const char *target_path(const char *target);
 /*
- * The stream format an Accept header prefers (text/event-stream,
- * application/x-ndjson or application/ndjson, application/octet-stream;
- * q values honoured, q=0 refuses), or -1 if it names none of them.
+ * The stream format an Accept header prefers (the media types of
+ * stream_formats[]; q values honoured, q=0 refuses), or NULL if it names
+ * none of them.
  */
-int	accept_format(const char *accept);
+const struct stream_format *accept_format(const char *accept);
 /* "oldest", "latest", "end" or a decimal sequence number. */
 int	parse_from(const char *s, enum shmr_from *from, uint64_t *seq);
 /* "EPOCH:SEQ" as written in SSE ids. */

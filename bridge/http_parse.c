@@ -71,23 +71,15 @@ accept_q(const char *p, const char *end)
 	return 1000;
 }
 
-int
+const struct stream_format *
 accept_format(const char *accept)
 {
-	static const struct {
-		const char	*type;
-		int		 fmt;
-	} types[] = {
-		{ "text/event-stream", FMT_SSE },
-		{ "application/x-ndjson", FMT_NDJSON },
-		{ "application/ndjson", FMT_NDJSON },
-		{ "application/octet-stream", FMT_RAW },
-	};
+	const struct stream_format *best = NULL;
 	const char *p = accept, *comma, *semi, *e;
-	int best = -1, best_q = 0;
+	int best_q = 0;
 
 	if (accept == NULL)
-		return -1;
+		return NULL;
 	for (; *p != '\0'; p = *comma != '\0' ? comma + 1 : comma) {
 		size_t n;
 		int q;
@@ -103,17 +95,20 @@ accept_format(const char *accept)
 		while (e > p && ows(e[-1]))
 			e--;
 		n = (size_t)(e - p);
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-			if (strlen(types[i].type) != n ||
-			    strncasecmp(p, types[i].type, n) != 0)
-				continue;
-			q = accept_q(semi, comma);
-			/* The first of equal preferences wins. */
-			if (q > best_q) {
-				best = types[i].fmt;
-				best_q = q;
+		for (const struct stream_format *const *f = stream_formats;
+		    *f != NULL; f++)
+			for (const char *const *t = (*f)->accept; *t != NULL;
+			    t++) {
+				if (strlen(*t) != n ||
+				    strncasecmp(p, *t, n) != 0)
+					continue;
+				q = accept_q(semi, comma);
+				/* The first of equal preferences wins. */
+				if (q > best_q) {
+					best = *f;
+					best_q = q;
+				}
 			}
-		}
 	}
 	return best;
 }

@@ -844,9 +844,7 @@ stream_response(struct client *c, MHD_ContentReaderCallback reader)
 	if (reader == NULL)
 		MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
 		    MHD_RO_END);
-	MHD_add_response_header(r, "Content-Type", c->fmt == FMT_SSE ?
-	    "text/event-stream; charset=utf-8" : c->fmt == FMT_NDJSON ?
-	    "application/x-ndjson" : "application/octet-stream");
+	MHD_add_response_header(r, "Content-Type", c->fmt->ctype);
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
 	add_common_headers(r);
 	return r;
@@ -885,20 +883,16 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 	c->loop = (uint8_t)loop;
 	if (fmt == NULL) {
 		/* Content negotiation; EventSource asks for SSE. */
-		int af = accept_format(MHD_lookup_connection_value(conn,
+		c->fmt = accept_format(MHD_lookup_connection_value(conn,
 		    MHD_HEADER_KIND, "Accept"));
+		if (c->fmt == NULL)
+			c->fmt = stream_formats[0];
+	} else if ((c->fmt = format_find(fmt)) == NULL) {
+		char names[128];
 
-		c->fmt = af >= 0 ? (uint8_t)af : FMT_SSE;
-	} else if (strcmp(fmt, "sse") == 0)
-		c->fmt = FMT_SSE;
-	else if (strcmp(fmt, "ndjson") == 0)
-		c->fmt = FMT_NDJSON;
-	else if (strcmp(fmt, "raw") == 0)
-		c->fmt = FMT_RAW;
-	else {
 		free(c);
-		return send_error(conn, 400, "bad format: use sse, ndjson "
-		    "or raw");
+		format_names(names, sizeof(names));
+		return send_error(conn, 400, "bad format: use %s", names);
 	}
 	if (encs == NULL || strcmp(encs, "auto") == 0)
 		c->enc = ENC_AUTO;

@@ -1,6 +1,9 @@
 # bridge/: ringbridge, the HTTP streaming bridge (libmicrohttpd).
+# The output formats: their table and one file each, picked up by name
+# (bridge/format.h), so that a new format needs no line here.
+BRIDGE_FORMAT_SRCS := bridge/format.c $(sort $(wildcard bridge/format_*.c))
 RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
-	bridge/dashboard.c bridge/guard.c
+	bridge/dashboard.c bridge/guard.c $(BRIDGE_FORMAT_SRCS)
 RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
 RINGBRIDGE := $(B)/bin/ringbridge

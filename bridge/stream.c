@@ -33,30 +33,6 @@
 
 enum { PART_DONE, PART_FULL, PART_DROPPED, PART_ABORT };
 
-static void
-put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static void
-raw_hdr(unsigned char *p, uint32_t len, uint32_t type, uint64_t seq)
-{
-	put_be32(p, len);
-	put_be32(p + 4, type);
-	put_be64(p + 8, seq);
-}
-
 /* Append bytes to the pending control buffer. */
 static bool
 ctl_put(struct client *c, const void *p, size_t n)
@@ -68,53 +44,24 @@ ctl_put(struct client *c, const void *p, size_t n)
 	return true;
 }
 
+/* Queue a control event in the client's format. */
 static bool
-ctl_printf(struct client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static bool
-ctl_printf(struct client *c, const char *fmt, ...)
+ctl_event(struct client *c, enum ctl_kind kind, const char *name,
+    uint64_t seq, uint64_t num, const char *json, const char *id)
 {
+	const struct ctl_event ev = { .kind = kind, .name = name,
+	    .json = json, .id = id, .seq = seq, .num = num };
 	char tmp[sizeof(c->ctl)];
-	va_list ap;
-	int n;
+	int n = c->fmt->ctl(tmp, sizeof(tmp), &ev);
 
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return false;
-	return ctl_put(c, tmp, (size_t)n);
-}
-
-/* A control event with a JSON body; raw frames carry one number. */
-static bool
-ctl_event(struct client *c, const char *type, enum raw_type rt, uint64_t seq,
-    uint64_t num, const char *json, const char *id)
-{
-	unsigned char hdr[RAW_HDR_LEN + 8];
-
-	switch (c->fmt) {
-	case FMT_SSE:
-		if (id != NULL)
-			return ctl_printf(c, "id: %s\nevent: %s\ndata: %s\n\n",
-			    id, type, json);
-		return ctl_printf(c, "event: %s\ndata: %s\n\n", type, json);
-	case FMT_NDJSON:
-		return ctl_printf(c, "{\"event\":\"%s\",%s\n", type,
-		    json + 1);
-	default:
-		raw_hdr(hdr, rt == RAW_EOF ? 0 : 8, rt, seq);
-		put_be64(hdr + RAW_HDR_LEN, num);
-		return ctl_put(c, hdr, RAW_HDR_LEN + (rt == RAW_EOF ? 0 : 8));
-	}
+	return n >= 0 && ctl_put(c, tmp, (size_t)n);
 }
 
 void
 stream_start(struct client *c)
 {
-	if (c->fmt == FMT_SSE)
-		ctl_put(c, "retry: 2000\n: ok\n\n", 18);
+	if (c->fmt->preamble != NULL)
+		ctl_put(c, c->fmt->preamble, strlen(c->fmt->preamble));
 }
 
 bool
@@ -127,7 +74,7 @@ stream_ctl_gap(struct client *c, uint64_t lost, uint64_t next)
 	/* The id acknowledges the gap: a resume continues at next. */
 	snprintf(id, sizeof(id), "%" PRIu64 ":%" PRIu64, c->map->epoch,
 	    next - 1);
-	return ctl_event(c, "gap", RAW_GAP, next, lost, json, id);
+	return ctl_event(c, CTL_GAP, "gap", next, lost, json, id);
 }
 
 /*
@@ -147,7 +94,7 @@ stream_ctl_restart(struct client *c, uint64_t old_epoch)
 	snprintf(json, sizeof(json), "{\"epoch\":%" PRIu64
 	    ",\"previous_epoch\":%" PRIu64 ",\"first\":%" PRIu64
 	    ",\"lost\":%" PRIu64 "}", epoch, old_epoch, first, first);
-	ok = ctl_event(c, "restart", RAW_RESTART, first, epoch, json, NULL);
+	ok = ctl_event(c, CTL_RESTART, "restart", first, epoch, json, NULL);
 	/* A lap before the first message is a gap, not an overrun. */
 	c->in_step = false;
 	if (first > 0) {
@@ -165,7 +112,7 @@ ctl_overrun(struct client *c, uint64_t lost, uint64_t next)
 
 	snprintf(json, sizeof(json), "{\"lost\":%" PRIu64 ",\"next\":%" PRIu64
 	    "}", lost, next);
-	return ctl_event(c, "overrun", RAW_OVERRUN, next, lost, json, NULL);
+	return ctl_event(c, CTL_OVERRUN, "overrun", next, lost, json, NULL);
 }
 
 static bool
@@ -174,63 +121,21 @@ ctl_eof(struct client *c)
 	char json[64];
 
 	snprintf(json, sizeof(json), "{\"next\":%" PRIu64 "}", c->cur.seq);
-	return ctl_event(c, "eof", RAW_EOF, c->cur.seq, 0, json, NULL);
+	return ctl_event(c, CTL_EOF, "eof", c->cur.seq, 0, json, NULL);
 }
 
 static bool
 ctl_heartbeat(struct client *c)
 {
-	unsigned char hdr[RAW_HDR_LEN];
+	char tmp[sizeof(c->ctl)];
+	int n = c->fmt->heartbeat(tmp, sizeof(tmp), c->cur.seq);
 
-	switch (c->fmt) {
-	case FMT_SSE:
-		return ctl_put(c, ": hb\n\n", 6);
-	case FMT_NDJSON:
-		return ctl_put(c, "\n", 1);
-	default:
-		raw_hdr(hdr, 0, RAW_HEARTBEAT, c->cur.seq);
-		return ctl_put(c, hdr, sizeof(hdr));
-	}
-}
-
-/* SSE can carry a payload as is if it is UTF-8 with no CR, LF or NUL. */
-static bool
-sse_text_ok(const unsigned char *p, size_t n)
-{
-	return enc_utf8_line(p, n);
-}
-
-/* Append to a prefix buffer known to be large enough (96 bytes). */
-static int
-put_str(char *b, int k, const char *s)
-{
-	size_t n = strlen(s);
-
-	memcpy(b + k, s, n);
-	return k + (int)n;
-}
-
-static int
-put_u64(char *b, int k, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		b[k++] = tmp[--n];
-	return k;
+	return n >= 0 && ctl_put(c, tmp, (size_t)n);
 }
 
 static void
 msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
 {
-	uint64_t epoch = c->map->epoch;
-	int k = 0;
-
 	c->m_msg = *m;
 	c->m_active = true;
 	c->m_here = true;
@@ -239,43 +144,7 @@ msg_begin(struct client *c, const struct shmr_msg *m, size_t start)
 	c->m_off = 0;
 	c->m_in = 0;
 	c->m_stage_len = c->m_stage_off = 0;
-	c->m_suf_len = 0;
-	switch (c->fmt) {
-	case FMT_SSE:
-		if (c->enc == ENC_BASE64)
-			c->m_body = BODY_B64;
-		else
-			c->m_body = sse_text_ok(m->data, m->len) ? BODY_TEXT :
-			    BODY_B64;
-		/* The hot path: no printf. */
-		k = put_str(c->m_pre, 0, "id: ");
-		k = put_u64(c->m_pre, k, epoch);
-		c->m_pre[k++] = ':';
-		k = put_u64(c->m_pre, k, m->seq);
-		c->m_pre[k++] = '\n';
-		if (c->m_body == BODY_B64 && c->enc == ENC_AUTO)
-			k = put_str(c->m_pre, k, "event: base64\n");
-		k = put_str(c->m_pre, k, "data: ");
-		memcpy(c->m_suf, "\n\n", 2);
-		c->m_suf_len = 2;
-		break;
-	case FMT_NDJSON:
-		c->m_body = c->enc == ENC_AUTO &&
-		    enc_utf8_valid(m->data, m->len) ? BODY_JSON : BODY_B64;
-		k = snprintf(c->m_pre, sizeof(c->m_pre), "{\"epoch\":%" PRIu64
-		    ",\"seq\":%" PRIu64 ",\"%s\":\"", epoch, m->seq,
-		    c->m_body == BODY_JSON ? "data" : "data_b64");
-		memcpy(c->m_suf, "\"}\n", 3);
-		c->m_suf_len = 3;
-		break;
-	default:
-		c->m_body = BODY_TEXT;
-		raw_hdr((unsigned char *)c->m_pre, (uint32_t)m->len, RAW_MSG,
-		    m->seq);
-		k = RAW_HDR_LEN;
-		break;
-	}
-	c->m_pre_len = (uint8_t)k;
+	c->fmt->frame(&c->m_fr, m, c->map->epoch, (enum stream_enc)c->enc);
 }
 
 /* Bytes the current message takes once formatted (JSON: worst case). */
@@ -284,7 +153,7 @@ msg_size(const struct client *c)
 {
 	size_t len = c->m_msg.len, body;
 
-	switch (c->m_body) {
+	switch (c->m_fr.body) {
 	case BODY_B64:
 		body = ENC_BASE64_LEN(len);
 		break;
@@ -295,7 +164,7 @@ msg_size(const struct client *c)
 		body = len;
 		break;
 	}
-	return c->m_pre_len + body + c->m_suf_len;
+	return c->m_fr.pre_len + body + c->m_fr.suf_len;
 }
 
 /* Copy from a fixed buffer at *off; true when it was all copied. */
@@ -337,7 +206,7 @@ body_part(struct client *c, char *buf, size_t max, size_t *n)
 		space = max - *n;
 		if (space == 0)
 			return false;
-		switch (c->m_body) {
+		switch (c->m_fr.body) {
 		case BODY_TEXT:
 			k = len - c->m_in < space ? len - c->m_in : space;
 			memcpy(buf + *n, p + c->m_in, k);
@@ -373,8 +242,8 @@ body_part(struct client *c, char *buf, size_t max, size_t *n)
 		if (w < 0)
 			return false;	/* cannot happen: sizes chosen above */
 		c->m_in += k;
-		if ((c->m_body == BODY_B64 && space >= 4) ||
-		    (c->m_body == BODY_JSON && space >= 6))
+		if ((c->m_fr.body == BODY_B64 && space >= 4) ||
+		    (c->m_fr.body == BODY_JSON && space >= 6))
 			*n += (size_t)w;
 		else
 			c->m_stage_len = (uint8_t)w;
@@ -397,14 +266,14 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 	int rc;
 
 	if (c->m_phase == 0 &&
-	    copy_part(c->m_pre, c->m_pre_len, &c->m_off, buf, max, n)) {
+	    copy_part(c->m_fr.pre, c->m_fr.pre_len, &c->m_off, buf, max, n)) {
 		c->m_phase = 1;
 		c->m_off = 0;
 	}
 	if (c->m_phase == 1 && body_part(c, buf, max, n))
 		c->m_phase = 2;
 	if (c->m_phase == 2 &&
-	    copy_part(c->m_suf, c->m_suf_len, &c->m_off, buf, max, n))
+	    copy_part(c->m_fr.suf, c->m_fr.suf_len, &c->m_off, buf, max, n))
 		complete = true;
 	if (complete) {
 		rc = shmr_cursor_consume(ring, &c->cur, &c->m_msg);

@@ -4,12 +4,16 @@
 #   make fuzz-http FUZZ_SECONDS=60   libFuzzer + ASan + UBSan, in build-fuzz/,
 #                                    on a copy of the corpus
 # `make fuzz` runs it after the segment target (FUZZ_* from tests/fuzz.mk).
-FUZZ_HTTP_SRCS := tests/fuzz_http.c bridge/http_parse.c
+# Accept negotiation reads the format table (bridge/ringbridge.mk's
+# BRIDGE_FORMAT_SRCS), whose files use common/enc.c.
+FUZZ_HTTP_SRCS := tests/fuzz_http.c bridge/http_parse.c \
+	$(BRIDGE_FORMAT_SRCS) common/enc.c
 
 $(B)/tests/fuzz_http.o: EXTRA_CFLAGS = -Ibridge
 
 $(B)/tests/fuzz_replay_http: $(B)/tests/fuzz_replay.o \
-    $(B)/tests/fuzz_http.o $(B)/bridge/http_parse.o $(LIBSHM_A)
+    $(B)/tests/fuzz_http.o $(B)/bridge/http_parse.o \
+    $(BRIDGE_FORMAT_SRCS:%.c=$(B)/%.o) $(LIBSHM_A) $(B)/lib/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
@@ -20,10 +24,10 @@ run-fuzz_replay_http: $(B)/tests/fuzz_replay_http
 TEST_RUNS += run-fuzz_replay_http
 
 $(FUZZ_DIR)/fuzz_http: $(FUZZ_HTTP_SRCS) $(LIBSHM_SRCS) bridge/bridge.h \
-    include/shmring.h
+    bridge/format.h include/shmring.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Ibridge -fvisibility=hidden -o $@ \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Ibridge -Icommon -fvisibility=hidden -o $@ \
 	    $(FUZZ_HTTP_SRCS) $(LIBSHM_SRCS) -lpthread
 
 fuzz-http: $(FUZZ_DIR)/fuzz_http
