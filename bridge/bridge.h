@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "format.h"
@@ -133,13 +134,56 @@ struct client {
 	char			 m_stage[8];
 };
 
-/* ---- ringbridge.c ---------------------------------------------------- */
+/* ---- state.c: what the files share --------------------------------- */
 
+/* How a ring's passes are timed (--coalesce auto): see pass_interval(). */
+#define COALESCE_AUTO	(-1)
+
+/*
+ * The options. ringbridge.c (main) alone writes them, while parsing the
+ * command line and before it starts any thread; then they are read-only.
+ */
+struct bridge_conf {
+	struct sockaddr_storage	 addr;		/* --listen, resolved */
+	socklen_t		 addrlen;
+	const char		*listen;	/* --listen as given */
+	bool			 all;		/* --all */
+	unsigned		 max_clients;	/* --max-clients */
+	unsigned		 per_ip;	/* --per-ip */
+	unsigned		 heartbeat;	/* --heartbeat, seconds */
+	int			 coalesce_ms;	/* --coalesce, or COALESCE_AUTO */
+	unsigned		 nloops;	/* --threads, resolved */
+	unsigned		 write_timeout;	/* --write-timeout, seconds */
+	unsigned		 sndbuf;	/* --sndbuf */
+	unsigned		 conn_memory;	/* --conn-memory */
+	bool			 reuseport;	/* --reuseport */
+	bool			 trust_any_owner;
+	char			*token;		/* --token-file's token */
+	char			*tls_cert;	/* PEM, read from --tls-cert */
+	char			*tls_key;
+	const char		*cors;		/* --cors-origin */
+};
+extern struct bridge_conf conf;
+
+/*
+ * The served rings, newest first. rings.c adds (main thread only,
+ * published with release); every thread walks the list (acquire).
+ * Entries live until exit.
+ */
+extern _Atomic(struct ring_ent *) g_rings;
+/* Shutting down: set once by loops_shutdown(); read by every thread. */
 extern atomic_bool g_stopping;
+/*
+ * The heartbeat generation, bumped by the main thread every --heartbeat
+ * seconds; a stream that has written nothing since sends a heartbeat.
+ */
 extern atomic_uint g_hb_gen;
-#define COALESCE_AUTO	(-1)	/* --coalesce auto: pass_interval() */
-extern int g_coalesce_ms;
+/* Streams open, all rings: stream_open.c counts them in and out. */
 extern atomic_uint_least64_t g_streams;
+/* Requests handled and refused (dispatch.c, stream_open.c; /metrics). */
+extern atomic_uint_least64_t g_requests, g_rejected_limit, g_rejected_auth;
+
+/* ---- ringbridge.c ---------------------------------------------------- */
 
 void	mapref_put(struct mapref *m);
 double	pass_interval(const struct ring_ent *e, unsigned l);

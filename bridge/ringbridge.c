@@ -44,40 +44,6 @@
 #define EXIT_USAGE	100
 #define EXIT_SYSTEM	111
 
-atomic_bool g_stopping;
-atomic_uint g_hb_gen;
-int g_coalesce_ms = COALESCE_AUTO;	/* --coalesce */
-atomic_uint_least64_t g_streams;
-
-static struct {
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
-	const char		*listen;
-	bool			 all;
-	unsigned		 max_clients;
-	unsigned		 per_ip;
-	unsigned		 heartbeat;
-	unsigned		 write_timeout;
-	unsigned		 sndbuf;
-	unsigned		 conn_memory;
-	bool			 reuseport;
-	bool			 trust_any_owner;
-	char			*token;
-	char			*tls_cert;
-	char			*tls_key;
-	const char		*cors;
-} opt = {
-	.listen = "127.0.0.1:8080",
-	.max_clients = 10000,
-	.heartbeat = 15,
-	.write_timeout = 30,
-	.sndbuf = 65536,
-	.conn_memory = 8192,
-};
-
-static _Atomic(struct ring_ent *) g_rings;
-static atomic_uint_least64_t g_rejected_limit, g_rejected_auth,
-    g_requests;
 /* An event loop: a libmicrohttpd daemon and the thread that runs it. */
 struct loop {
 	struct MHD_Daemon	*d;
@@ -88,7 +54,6 @@ struct loop {
 };
 
 static struct loop g_loops[LOOPS_MAX];
-static unsigned g_nloops;
 static atomic_bool g_loop_stop;	/* eventfd: pumps -> event loop */
 static int g_marker;		/* *req_cls of requests that are not streams */
 static int g_first;		/* *req_cls before the first handler call */
@@ -161,7 +126,7 @@ request_wake(struct ring_ent *e)
 {
 	uint64_t one = 1;
 
-	for (unsigned l = 0; l < g_nloops; l++)
+	for (unsigned l = 0; l < conf.nloops; l++)
 		if (!atomic_exchange(&e->lp[l].wake_pending, true))
 			(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
@@ -232,7 +197,7 @@ ring_info_quick(struct ring_ent *e, struct mapref *m, struct shmr_info *in)
 static int
 ring_reopen(struct ring_ent *e)
 {
-	struct shmr_open_opts oo = { .trust_any_owner = opt.trust_any_owner };
+	struct shmr_open_opts oo = { .trust_any_owner = conf.trust_any_owner };
 	struct shmr_ring *r;
 	struct mapref *m, *old;
 	int rc;
@@ -508,9 +473,9 @@ static void
 add_common_headers(struct MHD_Response *r)
 {
 	MHD_add_response_header(r, "Cache-Control", "no-cache");
-	if (opt.cors != NULL)
+	if (conf.cors != NULL)
 		MHD_add_response_header(r, "Access-Control-Allow-Origin",
-		    opt.cors);
+		    conf.cors);
 }
 
 /*
@@ -647,7 +612,7 @@ ring_listed(struct ring_ent *e)
 	struct mapref *m;
 	bool gone;
 
-	if (!opt.all)
+	if (!conf.all)
 		return true;
 	if ((m = ring_current_map(e)) == NULL)
 		return false;
@@ -758,7 +723,7 @@ serve_metrics(struct MHD_Connection *conn)
 	METRIC(&b, "coalesce_seconds", "gauge",
 	    "Interval between resume passes (0: writes at once).");
 	for (e = head; e != NULL; e = e->next)
-		for (unsigned l = 0; l < g_nloops; l++)
+		for (unsigned l = 0; l < conf.nloops; l++)
 			sb_printf(&b, "ringbridge_coalesce_seconds{ring=\"%s\","
 			    "loop=\"%u\"} %.6f\n", e->name, l,
 			    pass_interval(e, l));
@@ -766,7 +731,7 @@ serve_metrics(struct MHD_Connection *conn)
 	sb_printf(&b, "ringbridge_streams %" PRIu64 "\n",
 	    (uint64_t)atomic_load(&g_streams));
 	METRIC(&b, "max_streams", "gauge", "Configured stream limit.");
-	sb_printf(&b, "ringbridge_max_streams %u\n", opt.max_clients);
+	sb_printf(&b, "ringbridge_max_streams %u\n", conf.max_clients);
 	METRIC(&b, "rejected_total", "counter", "Requests refused.");
 	sb_printf(&b, "ringbridge_rejected_total{reason=\"limit\"} %" PRIu64
 	    "\n", (uint64_t)atomic_load(&g_rejected_limit));
@@ -775,7 +740,7 @@ serve_metrics(struct MHD_Connection *conn)
 	sb_printf(&b, "ringbridge_rejected_total{reason=\"slow_head\"} %"
 	    PRIu64 "\n", (uint64_t)atomic_load(&g_cut_slow));
 	METRIC(&b, "event_loops", "gauge", "Event-loop threads.");
-	sb_printf(&b, "ringbridge_event_loops %u\n", g_nloops);
+	sb_printf(&b, "ringbridge_event_loops %u\n", conf.nloops);
 	METRIC(&b, "requests_total", "counter", "HTTP requests handled.");
 	sb_printf(&b, "ringbridge_requests_total %" PRIu64 "\n",
 	    (uint64_t)atomic_load(&g_requests));
@@ -1015,13 +980,13 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		MHD_destroy_response(r);
 		return ret;
 	}
-	if (atomic_fetch_add(&g_streams, 1) >= opt.max_clients) {
+	if (atomic_fetch_add(&g_streams, 1) >= conf.max_clients) {
 		atomic_fetch_sub(&g_streams, 1);
 		atomic_fetch_add(&g_rejected_limit, 1);
 		mapref_put(m);
 		free(c);
 		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "too many streams (limit %u)", opt.max_clients);
+		    "too many streams (limit %u)", conf.max_clients);
 	}
 	atomic_fetch_add(&e->lp[c->loop].streams, 1);
 	atomic_fetch_add(&e->clients, 1);
@@ -1048,7 +1013,7 @@ authorized(struct MHD_Connection *conn)
 {
 	const char *h, *t;
 
-	if (opt.token == NULL)
+	if (conf.token == NULL)
 		return true;
 	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "Authorization");
@@ -1059,7 +1024,7 @@ authorized(struct MHD_Connection *conn)
 		    "access_token");
 	if (t == NULL)
 		return false;
-	return ct_equal(t, strlen(t), opt.token, strlen(opt.token));
+	return ct_equal(t, strlen(t), conf.token, strlen(conf.token));
 }
 
 /*
@@ -1161,7 +1126,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		add_common_headers(r);
 		MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
-		if (opt.cors != NULL) {
+		if (conf.cors != NULL) {
 			MHD_add_response_header(r,
 			    "Access-Control-Allow-Methods",
 			    "GET, HEAD, OPTIONS");
@@ -1265,7 +1230,7 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 	}
 	guard_open(&lp->guard, conn, ci->connect_fd, sock_ctx);
 	/* Cap what the kernel may hold for a client that stops reading. */
-	v = (int)opt.sndbuf;
+	v = (int)conf.sndbuf;
 	if (v > 0)
 		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &v,
 		    sizeof(v));
@@ -1422,8 +1387,8 @@ parse_listen(const char *s)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		return -EINVAL;
-	memcpy(&opt.addr, res->ai_addr, res->ai_addrlen);
-	opt.addrlen = res->ai_addrlen;
+	memcpy(&conf.addr, res->ai_addr, res->ai_addrlen);
+	conf.addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
 }
@@ -1451,7 +1416,7 @@ static void
 raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)opt.max_clients + 256;
+	rlim_t want = (rlim_t)conf.max_clients + 256;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -1466,8 +1431,8 @@ raise_nofile(void)
 
 		log_warn("RLIMIT_NOFILE is %llu: serving at most %u streams "
 		    "instead of %u", (unsigned long long)rl.rlim_cur, lim,
-		    opt.max_clients);
-		opt.max_clients = lim;
+		    conf.max_clients);
+		conf.max_clients = lim;
 	}
 }
 
@@ -1507,8 +1472,8 @@ pass_interval(const struct ring_ent *e, unsigned l)
 {
 	unsigned n;
 
-	if (g_coalesce_ms != COALESCE_AUTO)
-		return g_coalesce_ms / 1000.0;
+	if (conf.coalesce_ms != COALESCE_AUTO)
+		return conf.coalesce_ms / 1000.0;
 	n = atomic_load(&e->lp[l].streams);
 	if (n <= COALESCE_AUTO_MIN)
 		return 0;
@@ -1571,7 +1536,7 @@ loop_main(void *arg)
 
 		if (MHD_get_timeout(lp->d, &to) == MHD_YES && to < 1000)
 			tmo = (int)to;
-		if (g_coalesce_ms != 0)
+		if (conf.coalesce_ms != 0)
 			tmo = coalesce_timeout(tmo, l);
 		if ((gt = guard_check(&lp->guard, false)) >= 0 && gt < tmo)
 			tmo = gt;
@@ -1602,7 +1567,7 @@ poke_loops(void)
 {
 	uint64_t one = 1;
 
-	for (unsigned l = 0; l < g_nloops; l++)
+	for (unsigned l = 0; l < conf.nloops; l++)
 		(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
 
@@ -1626,10 +1591,10 @@ shutdown_streams(void)
 	/* The loops resume everything once more before they stop. */
 	atomic_store(&g_loop_stop, true);
 	poke_loops();
-	for (unsigned l = 0; l < g_nloops; l++)
+	for (unsigned l = 0; l < conf.nloops; l++)
 		pthread_join(g_loops[l].thr, NULL);
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-		for (unsigned l = 0; l < g_nloops; l++)
+		for (unsigned l = 0; l < conf.nloops; l++)
 			wake(e, l);
 }
 
@@ -1661,7 +1626,7 @@ accept_ok(void *cls, const struct sockaddr *sa, socklen_t len)
 }
 
 /*
- * Start the event loops' daemons on opt.addr. With more than one, each
+ * Start the event loops' daemons on conf.addr. With more than one, each
  * listens on its own SO_REUSEPORT socket of the same port (the first one
  * picks it if the port is 0) and the kernel spreads new connections over
  * them. *port: the port bound. 0 or an exit status.
@@ -1669,17 +1634,17 @@ accept_ok(void *cls, const struct sockaddr *sa, socklen_t len)
 static int
 start_loops(unsigned *port)
 {
-	unsigned flags, limit = opt.max_clients + 64;
-	bool reuse = opt.reuseport || g_nloops > 1;
+	unsigned flags, limit = conf.max_clients + 64;
+	bool reuse = conf.reuseport || conf.nloops > 1;
 
 	/* External epoll mode: loop_main() runs it (see request_wake()). */
 	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 	    MHD_USE_TURBO;
-	if (opt.addr.ss_family == AF_INET6)
+	if (conf.addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (opt.tls_cert != NULL)
+	if (conf.tls_cert != NULL)
 		flags |= MHD_USE_TLS;
-	for (unsigned l = 0; l < g_nloops; l++) {
+	for (unsigned l = 0; l < conf.nloops; l++) {
 		struct loop *lp = &g_loops[l];
 		const union MHD_DaemonInfo *di;
 
@@ -1691,7 +1656,7 @@ start_loops(unsigned *port)
 			return EXIT_SYSTEM;
 		}
 		lp->d = MHD_start_daemon(flags, 0, accept_ok, NULL, handler,
-		    lp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&opt.addr,
+		    lp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&conf.addr,
 		    /*
 		     * Only when sharing the port: the option given as 0
 		     * also drops libmicrohttpd's default SO_REUSEADDR, and a
@@ -1701,21 +1666,21 @@ start_loops(unsigned *port)
 		    reuse ? MHD_OPTION_LISTENING_ADDRESS_REUSE :
 		    MHD_OPTION_LISTEN_BACKLOG_SIZE, reuse ? 1u : 4096u,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_CONNECTION_TIMEOUT, opt.write_timeout,
+		    MHD_OPTION_CONNECTION_TIMEOUT, conf.write_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)opt.conn_memory,
+		    (size_t)conf.conn_memory,
 		    MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, lp,
 		    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 		    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, lp,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    opt.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :
-		    MHD_OPTION_END, opt.tls_cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, opt.tls_key,
+		    conf.tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT :
+		    MHD_OPTION_END, conf.tls_cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, conf.tls_key,
 		    MHD_OPTION_END);
 		if (lp->d == NULL) {
 			log_err("cannot listen on %s (address in use, bad TLS "
-			    "files, or no permission)", opt.listen);
+			    "files, or no permission)", conf.listen);
 			atomic_store(&g_stopping, true);
 			return EXIT_SYSTEM;
 		}
@@ -1724,11 +1689,11 @@ start_loops(unsigned *port)
 		di = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_BIND_PORT);
 		*port = di != NULL ? di->port : 0;
 		/* The others bind the port the first one got. */
-		if (opt.addr.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&opt.addr)->sin6_port =
+		if (conf.addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&conf.addr)->sin6_port =
 			    htons((uint16_t)*port);
 		else
-			((struct sockaddr_in *)&opt.addr)->sin_port =
+			((struct sockaddr_in *)&conf.addr)->sin_port =
 			    htons((uint16_t)*port);
 	}
 	return 0;
@@ -1790,7 +1755,7 @@ main(int argc, char **argv)
 	    -1) {
 		switch (ch) {
 		case 'l':
-			opt.listen = optarg;
+			conf.listen = optarg;
 			break;
 		case 'r':
 			if (shmr_name_valid(optarg) != 0) {
@@ -1806,42 +1771,42 @@ main(int argc, char **argv)
 			rings[nrings++] = optarg;
 			break;
 		case 'a':
-			opt.all = true;
+			conf.all = true;
 			break;
 		case 1:
-			opt.max_clients = parse_uint_opt("max-clients", optarg,
+			conf.max_clients = parse_uint_opt("max-clients", optarg,
 			    1, 1000000, false);
 			break;
 		case 2:
-			opt.per_ip = parse_uint_opt("per-ip", optarg, 0,
+			conf.per_ip = parse_uint_opt("per-ip", optarg, 0,
 			    1000000, false);
 			break;
 		case 3:
-			opt.heartbeat = parse_uint_opt("heartbeat", optarg, 1,
+			conf.heartbeat = parse_uint_opt("heartbeat", optarg, 1,
 			    3600, false);
 			break;
 		case 14:
-			g_coalesce_ms = strcmp(optarg, "auto") == 0 ?
+			conf.coalesce_ms = strcmp(optarg, "auto") == 0 ?
 			    COALESCE_AUTO : (int)parse_uint_opt("coalesce",
 			    optarg, 0, 1000, false);
 			break;
 		case 4:
-			opt.write_timeout = parse_uint_opt("write-timeout",
+			conf.write_timeout = parse_uint_opt("write-timeout",
 			    optarg, 1, 86400, false);
 			break;
 		case 5:
-			opt.sndbuf = parse_uint_opt("sndbuf", optarg, 0,
+			conf.sndbuf = parse_uint_opt("sndbuf", optarg, 0,
 			    64 << 20, true);
 			break;
 		case 6:
-			opt.conn_memory = parse_uint_opt("conn-memory", optarg,
+			conf.conn_memory = parse_uint_opt("conn-memory", optarg,
 			    4096, 1 << 20, true);
 			break;
 		case 8:
-			opt.reuseport = true;
+			conf.reuseport = true;
 			break;
 		case 15:
-			g_nloops = parse_uint_opt("threads", optarg, 0,
+			conf.nloops = parse_uint_opt("threads", optarg, 0,
 			    LOOPS_MAX, false);
 			break;
 		case 16:
@@ -1866,10 +1831,10 @@ main(int argc, char **argv)
 			key = optarg;
 			break;
 		case 12:
-			opt.cors = optarg;
+			conf.cors = optarg;
 			break;
 		case 13:
-			opt.trust_any_owner = true;
+			conf.trust_any_owner = true;
 			break;
 		case 'v':
 			verbose++;
@@ -1893,7 +1858,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (nrings == 0 && !opt.all) {
+	if (nrings == 0 && !conf.all) {
 		fprintf(stderr, "ringbridge: name rings with --ring or use "
 		    "--all\n");
 		usage(stderr);
@@ -1904,32 +1869,32 @@ main(int argc, char **argv)
 		    "together\n");
 		return EXIT_USAGE;
 	}
-	if (parse_listen(opt.listen) != 0) {
+	if (parse_listen(conf.listen) != 0) {
 		fprintf(stderr, "ringbridge: --listen %s: expected ADDR:PORT\n",
-		    opt.listen);
+		    conf.listen);
 		return EXIT_USAGE;
 	}
 	log_init("ringbridge", verbose);
-	if (g_nloops == 0)
-		g_nloops = cpus();
-	g_per_ip = opt.per_ip;
+	if (conf.nloops == 0)
+		conf.nloops = cpus();
+	g_per_ip = conf.per_ip;
 	if (token_file != NULL) {
 		size_t n;
 
-		if ((opt.token = read_small_file(token_file, "token file")) ==
+		if ((conf.token = read_small_file(token_file, "token file")) ==
 		    NULL)
 			return EXIT_SYSTEM;
-		n = strlen(opt.token);
-		while (n > 0 && (opt.token[n - 1] == '\n' ||
-		    opt.token[n - 1] == '\r' || opt.token[n - 1] == ' '))
-			opt.token[--n] = '\0';
+		n = strlen(conf.token);
+		while (n > 0 && (conf.token[n - 1] == '\n' ||
+		    conf.token[n - 1] == '\r' || conf.token[n - 1] == ' '))
+			conf.token[--n] = '\0';
 		if (n == 0) {
 			log_err("token file %s is empty", token_file);
 			return EXIT_SYSTEM;
 		}
 	}
-	if (cert != NULL && ((opt.tls_cert = read_small_file(cert,
-	    "certificate")) == NULL || (opt.tls_key = read_small_file(key,
+	if (cert != NULL && ((conf.tls_cert = read_small_file(cert,
+	    "certificate")) == NULL || (conf.tls_key = read_small_file(key,
 	    "key")) == NULL))
 		return EXIT_SYSTEM;
 	raise_nofile();
@@ -1949,26 +1914,26 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nrings; i++)
 		if (ring_add(rings[i], true) != 0)
 			return EXIT_SYSTEM;
-	if (opt.all)
+	if (conf.all)
 		shmr_list(scan_one, NULL);
 	if ((rc = start_loops(&port)) != 0)
 		return rc;
 	{
 		char host[INET6_ADDRSTRLEN] = "?";
 
-		if (opt.addr.ss_family == AF_INET6)
+		if (conf.addr.ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
-			    &opt.addr)->sin6_addr, host, sizeof(host));
+			    &conf.addr)->sin6_addr, host, sizeof(host));
 		else
 			inet_ntop(AF_INET, &((struct sockaddr_in *)
-			    &opt.addr)->sin_addr, host, sizeof(host));
+			    &conf.addr)->sin_addr, host, sizeof(host));
 		printf("ringbridge: listening on http%s://%s%s%s:%u\n",
-		    opt.tls_cert != NULL ? "s" : "",
-		    opt.addr.ss_family == AF_INET6 ? "[" : "", host,
-		    opt.addr.ss_family == AF_INET6 ? "]" : "", port);
+		    conf.tls_cert != NULL ? "s" : "",
+		    conf.addr.ss_family == AF_INET6 ? "[" : "", host,
+		    conf.addr.ss_family == AF_INET6 ? "]" : "", port);
 		fflush(stdout);
 	}
-	for (unsigned l = 0; l < g_nloops; l++)
+	for (unsigned l = 0; l < conf.nloops; l++)
 		if ((rc = pthread_create(&g_loops[l].thr, NULL, loop_main,
 		    &g_loops[l])) != 0) {
 			log_err("cannot start an event loop: %s",
@@ -1982,7 +1947,7 @@ main(int argc, char **argv)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		now = now_mono();
-		if (now - last_hb >= opt.heartbeat) {
+		if (now - last_hb >= conf.heartbeat) {
 			struct ring_ent *e;
 
 			atomic_fetch_add(&g_hb_gen, 1);
@@ -1995,7 +1960,7 @@ main(int argc, char **argv)
 			update_rates(now - last_rate);
 			last_rate = now;
 		}
-		if (opt.all && now - last_scan >= 2.0) {
+		if (conf.all && now - last_scan >= 2.0) {
 			shmr_list(scan_one, NULL);
 			last_scan = now;
 		}
@@ -2003,7 +1968,7 @@ main(int argc, char **argv)
 	log_info("shutting down: ending %" PRIu64 " streams",
 	    (uint64_t)atomic_load(&g_streams));
 	shutdown_streams();
-	for (unsigned l = 0; l < g_nloops; l++) {
+	for (unsigned l = 0; l < conf.nloops; l++) {
 		MHD_stop_daemon(g_loops[l].d);
 		close(g_loops[l].wake_fd);
 	}
@@ -2015,8 +1980,8 @@ main(int argc, char **argv)
 		free(e);
 		e = next;
 	}
-	free(opt.token);
-	free(opt.tls_cert);
-	free(opt.tls_key);
+	free(conf.token);
+	free(conf.tls_cert);
+	free(conf.tls_key);
 	return 0;
 }
