@@ -136,6 +136,10 @@ struct client {
 
 /* ---- state.c: what the files share --------------------------------- */
 
+/* Exit statuses (ringbridge(8), EXIT STATUS). */
+#define EXIT_USAGE	100
+#define EXIT_SYSTEM	111
+
 /* How a ring's passes are timed (--coalesce auto): see pass_interval(). */
 #define COALESCE_AUTO	(-1)
 
@@ -186,9 +190,6 @@ extern atomic_uint_least64_t g_requests, g_rejected_limit, g_rejected_auth;
 /* ---- ringbridge.c ---------------------------------------------------- */
 
 void	mapref_put(struct mapref *m);
-double	pass_interval(const struct ring_ent *e, unsigned l);
-/* CLOCK_MONOTONIC in seconds. */
-double	now_mono(void);
 struct mapref *ring_current_map(struct ring_ent *e);
 /* A header read that may succeed when retried (-EDEADLK, -EAGAIN)? */
 static inline bool
@@ -255,6 +256,36 @@ void	guard_request_done(struct guard *g, struct MHD_Connection *conn);
  * unless now). Returns the ms until the next check is due, -1 if none.
  */
 int	guard_check(struct guard *g, bool now);
+
+/* ---- loop.c: the event loops ------------------------------------------ */
+
+struct MHD_Daemon;
+
+/* An event loop: a libmicrohttpd daemon and the thread that runs it. */
+struct loop {
+	struct MHD_Daemon	*d;
+	int			 wake_fd;	/* eventfd: pumps -> loop */
+	pthread_t		 thr;
+	uint8_t			 idx;
+	struct guard		 guard;		/* its thread only */
+};
+
+/* conf.nloops of them: dispatch.c starts their daemons, loop.c the rest. */
+extern struct loop g_loops[LOOPS_MAX];
+
+/* Start the loops' threads (their daemons are started): 0 or -errno. */
+int	loops_run(void);
+/* End every stream cleanly, then the loops and their daemons. */
+void	loops_shutdown(void);
+/* --threads 0: one event loop per CPU this process may run on. */
+unsigned loops_cpus(void);
+/* Ask each loop to resume its suspended clients of e (any thread). */
+void	request_wake(struct ring_ent *e);
+/* Ring e's pass interval on loop l, in seconds (0: write at once). */
+double	pass_interval(const struct ring_ent *e, unsigned l);
+/* CLOCK_MONOTONIC in seconds. */
+double	now_mono(void);
+void	nap_ms(long ms);
 
 /* ---- dashboard.c, dashboard_assets.c (generated) ---------------------- */
 

@@ -41,20 +41,6 @@
 #include "enc.h"
 #include "log.h"
 
-#define EXIT_USAGE	100
-#define EXIT_SYSTEM	111
-
-/* An event loop: a libmicrohttpd daemon and the thread that runs it. */
-struct loop {
-	struct MHD_Daemon	*d;
-	int			 wake_fd;	/* eventfd: pumps -> loop */
-	pthread_t		 thr;
-	uint8_t			 idx;
-	struct guard		 guard;		/* its thread only */
-};
-
-static struct loop g_loops[LOOPS_MAX];
-static atomic_bool g_loop_stop;	/* eventfd: pumps -> event loop */
 static int g_marker;		/* *req_cls of requests that are not streams */
 static int g_first;		/* *req_cls before the first handler call */
 static int g_nul_target;	/* the same, for a target with %00 */
@@ -82,53 +68,6 @@ ring_current_map(struct ring_ent *e)
 		atomic_fetch_add(&m->refs, 1);
 	pthread_mutex_unlock(&e->lock);
 	return m;
-}
-
-/* Resume loop l's suspended clients of e; the caller holds e->lock. */
-static void
-wake_locked(struct ring_ent *e, unsigned l)
-{
-	struct client *c, *next;
-
-	for (c = e->lp[l].waiters; c != NULL; c = next) {
-		next = c->wnext;
-		c->wnext = c->wprev = NULL;
-		c->waiting = false;
-		CHAOS("bridge: resuming a waiter");
-		MHD_resume_connection(c->conn);
-	}
-	e->lp[l].waiters = NULL;
-	e->lp[l].pass++;
-}
-
-static void
-wake(struct ring_ent *e, unsigned l)
-{
-	pthread_mutex_lock(&e->lock);
-	if (e->lp[l].waiters != NULL) {
-		wake_locked(e, l);
-		atomic_fetch_add(&e->wakeups, 1);
-	}
-	/* Even if the deferred clients went away meanwhile: else the loop
-	 * would find the ring due again at once, forever. */
-	e->lp[l].deferred = false;
-	pthread_mutex_unlock(&e->lock);
-}
-
-/*
- * Ask each event-loop thread to resume its waiters of e. Resuming from the
- * loop thread itself, between two MHD_run() calls, costs libmicrohttpd one
- * walk of its suspended list per batch; resuming from another thread while
- * the loop runs makes it walk that list once per resumed connection.
- */
-static void
-request_wake(struct ring_ent *e)
-{
-	uint64_t one = 1;
-
-	for (unsigned l = 0; l < conf.nloops; l++)
-		if (!atomic_exchange(&e->lp[l].wake_pending, true))
-			(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
 }
 
 void
@@ -233,14 +172,6 @@ ring_reopen(struct ring_ent *e)
 	e->absent_logged = false;
 	mapref_put(old);
 	return 0;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /*
@@ -385,15 +316,6 @@ scan_one(const char *name, void *arg)
 	if (shmr_name_valid(name) == 0 && ring_find(name) == NULL)
 		ring_add(name, true);
 	return 0;
-}
-
-double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -1437,168 +1359,6 @@ raise_nofile(void)
 }
 
 /*
- * --coalesce: a ring's clients are resumed at most once per interval, and
- * a client that wrote in the current pass waits for the next one (see
- * stream_defer()), so each write carries every event of the interval.
- * The kernel's cost is per write, not per byte: at 1000 clients it is
- * most of the bridge's CPU.
- *
- * By default (--coalesce auto) the interval follows the fan-out of the
- * ring on this loop, n clients. Coalescing buys CPU and costs latency:
- * with an interval T each client writes at most 1/T times a second, so
- * the loop's writes cost at most n * w / T of a core, w being the cost of
- * one write (about 7-10 us on the loopback of the VM measured in
- * docs/BENCHMARKS.md, whatever its size). T = n * COALESCE_PER_CLIENT
- * holds that to about a third of a core at any message rate, and a
- * message waits at most T, half of it on average.
- *
- * - n <= COALESCE_AUTO_MIN: T = 0, every message is written at once. A
- *   pass over so few clients takes under a millisecond, so latency is
- *   what a small fan-out should get; the CPU saved would be small.
- * - above it T grows with n, up to COALESCE_AUTO_MAX, which keeps the
- *   median latency (about T/2 plus the pass itself) under 10 ms. At the
- *   cap the write budget is no longer held: more clients then cost more
- *   CPU, not more latency.
- *
- * A ring whose messages come further apart than T is not delayed at all:
- * the first message after a quiet interval is written at once.
- */
-#define COALESCE_AUTO_MIN	100
-#define COALESCE_PER_CLIENT	24e-6		/* seconds */
-#define COALESCE_AUTO_MAX	0.012		/* seconds */
-
-double
-pass_interval(const struct ring_ent *e, unsigned l)
-{
-	unsigned n;
-
-	if (conf.coalesce_ms != COALESCE_AUTO)
-		return conf.coalesce_ms / 1000.0;
-	n = atomic_load(&e->lp[l].streams);
-	if (n <= COALESCE_AUTO_MIN)
-		return 0;
-	return n * COALESCE_PER_CLIENT < COALESCE_AUTO_MAX ?
-	    n * COALESCE_PER_CLIENT : COALESCE_AUTO_MAX;
-}
-
-static bool
-pass_due(const struct ring_ent *e, unsigned l, double t)
-{
-	return now_mono() - e->lp[l].last_pass >= t;
-}
-
-/* Shorten the loop's timeout to the next due pass of a waiting ring. */
-static int
-coalesce_timeout(int tmo, unsigned l)
-{
-	double now = now_mono();
-
-	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL;
-	    e = e->next) {
-		double left;
-		int ms;
-
-		if (!e->lp[l].deferred && !atomic_load(&e->lp[l].wake_pending))
-			continue;
-		left = e->lp[l].last_pass + pass_interval(e, l) - now;
-		ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
-		if (ms < tmo)
-			tmo = ms;
-	}
-	return tmo;
-}
-
-/* An event loop: its daemon's epoll fd plus the pumps' eventfd. */
-static void *
-loop_main(void *arg)
-{
-	struct loop *lp = arg;
-	const union MHD_DaemonInfo *di;
-	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	struct ring_ent *e;
-	unsigned l = lp->idx;
-	uint64_t v;
-	int ep, n, gt;
-
-	di = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_EPOLL_FD);
-	if (di == NULL || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		log_err("cannot set up the event loop: %s", strerror(errno));
-		exit(EXIT_SYSTEM);
-	}
-	ev.data.u32 = 0;
-	epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev);
-	ev.data.u32 = 1;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lp->wake_fd, &ev);
-	while (!atomic_load(&g_loop_stop)) {
-		MHD_UNSIGNED_LONG_LONG to;
-		int tmo = 1000;
-		bool all = atomic_load(&g_stopping);
-
-		if (MHD_get_timeout(lp->d, &to) == MHD_YES && to < 1000)
-			tmo = (int)to;
-		if (conf.coalesce_ms != 0)
-			tmo = coalesce_timeout(tmo, l);
-		if ((gt = guard_check(&lp->guard, false)) >= 0 && gt < tmo)
-			tmo = gt;
-		n = epoll_wait(ep, evs, 4, tmo);
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.u32 == 1)
-				(void)!read(lp->wake_fd, &v, sizeof(v));
-		/* Resume in batches, before libmicrohttpd runs. */
-		for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
-			double t = all ? 0 : pass_interval(e, l);
-
-			if (t > 0 && !pass_due(e, l, t))
-				continue;
-			if (atomic_exchange(&e->lp[l].wake_pending, false) ||
-			    e->lp[l].deferred || all) {
-				e->lp[l].last_pass = now_mono();
-				wake(e, l);
-			}
-		}
-		MHD_run(lp->d);
-	}
-	close(ep);
-	return NULL;
-}
-
-static void
-poke_loops(void)
-{
-	uint64_t one = 1;
-
-	for (unsigned l = 0; l < conf.nloops; l++)
-		(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
-}
-
-static void
-shutdown_streams(void)
-{
-	struct ring_ent *e;
-	double t0;
-
-	atomic_store(&g_stopping, true);
-	/* Readers see g_stopping and end their streams cleanly. */
-	poke_loops();
-	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-		if (e->pump_started)
-			pthread_join(e->pump, NULL);
-	t0 = now_mono();
-	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0) {
-		poke_loops();
-		nap_ms(20);
-	}
-	/* The loops resume everything once more before they stop. */
-	atomic_store(&g_loop_stop, true);
-	poke_loops();
-	for (unsigned l = 0; l < conf.nloops; l++)
-		pthread_join(g_loops[l].thr, NULL);
-	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
-		for (unsigned l = 0; l < conf.nloops; l++)
-			wake(e, l);
-}
-
-/*
  * Only a ring's owner (or root) can truncate it under our read-only
  * mapping, and then the next access to a lost page raises SIGBUS. There
  * is no safe way to unwind out of libmicrohttpd's loop, so say what
@@ -1697,20 +1457,6 @@ start_loops(unsigned *port)
 			    htons((uint16_t)*port);
 	}
 	return 0;
-}
-
-/* --threads 0: one event loop per CPU this process may run on. */
-static unsigned
-cpus(void)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		n = CPU_COUNT(&set);
-	if (n <= 0)
-		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	return n <= 0 ? 1 : n > LOOPS_MAX ? LOOPS_MAX : (unsigned)n;
 }
 
 int
@@ -1876,7 +1622,7 @@ main(int argc, char **argv)
 	}
 	log_init("ringbridge", verbose);
 	if (conf.nloops == 0)
-		conf.nloops = cpus();
+		conf.nloops = loops_cpus();
 	g_per_ip = conf.per_ip;
 	if (token_file != NULL) {
 		size_t n;
@@ -1933,13 +1679,8 @@ main(int argc, char **argv)
 		    conf.addr.ss_family == AF_INET6 ? "]" : "", port);
 		fflush(stdout);
 	}
-	for (unsigned l = 0; l < conf.nloops; l++)
-		if ((rc = pthread_create(&g_loops[l].thr, NULL, loop_main,
-		    &g_loops[l])) != 0) {
-			log_err("cannot start an event loop: %s",
-			    strerror(rc));
-			return EXIT_SYSTEM;
-		}
+	if (loops_run() != 0)
+		return EXIT_SYSTEM;
 	last_rate = last_hb = last_scan = now_mono();
 	for (;;) {
 		int sig = sigtimedwait(&set, &si, &tick);
@@ -1967,11 +1708,7 @@ main(int argc, char **argv)
 	}
 	log_info("shutting down: ending %" PRIu64 " streams",
 	    (uint64_t)atomic_load(&g_streams));
-	shutdown_streams();
-	for (unsigned l = 0; l < conf.nloops; l++) {
-		MHD_stop_daemon(g_loops[l].d);
-		close(g_loops[l].wake_fd);
-	}
+	loops_shutdown();
 	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL; ) {
 		struct ring_ent *next = e->next;
 
