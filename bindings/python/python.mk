@@ -46,19 +46,23 @@ PY_RUN := env PYTHONPATH=$(B)/python PYTHONDONTWRITEBYTECODE=1 $(PY_RUN_ENV) \
 
 ifneq ($(PY_OK),)
 
-$(B)/python/obj/_shmring.o: bindings/python/_shmring.c
+# The C core, one file per job (bindings/python/_shmring.h says which).
+PY_C_SRCS := $(addprefix bindings/python/,module.c ring.c writer.c \
+    reader.c view.c aio.c info.c)
+PY_C_OBJS := $(PY_C_SRCS:bindings/python/%.c=$(B)/python/obj/%.o)
+
+$(B)/python/obj/%.o: bindings/python/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $< (python)")
 	$(Q)$(CC) $(CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
 # libshm's pic objects, linked in: the module needs no libshm.so.
-$(PY_SO): $(B)/python/obj/_shmring.o $(LIBSHM_PIC) \
-    bindings/python/_shmring.map
+$(PY_SO): $(PY_C_OBJS) $(LIBSHM_PIC) bindings/python/_shmring.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(LDFLAGS) \
 	    -Wl,--version-script=bindings/python/_shmring.map -o $@ \
-	    $(B)/python/obj/_shmring.o $(LIBSHM_PIC) -lpthread
+	    $(PY_C_OBJS) $(LIBSHM_PIC) -lpthread
 
 $(PY_DIR)/%: bindings/python/shmring/%
 	@mkdir -p $(@D)
