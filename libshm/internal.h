@@ -39,6 +39,69 @@ struct shmr_ring {
 	char			 name[SHMR_NAME_MAX + 1];
 };
 
+/* A record header as read from the (untrusted) mapping by rec_read(). */
+struct rec {
+	uint32_t	type;	/* REC_DATA, REC_PAD or REC_GAP */
+	uint32_t	len;	/* word 0's length: 16 + payload, or the pad's */
+	uint64_t	size;	/* bytes to the next record: align8(len) */
+	uint64_t	seq;	/* word 1: a data record's sequence number, a
+				 * gap's next one; 0 for a pad */
+};
+
+/*
+ * The one check of a record header against the mapping (layout.h,
+ * "Records"), for every reader of records: reads, batches, seeks, the
+ * whole-ring check and the repair of a dead producer's header. Loads the
+ * record at pos, of which avail bytes are published (tail - pos), and
+ * returns NULL if it may be followed, else what is wrong with it. The
+ * loads are relaxed: the caller believes neither answer before its
+ * acquire fence and intent re-check say the bytes were not overwritten
+ * meanwhile (layout.h, "Reader protocol"). Sequence continuity is the
+ * caller's: it knows which number is due. Inline: it is on every read.
+ */
+static inline const char *
+rec_read(const struct shmr_ring *r, uint64_t pos, uint64_t avail,
+    struct rec *rec)
+{
+	uint64_t off = pos & r->mask;
+	uint64_t w0 = word_load(r->data + off);
+
+	rec->len = (uint32_t)w0;
+	rec->type = (uint32_t)(w0 >> 32);
+	rec->size = align8(rec->len);
+	rec->seq = 0;
+	switch (rec->type) {
+	case REC_PAD:
+		/* From an 8-aligned offset to the end: at least PAD_MIN. */
+		if (rec->len != r->cap - off)
+			return "pad record does not reach the end";
+		break;
+	case REC_GAP:
+		if (rec->len != REC_HDR)
+			return "gap record of a wrong length";
+		if (off + REC_HDR > r->cap)
+			return "record crosses the end of the ring";
+		rec->seq = word_load(r->data + off + 8);
+		break;
+	case REC_DATA:
+		if (rec->len < REC_HDR || rec->len - REC_HDR > r->max_msg)
+			return "record length out of range";
+		if (off + rec->size > r->cap)
+			return "record crosses the end of the ring";
+		rec->seq = word_load(r->data + off + 8);
+		/* Unreachable (2^64 messages): a cursor past it would wrap
+		 * to 0. */
+		if (rec->seq == UINT64_MAX)
+			return "sequence number out of range";
+		break;
+	default:
+		return "unknown record type";
+	}
+	if (rec->size > avail)
+		return "record extends past the tail";
+	return NULL;
+}
+
 /* A consistent copy of the seqlock-protected header fields. */
 struct hot {
 	uint64_t	tail;
@@ -54,6 +117,7 @@ struct hot {
 int	shm_path(char *buf, size_t len, const char *prefix, const char *name);
 uint64_t realtime_ns(void);
 uint64_t mono_ns(void);
+uint64_t mono_ms(void);
 
 /* ring.c */
 int	ring_hot(const struct shmr_ring *r, struct hot *h);
@@ -87,9 +151,6 @@ int	wait_open(const char *name, uid_t owner, struct wait_page **out,
 void	wait_close(struct wait_page *w, int fd);
 void	wait_wake(struct wait_page *wp, struct seg_hdr *h, struct waker *k);
 void	wait_wake_all(struct wait_page *wp);
-uint64_t wait_slice_ns(const struct seg_hdr *h, int slice_ms);
-int	futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns);
-int	futex_wake(_Atomic uint32_t *word);
 void	cpu_relax(void);
 
 #endif /* SHMR_INTERNAL_H */

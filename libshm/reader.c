@@ -1,8 +1,9 @@
 /*
- * reader.c - cursors over a read-only ring, waiting, and the convenience
- * reader. The protocol is explained in layout.h; in short, a record is
- * delivered only if, after it was copied, an acquire fence and a fresh
- * load of intent show that the producer had not yet claimed its bytes.
+ * reader.c - cursors over a read-only ring and the convenience reader;
+ * waiting is in wait.c. The protocol is explained in layout.h; in short,
+ * a record is delivered only if, after it was copied, an acquire fence
+ * and a fresh load of intent show that the producer had not yet claimed
+ * its bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,16 +19,6 @@
 #define CACHE_LINE	64
 /* Most bytes one read_batch copies between two lap checks. */
 #define BATCH_BYTES	(64 << 10)
-/* How long a blocking wait spins before it sleeps. */
-#define WAIT_SPIN_NS	10000
-/* Longest futex sleep before re-checking the ring by other means. */
-#define WAIT_SLICE_MS	100
-/* Most pause instructions between two polls of the tail while spinning. */
-#define SPIN_BACKOFF	32
-/* Time between two polls of the tail while a blocking wait spins. */
-#define WAIT_POLL_NS	1000
-/* How far a streaming producer may get ahead of a blocking wait. */
-#define WAIT_LAG	(64 << 10)
 
 /*
  * Sequence numbers start at 0 in every epoch and grow by one per message:
@@ -122,8 +113,8 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		return -EINVAL;
 	/* Bounded: a hostile tail flipping under us cannot hold us here. */
 	for (iter = 0; iter < LOOP_MAX; iter++) {
-		uint64_t t, off, w0, seq;
-		uint32_t len, type;
+		struct rec rec;
+		uint64_t t;
 		int sane;
 
 		/*
@@ -155,36 +146,14 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 				return -EBADMSG;
 			continue;
 		}
-		off = c->pos & r->mask;
-		w0 = word_load(r->data + off);
-		CHAOS("next: record length loaded");
-		len = (uint32_t)w0;
-		type = (uint32_t)(w0 >> 32);
-		seq = 0;
-		if (type == REC_PAD) {
-			sane = len == r->cap - off && len <= t - c->pos;
-		} else if (type == REC_GAP) {
-			/* a mirror's record of upstream loss (layout.h) */
-			sane = len == REC_HDR && off + REC_HDR <= r->cap &&
-			    REC_HDR <= t - c->pos;
-			if (sane)
-				seq = word_load(r->data + off + 8);
-		} else {
-			sane = type == REC_DATA && len >= REC_HDR &&
-			    len - REC_HDR <= r->max_msg &&
-			    off + align8(len) <= r->cap &&
-			    align8(len) <= t - c->pos;
-			if (sane) {
-				seq = word_load(r->data + off + 8);
-				/* Unreachable (2^64 messages): a cursor
-				 * past it would wrap to 0. */
-				sane = seq != UINT64_MAX;
-				m->len = len - REC_HDR;
-				if (view == COPY && m->len <= buflen)
-					copy_out(buf, r->data + off + REC_HDR,
-					    m->len);
-				CHAOS("next: copied, intent not re-checked");
-			}
+		sane = rec_read(r, c->pos, t - c->pos, &rec) == NULL;
+		CHAOS("next: record header loaded");
+		if (sane && rec.type == REC_DATA) {
+			m->len = rec.len - REC_HDR;
+			if (view == COPY && m->len <= buflen)
+				copy_out(buf, r->data + (c->pos & r->mask) +
+				    REC_HDR, m->len);
+			CHAOS("next: copied, intent not re-checked");
 		}
 		/*
 		 * acquire: orders the loads above before the intent re-load;
@@ -200,37 +169,38 @@ next(const struct shmr_ring *r, struct shmr_cursor *c, void *buf,
 		}
 		if (!sane)
 			return -EBADMSG;
-		if (type == REC_PAD) {
-			c->pos += len;
+		if (rec.type == REC_PAD) {
+			c->pos += rec.size;
 			continue;
 		}
-		if (type == REC_GAP) {
-			if (seq < c->seq)
+		if (rec.type == REC_GAP) {
+			/* a mirror's record of upstream loss (layout.h) */
+			if (rec.seq < c->seq)
 				return -EBADMSG;	/* went backwards */
 			c->pos += REC_HDR;
-			if (seq == c->seq)
+			if (rec.seq == c->seq)
 				continue;	/* a seek already counted it */
-			m->lost = seq - c->seq;
-			m->seq = c->seq = seq;
+			m->lost = rec.seq - c->seq;
+			m->seq = c->seq = rec.seq;
 			return SHMR_OVERRUN;
 		}
-		if (seq != c->seq) {
-			if (seq < c->seq)
+		if (rec.seq != c->seq) {
+			if (rec.seq < c->seq)
 				return -EBADMSG;	/* went backwards */
-			m->lost = seq - c->seq;
-			m->seq = c->seq = seq;
+			m->lost = rec.seq - c->seq;
+			m->seq = c->seq = rec.seq;
 			m->len = 0;
 			return SHMR_OVERRUN;
 		}
-		m->seq = seq;
+		m->seq = rec.seq;
 		if (view == PEEK) {
-			m->data = r->data + off + REC_HDR;
+			m->data = r->data + (c->pos & r->mask) + REC_HDR;
 			return SHMR_MSG;
 		}
 		if (m->len > buflen)
 			return -ENOBUFS;
 		m->data = buf;
-		c->pos += align8(len);
+		c->pos += rec.size;
 		c->seq++;
 		return SHMR_MSG;
 	}
@@ -311,33 +281,29 @@ shmr_cursor_read_batch(const struct shmr_ring *r, struct shmr_cursor *c,
 	if ((t & ~(uint64_t)(CACHE_LINE - 1)) - c->pos <= t - c->pos)
 		t &= ~(uint64_t)(CACHE_LINE - 1);
 	while (k < n && c->pos != t && used < buflen) {
-		uint64_t off = c->pos & r->mask;
-		uint64_t w0 = word_load(r->data + off);
-		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+		struct rec rec;
 		size_t plen;
 
-		if (type == REC_PAD && len == r->cap - off &&
-		    len <= t - c->pos) {
-			c->pos += len;
+		if (rec_read(r, c->pos, t - c->pos, &rec) != NULL ||
+		    rec.type == REC_GAP ||
+		    (rec.type == REC_DATA && rec.seq != c->seq))
+			break;	/* let the careful path look at it */
+		if (rec.type == REC_PAD) {
+			c->pos += rec.size;
 			continue;
 		}
-		if (type != REC_DATA || len < REC_HDR ||
-		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
-		    align8(len) > t - c->pos ||
-		    word_load(r->data + off + 8) != c->seq ||
-		    c->seq == UINT64_MAX)
-			break;	/* let the careful path look at it */
-		plen = len - REC_HDR;
+		plen = rec.len - REC_HDR;
 		if (plen > buflen - used)
 			break;
-		copy_out(out + used, r->data + off + REC_HDR, plen);
+		copy_out(out + used, r->data + (c->pos & r->mask) + REC_HDR,
+		    plen);
 		m[k].seq = c->seq;
 		m[k].data = out + used;
 		m[k].len = plen;
 		m[k].lost = 0;
 		used += align8(plen) < buflen - used ? align8(plen) :
 		    buflen - used;
-		c->pos += align8(len);
+		c->pos += rec.size;
 		c->seq++;
 		k++;
 	}
@@ -377,19 +343,10 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 			return 0;
 		}
 		while (c->seq != target && c->pos != h.tail) {
-			uint64_t off = c->pos & r->mask;
-			uint64_t w0 = word_load(r->data + off);
-			uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
-			int sane = (type == REC_PAD && len == r->cap - off) ||
-			    (type == REC_GAP && len == REC_HDR &&
-			    off + REC_HDR <= r->cap) ||
-			    (type == REC_DATA && len >= REC_HDR &&
-			    len - REC_HDR <= r->max_msg &&
-			    off + align8(len) <= r->cap);
-			uint64_t next = type == REC_GAP ?
-			    word_load(r->data + off + 8) : 0;
+			struct rec rec;
+			int sane = rec_read(r, c->pos, h.tail - c->pos,
+			    &rec) == NULL;
 
-			sane = sane && align8(len) <= h.tail - c->pos;
 			CHAOS("seek: record looked at");
 			/* acquire: see next() */
 			atomic_thread_fence(memory_order_acquire);
@@ -397,17 +354,17 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 				break;
 			if (!sane)
 				return -EBADMSG;
-			if (type == REC_GAP && next > target) {
+			if (rec.type == REC_GAP && rec.seq > target) {
 				/* target was lost upstream: the first read
 				 * reports it from this gap record */
 				c->seq = target;
 				return 0;
 			}
-			if (type == REC_DATA)
+			if (rec.type == REC_DATA)
 				c->seq++;
-			else if (type == REC_GAP)
-				c->seq = next;
-			c->pos += align8(len);
+			else if (rec.type == REC_GAP)
+				c->seq = rec.seq;
+			c->pos += rec.size;
 		}
 		if (c->seq == target)
 			return 0;
@@ -429,16 +386,16 @@ seek(const struct shmr_ring *r, struct shmr_cursor *c, uint64_t target)
 static int
 latest_is_data(const struct shmr_ring *r, const struct hot *h)
 {
-	uint64_t off = h->last_pos & r->mask, w0, seq;
+	struct rec rec;
+	int sane;
 
-	if (h->tail - h->last_pos > r->cap || off + REC_HDR > r->cap)
+	if (h->tail - h->last_pos > r->cap)
 		return 0;
-	w0 = word_load(r->data + off);
-	seq = word_load(r->data + off + 8);
+	sane = rec_read(r, h->last_pos, h->tail - h->last_pos, &rec) == NULL;
 	/* acquire: see next(); pairs with publish_claim()'s release fence */
 	atomic_thread_fence(memory_order_acquire);
-	return !lapped(r, h->last_pos) && (uint32_t)(w0 >> 32) == REC_DATA &&
-	    seq == h->next_seq - 1;
+	return !lapped(r, h->last_pos) && sane && rec.type == REC_DATA &&
+	    rec.seq == h->next_seq - 1;
 }
 
 int
@@ -480,155 +437,6 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 		return 0;
 	default:
 		return -EINVAL;
-	}
-}
-
-/* ---- waiting ------------------------------------------------------------ */
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* seq_cst loads: the reader's half of the Dekker pair in wait.c. */
-static int
-ready(const struct shmr_ring *r, const struct shmr_cursor *c)
-{
-	return atomic_load_explicit(&r->hdr->tail, memory_order_seq_cst) !=
-	    c->pos || atomic_load_explicit(&r->hdr->state,
-	    memory_order_seq_cst) != SHMR_STATE_LIVE;
-}
-
-/*
- * The spinning part of a blocking wait. A reader at the producer's heels
- * (and its hardware prefetcher, a few lines further on) pulls away every
- * cache line the producer is about to write, and the producer then waits
- * for each line to come back: with one caught-up reader a 64-byte publish
- * took 160-300 ns instead of 25 ns on the development VM. So while the
- * producer is streaming, let it get WAIT_LAG bytes ahead before returning,
- * looking at the tail less and less often (1, 2, 4... us: each look costs
- * the producer a line); return when it pauses (the tail did not move
- * between two looks, so latency is what matters), when the lag has lasted
- * WAIT_SPIN_NS, or when the state changes. Nothing new for WAIT_SPIN_NS:
- * -EAGAIN, go to sleep.
- */
-static int
-gather(const struct shmr_ring *r, const struct shmr_cursor *c,
-    uint64_t spin_end, uint64_t deadline_ms)
-{
-	uint64_t lag = r->cap / 8 < WAIT_LAG ? r->cap / 8 : WAIT_LAG;
-	uint64_t seen = c->pos, since = 0, gap = WAIT_POLL_NS, now, t;
-
-	for (;;) {
-		if (ready(r, c)) {
-			/* relaxed: only a distance; the reads that follow
-			 * the wait acquire the tail themselves */
-			t = atomic_load_explicit(&r->hdr->tail,
-			    memory_order_relaxed);
-			now = mono_ns();
-			if (since == 0)
-				since = now;
-			if (t == seen || t - c->pos >= lag ||
-			    now - since >= WAIT_SPIN_NS ||
-			    atomic_load_explicit(&r->hdr->state,
-			    memory_order_relaxed) != SHMR_STATE_LIVE)
-				return 0;
-			/* Still streaming: each look costs the producer a
-			 * line, so look less and less often. */
-			if (seen != c->pos)
-				gap *= 2;
-			seen = t;
-		} else {
-			now = mono_ns();
-			if (now >= spin_end)
-				return -EAGAIN;
-		}
-		if (now / 1000000 >= deadline_ms)
-			return ready(r, c) ? 0 : -ETIMEDOUT;
-		/* Look again only after gap (WAIT_POLL_NS, doubling). */
-		do {
-			for (int k = 0; k < 8; k++)
-				cpu_relax();
-		} while (mono_ns() - now < gap);
-	}
-}
-
-int
-shmr_cursor_wait(const struct shmr_ring *r, const struct shmr_cursor *c,
-    int timeout_ms, unsigned flags)
-{
-	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX :
-	    mono_ms() + (uint64_t)timeout_ms;
-	long poll_us = 50;
-	uint64_t spin_end;
-	int i, rc;
-
-	/*
-	 * Spin first (for WAIT_SPIN_NS, or until the deadline with
-	 * SHMR_WAIT_SPIN): a publish arriving now is seen at once instead of
-	 * after a sleep and a wake-up (20-30 us here). Poll with a growing
-	 * pause (up to SPIN_BACKOFF pause instructions, about a microsecond
-	 * on current x86): each poll pulls the tail's cache line
-	 * away from the producer, whose next publish then has to fetch it
-	 * back, so a caught-up reader polling flat out slows the producer.
-	 */
-	spin_end = (flags & SHMR_WAIT_SPIN) ? UINT64_MAX :
-	    mono_ns() + WAIT_SPIN_NS;
-	if (!(flags & SHMR_WAIT_SPIN)) {
-		if ((rc = gather(r, c, spin_end, deadline)) != -EAGAIN)
-			return rc;
-	} else {
-		for (i = 0;; i++) {
-			if (ready(r, c))
-				return 0;
-			for (int k = i < 6 ? 1 << i : SPIN_BACKOFF; k > 0; k--)
-				cpu_relax();
-			if ((i & 15) == 15 && mono_ns() / 1000000 >= deadline)
-				return -ETIMEDOUT;
-		}
-	}
-	for (;;) {
-		uint64_t now = mono_ms();
-		int slice;
-
-		if (now >= deadline)
-			return ready(r, c) ? 0 : -ETIMEDOUT;
-		slice = deadline - now < WAIT_SLICE_MS ?
-		    (int)(deadline - now) : WAIT_SLICE_MS;
-		if (r->wait != NULL) {
-			/* acquire: pairs with the producer's release
-			 * increment of notify in wait_wake() */
-			uint32_t seen = atomic_load_explicit(&r->wait->notify,
-			    memory_order_acquire);
-
-			/* seq_cst: Dekker with the producer (wait.c) */
-			atomic_store_explicit(&r->wait->sleepers, 1,
-			    memory_order_seq_cst);
-			CHAOS("wait: sleepers set, tail not re-checked");
-			if (ready(r, c))
-				return 0;
-			CHAOS("wait: about to sleep");
-			rc = futex_wait(&r->wait->notify, seen,
-			    wait_slice_ns(r->hdr, slice));
-			if (rc == -EINTR)
-				return -EINTR;
-		} else {
-			/* No wait object: poll, backing off to 1 ms. */
-			struct timespec ts = { 0, poll_us * 1000 };
-
-			if (poll_us * 1000 > (long)slice * 1000000)
-				ts.tv_nsec = (long)slice * 1000000;
-			if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
-				return -EINTR;
-			if (poll_us < 1000)
-				poll_us *= 2;
-		}
-		if (ready(r, c))
-			return 0;
 	}
 }
 

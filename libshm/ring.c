@@ -291,42 +291,35 @@ repair(const struct ring_hot_ctx *x, struct hot *v)
 	    v->tail - v->head_pos > r->cap)
 		return -EBADMSG;
 	while (pos != v->tail) {
-		uint64_t off = pos & r->mask;
-		uint64_t w0 = word_load(r->data + off);
-		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
+		struct rec rec;
 
-		if (type == REC_PAD && len == r->cap - off &&
-		    len <= v->tail - pos) {
-			pos += len;
+		if (rec_read(r, pos, v->tail - pos, &rec) != NULL)
+			return -EBADMSG;
+		if (rec.type == REC_PAD) {
+			pos += rec.size;
 			continue;
 		}
-		if (type == REC_GAP && len == REC_HDR &&
-		    off + REC_HDR <= r->cap && REC_HDR <= v->tail - pos) {
-			gap = word_load(r->data + off + 8);
+		if (rec.type == REC_GAP) {
+			gap = rec.seq;
 			if (n > 0 && gap <= last)
 				return -EBADMSG;
 			pos += REC_HDR;
 			continue;
 		}
-		if (type != REC_DATA || len < REC_HDR ||
-		    len - REC_HDR > r->max_msg || off + align8(len) > r->cap ||
-		    align8(len) > v->tail - pos)
-			return -EBADMSG;
 		if (n == 0) {
-			first = word_load(r->data + off + 8);
+			first = rec.seq;
 			if (gap != 0 && gap != first)
 				return -EBADMSG;
 			/* a gap at the head: its start is in the header */
 			if (gap == 0 || v->head_seq > first)
 				v->head_seq = first;
-		} else if (word_load(r->data + off + 8) != (gap != 0 ? gap :
-		    last + 1))
+		} else if (rec.seq != (gap != 0 ? gap : last + 1))
 			return -EBADMSG;
-		last = word_load(r->data + off + 8);
+		last = rec.seq;
 		gap = 0;
 		lastpos = pos;
 		n++;
-		pos += align8(len);
+		pos += rec.size;
 	}
 	if (n > 0) {
 		v->next_seq = gap != 0 ? gap : last + 1;
@@ -480,33 +473,13 @@ walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
 
 	*nrec = 0;
 	while (pos != h->tail) {
-		uint64_t off = pos & r->mask;
-		uint64_t w0 = word_load(r->data + off);
-		uint64_t s = word_load(r->data + off + 8 < r->data + r->cap ?
-		    r->data + off + 8 : r->data);
-		uint32_t len = (uint32_t)w0, type = (uint32_t)(w0 >> 32);
-		const char *bad = NULL;
+		struct rec rec;
+		const char *bad = rec_read(r, pos, h->tail - pos, &rec);
 
-		if (type == REC_PAD) {
-			if (len != r->cap - off)
-				bad = "pad record does not reach the end";
-		} else if (type == REC_GAP) {
-			if (len != REC_HDR)
-				bad = "gap record of a wrong length";
-			else if (s <= seq)
-				bad = "gap record going backwards";
-		} else if (type == REC_DATA) {
-			if (len < REC_HDR || len - REC_HDR > r->max_msg)
-				bad = "record length out of range";
-			else if (off + align8(len) > r->cap)
-				bad = "record crosses the end of the ring";
-			else if (s != seq)
-				bad = "sequence number out of order";
-		} else {
-			bad = "unknown record type";
-		}
-		if (bad == NULL && align8(len) > h->tail - pos)
-			bad = "record extends past the tail";
+		if (bad == NULL && rec.type == REC_GAP && rec.seq <= seq)
+			bad = "gap record going backwards";
+		else if (bad == NULL && rec.type == REC_DATA && rec.seq != seq)
+			bad = "sequence number out of order";
 		CHAOS("check: record looked at");
 		/* acquire: pairs with the producer's release fence after
 		 * its intent store; a lap means the bytes may be torn */
@@ -518,15 +491,15 @@ walk(const struct shmr_ring *r, const struct hot *h, uint64_t *nrec,
 			return why_fmt(why, whylen, -EBADMSG,
 			    "at position %llu (seq %llu): %s (length %u)",
 			    (unsigned long long)pos, (unsigned long long)seq,
-			    bad, len);
-		if (type == REC_DATA) {
+			    bad, rec.len);
+		if (rec.type == REC_DATA) {
 			last = pos;
 			seq++;
 			(*nrec)++;
-		} else if (type == REC_GAP) {
-			seq = s;
+		} else if (rec.type == REC_GAP) {
+			seq = rec.seq;
 		}
-		pos += align8(len);
+		pos += rec.size;
 	}
 	if (seq != h->next_seq)
 		return why_fmt(why, whylen, -EBADMSG,
