@@ -40,6 +40,29 @@ publish_place(const struct shmr_writer *w, uint64_t pos, uint64_t ral)
 }
 
 /*
+ * The header seqlock, writer side (Boehm's recipe; the reader side is
+ * ring_hot() in ring.c): sl_begin() before the first field store of an
+ * update, sl_end() after the last. Every header update goes through them:
+ * a claim (head, intent) and a publish (tail and statistics).
+ */
+static inline void
+sl_begin(struct shmr_writer *w)
+{
+	atomic_store_explicit(&w->hdr->sl, ++w->sl, memory_order_relaxed);
+	/* release: sl odd is visible before the field stores that follow;
+	 * pairs with the acquire fence in ring_hot() */
+	atomic_thread_fence(memory_order_release);
+}
+
+static inline void
+sl_end(struct shmr_writer *w)
+{
+	/* release: the field stores before it are visible to whoever sees
+	 * this even sl; pairs with the acquire load of sl in ring_hot() */
+	atomic_store_explicit(&w->hdr->sl, ++w->sl, memory_order_release);
+}
+
+/*
  * Claim the bytes up to end: first move the head past every record that
  * the claim will overwrite (reading back our own record headers), then
  * announce the new intent, both inside the header seqlock so a snapshot
@@ -83,22 +106,18 @@ publish_claim(struct shmr_writer *w, uint64_t end)
 	}
 	w->intent = end;
 	CHAOS("claim: before sl odd");
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
-	/* release: sl odd is visible before the fields below; pairs with the
-	 * acquire fence in ring_hot() */
-	atomic_thread_fence(memory_order_release);
+	sl_begin(w);
 	CHAOS("claim: sl odd");
 	atomic_store_explicit(&h->head_pos, w->head_pos, memory_order_relaxed);
 	atomic_store_explicit(&h->head_seq, w->head_seq, memory_order_relaxed);
 	CHAOS("claim: head moved, intent not yet");
 	atomic_store_explicit(&h->intent, end, memory_order_relaxed);
 	CHAOS("claim: intent stored, sl odd");
-	/* release: pairs with the acquire load of sl in ring_hot() */
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+	sl_end(w);
 	/*
 	 * release: the intent store above is ordered before the record
 	 * stores that follow; pairs with the acquire fence a reader issues
-	 * after copying and before re-loading intent (reader.c).
+	 * after copying and before re-loading intent (next() in reader.c).
 	 */
 	atomic_thread_fence(memory_order_release);
 	CHAOS("claim: done, records not yet written");
@@ -176,9 +195,7 @@ publish_hot(struct shmr_writer *w)
 	/* Read the clock before the update: keep the odd-sl window short. */
 	uint64_t ns = coarse_ns();
 
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_relaxed);
-	/* release: sl odd before the fields; pairs with ring_hot()'s fence */
-	atomic_thread_fence(memory_order_release);
+	sl_begin(w);
 	CHAOS("finish: sl odd");
 	atomic_store_explicit(&h->next_seq, w->next_seq, memory_order_relaxed);
 	atomic_store_explicit(&h->last_pos, w->last_pos, memory_order_relaxed);
@@ -191,8 +208,7 @@ publish_hot(struct shmr_writer *w)
 	 */
 	atomic_store_explicit(&h->tail, w->tail, memory_order_release);
 	CHAOS("finish: tail published, sl odd");
-	/* release: pairs with the acquire load of sl in ring_hot() */
-	atomic_store_explicit(&h->sl, ++w->sl, memory_order_release);
+	sl_end(w);
 	CHAOS("finish: sl even, sleepers not yet checked");
 }
 
