@@ -106,6 +106,12 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t
+mono_ms(void)
+{
+	return mono_ns() / 1000000;
+}
+
 int
 shmr_unlink(const char *name)
 {
