@@ -1,7 +1,7 @@
 /*
  * takeover.c - replacing a ring whose producer died, and a mirror's
- * successor adopting its dead predecessor's ring (layout.h, "Takeover
- * and epochs").
+ * successor adopting its dead predecessor's ring (layout.h, "Liveness
+ * and takeover", "Epochs", "Mirrors").
  */
 #include <fcntl.h>
 #include <sys/mman.h>
