@@ -1,17 +1,28 @@
 # shmring: one non-recursive GNU Makefile. Each directory contributes a
-# fragment (<dir>/*.mk) that only appends to the variables below; nothing
-# here recurses into sub-makes.
+# fragment (<dir>/*.mk, docs/examples/*.mk, bindings/python/*.mk) that
+# builds its own products and appends to the lists below (PROGRAMS,
+# TEST_RUNS, ...); nothing recurses into sub-makes. The fragments are read
+# in name order, but no fragment depends on that order: the paths of the
+# products fragments share are named here, and run-makefile-order reads
+# the fragments backwards and checks that make's rules come out the same.
 #
 #   make                 build/lib/libshm.{a,so} and every program in build/bin
-#   make test            unit tests (Criterion), stress programs, corpus replays
+#   make CC=clang        the same in build-clang/ (objects never mix)
+#   make test            unit tests (Criterion), end-to-end scripts, stress
+#                        programs, corpus replays: one run-<name> target
+#                        each, so -j runs them side by side; a test's
+#                        output goes to $(B)/tests/<name>.log
+#   make run-<name>      one test (e.g. make run-ringctl_tail)
 #   make SAN=asan test   the same under ASan+UBSan, in build-asan/
 #   make SAN=tsan stress the plain stress programs under TSan, in build-tsan/
 #   make SAN=chaos stress  stress, exactness and bridge tests with random
 #                        delays at every protocol step (libshm/chaos.h), in
 #                        build-chaos/; SHMR_CHAOS=per-mille, SHMR_CHAOS_SEED
 #   make bench           benchmarks, a report on stdout (not a test)
+#   make fuzz            libFuzzer targets, in build-fuzz/ (tests/fuzz.mk)
 #   make demo            ringd on a demo feed + ringbridge on 127.0.0.1:8080
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make clean           removes build/ and every build-*/
 #   V=1                  print the commands
 
 # The version lives in one place, include/shmring.h; the version script
@@ -34,11 +45,9 @@ DESTDIR ?=
 
 CC ?= cc
 SAN ?=
-ifeq ($(SAN),)
-B := build
-else
-B := build-$(SAN)
-endif
+# One build tree per compiler and sanitizer, so objects never mix:
+# build/, build-clang/, build-asan/, build-clang-asan/, ...
+B ?= build$(if $(findstring clang,$(notdir $(CC))),-clang)$(if $(SAN),-$(SAN))
 
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wformat=2
@@ -84,6 +93,8 @@ BSD_LIBS := $(call pc,--libs,libbsd-overlay)
 MHD_CFLAGS := $(call pc,--cflags,libmicrohttpd)
 MHD_LIBS := $(call pc,--libs,libmicrohttpd)
 CRITERION_LIBS := $(call pc,--libs,criterion)
+# Empty without libnats: ringrelay is then not built, its tests skip.
+NATS_LIBS := $(call pc,--libs,libnats)
 
 ifeq ($(V),1)
 Q :=
@@ -91,10 +102,46 @@ else
 Q := @
 endif
 
+# The products more than one fragment names. Named here, before any
+# fragment, because make expands a rule's targets and prerequisites as it
+# reads them: a name defined in a fragment read later would be silently
+# empty there (run-test_faults and run-fault_ringd_kill once lost their
+# dependency on ringctl that way and raced its build under -j). Another
+# fragment's own variables (a source list) may appear in a recipe, in a
+# `=` variable, or in a prerequisite list as $$(NAME) (second expansion,
+# after every fragment is read).
 LIBSHM_A := $(B)/lib/libshm.a
 # The same objects with their internals visible, for white-box tests only.
 LIBSHM_WB := $(B)/lib/libshm-whitebox.a
 LIBSHM_SO := $(B)/lib/libshm.so.$(VERSION)
+LIBCOMMON := $(B)/lib/libcommon.a
+RINGD := $(B)/bin/ringd
+RINGCTL := $(B)/bin/ringctl
+RINGBRIDGE := $(B)/bin/ringbridge
+RINGRELAY := $(B)/bin/ringrelay
+# The scriptable test producer (tests/ringctl.mk).
+RINGCTL_FEED := $(B)/tests/ringctl_feed
+FUZZ_DIR := build-fuzz
+
+# $(call link,LIBS): the one link rule. Links $@ from the objects and
+# archives among its prerequisites, in their order (list libcommon.a
+# before libshm.a: common/ calls libshm), then LIBS.
+define link
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(1)
+endef
+
+# $(call run_test,NAME,COMMAND): the one way a test runs. COMMAND's output
+# goes to $(B)/tests/NAME.log; exit 0 passes and 77 skips (either shows the
+# log's last line), anything else fails and shows the whole log.
+define run_test
+	@echo "  TEST    $(1)"
+	@mkdir -p $(B)/tests
+	$(Q)rc=0; { $(2); } > $(B)/tests/$(1).log 2>&1 || rc=$$?; \
+	if [ $$rc = 0 ] || [ $$rc = 77 ]; then tail -n 1 $(B)/tests/$(1).log; \
+	else cat $(B)/tests/$(1).log; echo "$(1): FAILED" >&2; exit 1; fi
+endef
 
 # Fragments append to these.
 PROGRAMS :=
@@ -109,9 +156,14 @@ CLEAN_FILES :=
 .PHONY: all test stress bench demo install uninstall clean lint deps fuzz
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDEXPANSION:
 
-include libshm/libshm.mk
-include $(sort $(filter-out libshm/libshm.mk,$(wildcard */*.mk */*/*.mk)))
+# MK_ORDER=reverse reads them backwards (run-makefile-order).
+MK_FILES := $(sort $(wildcard */*.mk */*/*.mk))
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) \
+	$(firstword $(1)))
+include $(if $(filter reverse,$(MK_ORDER)),$(call reverse,$(MK_FILES)), \
+	$(MK_FILES))
 
 all: $(LIBSHM_A) $(LIBSHM_SO) $(PROGRAMS)
 
@@ -139,7 +191,14 @@ lint:
 install: all $(INSTALL_HOOKS)
 uninstall: $(UNINSTALL_HOOKS)
 
-clean:
-	rm -rf build build-asan build-tsan build-chaos $(CLEAN_FILES)
+# Fragments read forwards and backwards give the same rules.
+run-makefile-order: Makefile $(MK_FILES) tests/makefile_order.sh
+	$(call run_test,makefile_order,MAKE="$(MAKE)" sh tests/makefile_order.sh)
 
--include $(shell find build build-asan build-tsan build-chaos -name '*.d' 2>/dev/null)
+TEST_RUNS += run-makefile-order
+.PHONY: run-makefile-order
+
+clean:
+	rm -rf $(wildcard build build-*) $(CLEAN_FILES)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

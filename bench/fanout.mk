@@ -12,15 +12,13 @@ $(B)/bench/bench_fanout.o $(B)/bench/fanout_clients.o \
     $(B)/bench/fanout_nchan.o: EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon -Itests
 
 $(BENCH_FANOUT): $(B)/bench/bench_fanout.o $(B)/bench/fanout_clients.o \
-    $(B)/bench/fanout_nchan.o $(B)/tests/bridge_client.o \
-    $(LIBSHM_A) $(B)/lib/libcommon.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BSD_LIBS) -lpthread
+    $(B)/bench/fanout_nchan.o $(B)/tests/bridge_client.o $(LIBCOMMON) \
+    $(LIBSHM_A)
+	$(call link,$(BSD_LIBS) -lpthread)
 
 PROGRAMS += $(BENCH_FANOUT)
 
-BF = $(BENCH_FANOUT) --bridge $(B)/bin/ringbridge -t $(BENCH_FANOUT_SECONDS)
+BF = $(BENCH_FANOUT) --bridge $(RINGBRIDGE) -t $(BENCH_FANOUT_SECONDS)
 # Clients reading 1 KB/s are lapped, told (an "overrun" event with the
 # exact count) and dropped; the kernel holds ~136 KB per connection first
 # (SO_SNDBUF 64K doubled, and the client's receive buffer), so a 64 KiB
@@ -29,9 +27,7 @@ BF = $(BENCH_FANOUT) --bridge $(B)/bin/ringbridge -t $(BENCH_FANOUT_SECONDS)
 SLOW = -t 8 --ring-size 64K
 # "|| true": a run that does not deliver everything is a result to report,
 # not a reason to stop the others.
-# bridge/, common/ and daemon/ fragments are read after this one: name the
-# files.
-run-bench-fanout: $(BENCH_FANOUT) $(B)/bin/ringbridge $(B)/bin/ringd
+run-bench-fanout: $(BENCH_FANOUT) $(RINGBRIDGE) $(RINGD)
 	-$(BF) -c 100 -r 1000
 	-$(BF) -c 100 -r 20000
 	-$(BF) -c 100 -r 60000
@@ -44,7 +40,7 @@ run-bench-fanout: $(BENCH_FANOUT) $(B)/bin/ringbridge $(B)/bin/ringd
 	-$(BF) -c 1000 -r 300 $(SLOW) --bridge-args "--coalesce 10"
 	-$(BF) -c 1000 -r 300 --bridges 2 --bridge-args "--coalesce 10"
 	-$(BF) -c 10000 -r 20
-	-$(BF) --ringd $(B)/bin/ringd -c 1000 -r 300
+	-$(BF) --ringd $(RINGD) -c 1000 -r 300
 	-$(BF) -c 1000 --flood 2
 ifneq ($(HAVE_NCHAN),)
 	-$(BF) --nchan $(NGINX) -c 100 -r 1000

@@ -8,15 +8,12 @@ $(B)/bench/bench_ingest.o: EXTRA_CFLAGS = \
 	-DRINGD_PATH='"$(abspath $(B))/bin/ringd"'
 
 $(BENCH_INGEST): $(B)/bench/bench_ingest.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(call link)
 
 PROGRAMS += $(BENCH_INGEST)
 
 # BENCH_INGEST_ARGS=--quick for a smoke run (16 MiB per case).
-# daemon/ringd.mk is read after this file: name ringd directly.
-run-bench-ingest: $(BENCH_INGEST) $(B)/bin/ringd
+run-bench-ingest: $(BENCH_INGEST) $(RINGD)
 	$(BENCH_INGEST) $(BENCH_INGEST_ARGS)
 
 BENCH_RUNS += run-bench-ingest

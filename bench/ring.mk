@@ -18,11 +18,8 @@ bench_ring_objs := $(bench_ring_srcs:%.c=$(B)/%.o)
 $(B)/bench/bench_ring.o: EXTRA_CFLAGS = -Icommon
 $(B)/bench/transport_zmq.o: EXTRA_CFLAGS = $(BENCH_RING_ZMQ)
 
-# common/common.mk is read after this file: name libcommon.a directly.
-$(BENCH_RING): $(bench_ring_objs) $(LIBSHM_A) $(B)/lib/libcommon.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ZMQ_LIBS) $(BSD_LIBS)
+$(BENCH_RING): $(bench_ring_objs) $(LIBCOMMON) $(LIBSHM_A)
+	$(call link,$(ZMQ_LIBS) $(BSD_LIBS))
 
 PROGRAMS += $(BENCH_RING)
 MAN_PAGES += bench/bench_ring.1

@@ -7,7 +7,6 @@ RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
 	$(BRIDGE_FORMAT_SRCS)
 RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
-RINGBRIDGE := $(B)/bin/ringbridge
 
 $(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
 	$(MHD_CFLAGS)
@@ -37,12 +36,8 @@ $(B)/bridge/dashboard_assets.o: $(B)/bridge/dashboard_assets.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -Ibridge -c -o $@ $<
 
-# common/common.mk is read after this file: name libcommon.a directly.
-$(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBSHM_A) $(B)/lib/libcommon.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGBRIDGE_OBJS) $(LIBSHM_A) \
-	    $(LIBCOMMON) $(MHD_LIBS) $(BSD_LIBS) -lpthread
+$(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBCOMMON) $(LIBSHM_A)
+	$(call link,$(MHD_LIBS) $(BSD_LIBS) -lpthread)
 
 PROGRAMS += $(RINGBRIDGE)
 MAN_PAGES += bridge/ringbridge.8

@@ -1,7 +1,6 @@
 # common/: small helpers shared by the programs (not part of libshm).
 COMMON_SRCS := common/cli.c common/log.c common/enc.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o)
-LIBCOMMON := $(B)/lib/libcommon.a
 
 $(B)/common/%.o: EXTRA_CFLAGS = $(BSD_CFLAGS)
 

@@ -3,15 +3,11 @@
 RINGD_SRCS := daemon/ringd.c daemon/services.c daemon/inputs.c \
 	daemon/framing.c $(sort $(wildcard daemon/ingest_*.c))
 RINGD_OBJS := $(RINGD_SRCS:%.c=$(B)/%.o)
-RINGD := $(B)/bin/ringd
 
 $(RINGD_OBJS): EXTRA_CFLAGS = -Icommon $(BSD_CFLAGS)
 
-$(RINGD): $(RINGD_OBJS) $(LIBSHM_A) $(LIBCOMMON)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGD_OBJS) $(LIBSHM_A) $(LIBCOMMON) \
-	    $(BSD_LIBS) -lm
+$(RINGD): $(RINGD_OBJS) $(LIBCOMMON) $(LIBSHM_A)
+	$(call link,$(BSD_LIBS) -lm)
 
 PROGRAMS += $(RINGD)
 MAN_PAGES += daemon/ringd.8

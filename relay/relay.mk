@@ -1,8 +1,6 @@
 # relay/: ringrelay(8), a ring relayed through NATS JetStream (issue 15).
 # Needs libnats (Debian libnats-dev); without it ringrelay is not built and
 # its tests skip, so the rest of shmring builds on hosts without NATS.
-NATS_LIBS := $(call pc,--libs,libnats)
-RINGRELAY := $(B)/bin/ringrelay
 RINGRELAY_OBJS := $(addprefix $(B)/relay/,ringrelay.o stream.o headers.o \
     push.o pull.o)
 
@@ -10,10 +8,7 @@ ifneq ($(NATS_LIBS),)
 $(RINGRELAY_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
 
 $(RINGRELAY): $(RINGRELAY_OBJS) $(LIBCOMMON) $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGRELAY_OBJS) $(LIBSHM_A) $(LIBCOMMON) \
-	    $(BSD_LIBS) $(NATS_LIBS) -lpthread
+	$(call link,$(BSD_LIBS) $(NATS_LIBS) -lpthread)
 
 PROGRAMS += $(RINGRELAY)
 

@@ -8,17 +8,11 @@ BRIDGE_RUNS := $(BRIDGE_TESTS:%=run-%)
 $(BRIDGE_TEST_BINS:%=%.o) $(BRIDGE_CLIENT_O): EXTRA_CFLAGS = -Icommon \
 	-Itests -DRINGBRIDGE_BIN='"$(RINGBRIDGE)"'
 
-$(BRIDGE_TEST_BINS): %: %.o $(BRIDGE_CLIENT_O) $(LIBSHM_A) $(LIBCOMMON)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BRIDGE_CLIENT_O) $(LIBSHM_A) \
-	    $(LIBCOMMON) $(CRITERION_LIBS) $(BSD_LIBS) -lpthread
+$(BRIDGE_TEST_BINS): %: %.o $(BRIDGE_CLIENT_O) $(LIBCOMMON) $(LIBSHM_A)
+	$(call link,$(CRITERION_LIBS) $(BSD_LIBS) -lpthread)
 
 $(BRIDGE_RUNS): run-%: $(B)/tests/% $(RINGBRIDGE)
-	@echo "  TEST    $*"
-	$(Q)timeout 600 $(B)/tests/$* --jobs 2 > $(B)/tests/$*.log 2>&1 && \
-	    tail -n 1 $(B)/tests/$*.log || \
-	    { cat $(B)/tests/$*.log; echo "$*: FAILED" >&2; exit 1; }
+	$(call run_test,$*,timeout 600 $< --jobs 2)
 
 TEST_RUNS += $(BRIDGE_RUNS)
 .PHONY: $(BRIDGE_RUNS)
@@ -27,8 +21,11 @@ TEST_RUNS += $(BRIDGE_RUNS)
 # bridge/test_hooks.c compiled in (RINGBRIDGE_TEST_PAUSE), for the tests
 # that need a rare interleaving every time. Only tests run it.
 RB_HOOKS := $(B)/tests/ringbridge-hooks
-RB_HOOKS_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/tests/hooks/%.o) \
+# bridge/ringbridge.mk's sources: `=` and $$ (the Makefile's header).
+RB_HOOKS_OBJS = $(RINGBRIDGE_SRCS:%.c=$(B)/tests/hooks/%.o) \
 	$(B)/tests/hooks/bridge/test_hooks.o
+
+RB_HOOKS_WRAP := -Wl,--wrap=shmr_cursor_init
 
 $(B)/tests/hooks/%.o: %.c
 	@mkdir -p $(@D)
@@ -36,13 +33,9 @@ $(B)/tests/hooks/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -DRINGBRIDGE_TEST_HOOKS -Icommon -Ibridge \
 	    $(BSD_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
 
-$(RB_HOOKS): $(RB_HOOKS_OBJS) $(B)/bridge/dashboard_assets.o $(LIBSHM_A) \
-    $(B)/lib/libcommon.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -Wl,--wrap=shmr_cursor_init -o $@ $(RB_HOOKS_OBJS) \
-	    $(B)/bridge/dashboard_assets.o $(LIBSHM_A) $(LIBCOMMON) \
-	    $(MHD_LIBS) $(BSD_LIBS) -lpthread
+$(RB_HOOKS): $$(RB_HOOKS_OBJS) $(B)/bridge/dashboard_assets.o $(LIBCOMMON) \
+    $(LIBSHM_A)
+	$(call link,$(RB_HOOKS_WRAP) $(MHD_LIBS) $(BSD_LIBS) -lpthread)
 
 $(B)/tests/test_bridge.o: EXTRA_CFLAGS += -Ilibshm \
 	-DRINGBRIDGE_HOOKS_BIN='"$(RB_HOOKS)"'

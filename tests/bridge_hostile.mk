@@ -6,20 +6,14 @@ HOSTILE_TEST_BINS := $(HOSTILE_TESTS:%=$(B)/tests/%)
 HOSTILE_RUNS := $(HOSTILE_TESTS:%=run-%)
 
 $(HOSTILE_TEST_BINS:%=%.o): EXTRA_CFLAGS = -Icommon -Itests \
-	-DRINGBRIDGE_BIN='"$(B)/bin/ringbridge"'
+	-DRINGBRIDGE_BIN='"$(RINGBRIDGE)"'
 
-$(HOSTILE_TEST_BINS): %: %.o $(B)/tests/bridge_client.o $(LIBSHM_A) \
-    $(LIBCOMMON)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(B)/tests/bridge_client.o $(LIBSHM_A) \
-	    $(LIBCOMMON) $(CRITERION_LIBS) $(BSD_LIBS) -lpthread
+$(HOSTILE_TEST_BINS): %: %.o $(B)/tests/bridge_client.o $(LIBCOMMON) \
+    $(LIBSHM_A)
+	$(call link,$(CRITERION_LIBS) $(BSD_LIBS) -lpthread)
 
-$(HOSTILE_RUNS): run-%: $(B)/tests/% $(B)/bin/ringbridge
-	@echo "  TEST    $*"
-	$(Q)timeout 900 $(B)/tests/$* --jobs 2 > $(B)/tests/$*.log 2>&1 && \
-	    tail -n 1 $(B)/tests/$*.log || \
-	    { cat $(B)/tests/$*.log; echo "$*: FAILED" >&2; exit 1; }
+$(HOSTILE_RUNS): run-%: $(B)/tests/% $(RINGBRIDGE)
+	$(call run_test,$*,timeout 900 $< --jobs 2)
 
 TEST_RUNS += $(HOSTILE_RUNS)
 .PHONY: $(HOSTILE_RUNS)

@@ -14,14 +14,8 @@ run-bridge_nginx: docs/examples/nginx.conf
 
 $(BROWSER_RUNS): run-%: tests/%.sh tests/%.mjs tests/browser_lib.sh \
     tests/browser_lib.mjs $(RINGD) $(RINGBRIDGE)
-	@echo "  TEST    $*"
-	@mkdir -p $(B)/tests
-	$(Q)RINGD=$(RINGD) RINGBRIDGE=$(RINGBRIDGE) OUT=$(B)/tests \
-	    NODE_DIR=$(B)/node timeout 300 bash tests/$*.sh \
-	    > $(B)/tests/$*.log 2>&1; rc=$$?; \
-	    if [ $$rc -eq 0 ]; then grep "^$*:" $(B)/tests/$*.log; \
-	    elif [ $$rc -eq 77 ]; then grep '^SKIP' $(B)/tests/$*.log; \
-	    else cat $(B)/tests/$*.log; echo "$*: FAILED" >&2; exit 1; fi
+	$(call run_test,$*,RINGD=$(RINGD) RINGBRIDGE=$(RINGBRIDGE) \
+	    OUT=$(B)/tests NODE_DIR=$(B)/node timeout 300 bash tests/$*.sh)
 
 TEST_RUNS += $(BROWSER_RUNS)
 .PHONY: $(BROWSER_RUNS)

@@ -15,20 +15,16 @@ EXACT_ISSUE12 ?= 1,2,6,R
 $(EXACT).o: EXTRA_CFLAGS = -Itests
 
 $(EXACT): $(EXACT).o $(B)/tests/bridge_client.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(call link,-lpthread)
 
-EXACT_ENV = EXACT_RINGBRIDGE=$(RINGBRIDGE) EXACT_RINGCTL=$(B)/bin/ringctl \
+EXACT_ENV = EXACT_RINGBRIDGE=$(RINGBRIDGE) EXACT_RINGCTL=$(RINGCTL) \
 	EXACT_ISSUE12=$(EXACT_ISSUE12)
 
-run-exact: $(EXACT) $(RINGBRIDGE) $(B)/bin/ringctl
-	@echo "  TEST    exact"
-	$(Q)$(EXACT_ENV) EXACT_SECONDS=$(EXACT_SECONDS) timeout 300 $< \
-	    > $(B)/tests/exact.log 2>&1 && tail -n 1 $(B)/tests/exact.log || \
-	    { cat $(B)/tests/exact.log; echo "exact: FAILED" >&2; exit 1; }
+run-exact: $(EXACT) $(RINGBRIDGE) $(RINGCTL)
+	$(call run_test,exact,$(EXACT_ENV) EXACT_SECONDS=$(EXACT_SECONDS) \
+	    timeout 300 $<)
 
-exact-soak: $(EXACT) $(RINGBRIDGE) $(B)/bin/ringctl
+exact-soak: $(EXACT) $(RINGBRIDGE) $(RINGCTL)
 	$(Q)$(EXACT_ENV) bash tests/exact_soak.sh $< $(EXACT_SOAK_SECONDS)
 
 TEST_RUNS += run-exact
@@ -43,20 +39,12 @@ SECURITY_ISSUE12 ?= 2,4,5
 $(HOSTILE).o: EXTRA_CFLAGS = -Ilibshm
 
 $(HOSTILE): $(HOSTILE).o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(call link)
 
-run-security_reader: tests/security_reader.sh $(HOSTILE) $(B)/bin/ringctl
-	@echo "  TEST    security_reader"
-	$(Q)rc=0; HOSTILE=$(HOSTILE) RINGCTL=$(B)/bin/ringctl \
-	    SECURITY_ISSUE12=$(SECURITY_ISSUE12) timeout 120 bash \
-	    tests/security_reader.sh > $(B)/tests/security_reader.log 2>&1 || \
-	    rc=$$?; \
-	if [ $$rc = 0 ] || [ $$rc = 77 ]; then \
-	    tail -n 1 $(B)/tests/security_reader.log; \
-	else cat $(B)/tests/security_reader.log; \
-	    echo "security_reader: FAILED" >&2; exit 1; fi
+run-security_reader: tests/security_reader.sh $(HOSTILE) $(RINGCTL)
+	$(call run_test,security_reader,HOSTILE=$(HOSTILE) RINGCTL=$(RINGCTL) \
+	    SECURITY_ISSUE12=$(SECURITY_ISSUE12) \
+	    timeout 120 bash tests/security_reader.sh)
 
 TEST_RUNS += run-security_reader
 .PHONY: run-security_reader
@@ -67,27 +55,20 @@ TEST_FOUND := $(B)/tests/test_found
 $(TEST_FOUND).o: EXTRA_CFLAGS = -Ilibshm
 
 $(TEST_FOUND): $(TEST_FOUND).o $(B)/tests/helpers.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+	$(call link,$(CRITERION_LIBS))
 
 run-test_found: $(TEST_FOUND)
-	@echo "  TEST    test_found"
-	$(Q)timeout 120 $< --jobs 2 --short-filename
+	$(call run_test,test_found,timeout 120 $< --jobs 2 --short-filename)
 
 TEST_RUNS += run-test_found
 .PHONY: run-test_found
 
 # tests/found_ringctl_notice.sh: a ringctl notice never lands inside a
 # message line of `tail -f 2>&1` (found by the exactness soak).
-run-found_ringctl_notice: tests/found_ringctl_notice.sh $(B)/bin/ringctl \
-    $(B)/tests/ringctl_feed
-	@echo "  TEST    found_ringctl_notice"
-	$(Q)RINGCTL=$(B)/bin/ringctl FEED=$(B)/tests/ringctl_feed timeout 60 \
-	    bash $< > $(B)/tests/found_ringctl_notice.log 2>&1 && \
-	    tail -n 1 $(B)/tests/found_ringctl_notice.log || \
-	    { cat $(B)/tests/found_ringctl_notice.log; \
-	    echo "found_ringctl_notice: FAILED" >&2; exit 1; }
+run-found_ringctl_notice: tests/found_ringctl_notice.sh $(RINGCTL) \
+    $(RINGCTL_FEED)
+	$(call run_test,found_ringctl_notice,RINGCTL=$(RINGCTL) \
+	    FEED=$(RINGCTL_FEED) timeout 60 bash $<)
 
 TEST_RUNS += run-found_ringctl_notice
 .PHONY: run-found_ringctl_notice

@@ -10,7 +10,6 @@ FUZZ_SECONDS ?= 60
 # CI run repeats the mutations already run here instead of new ones).
 FUZZ_FLAGS ?=
 FUZZ_SEEDS_DIR ?= $(B)/fuzz-seeds
-FUZZ_DIR := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -Ilibshm \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -22,18 +21,15 @@ $(FUZZ_OBJS): EXTRA_CFLAGS = -Ilibshm
 
 $(B)/tests/fuzz_replay_segment: $(B)/tests/fuzz_replay.o \
     $(B)/tests/fuzz_segment.o $(LIBSHM_WB)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(call link,-lpthread)
 
 run-fuzz_replay_segment: $(B)/tests/fuzz_replay_segment
-	@echo "  REPLAY  tests/corpus/segment"
-	$(Q)timeout 300 $< tests/corpus/segment
+	$(call run_test,fuzz_replay_segment,timeout 300 $< tests/corpus/segment)
 
 TEST_RUNS += run-fuzz_replay_segment
 
 $(B)/tests/fuzz_seeds: $(B)/tests/fuzz_seeds.o $(LIBSHM_A)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(call link)
 
 fuzz-seeds: $(B)/tests/fuzz_seeds
 	@mkdir -p $(FUZZ_SEEDS_DIR)
@@ -41,7 +37,7 @@ fuzz-seeds: $(B)/tests/fuzz_seeds
 	@echo "seeds written to $(FUZZ_SEEDS_DIR)"
 
 # The fuzz build compiles libshm itself with the fuzzer's instrumentation.
-$(FUZZ_DIR)/fuzz_segment: tests/fuzz_segment.c $(LIBSHM_SRCS) \
+$(FUZZ_DIR)/fuzz_segment: tests/fuzz_segment.c $$(LIBSHM_SRCS) \
     libshm/internal.h libshm/layout.h include/shmring.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $@")

@@ -5,12 +5,10 @@ $(B)/tests/fuzz_framing.o: EXTRA_CFLAGS = -Idaemon
 
 $(B)/tests/fuzz_replay_framing: $(B)/tests/fuzz_replay.o \
     $(B)/tests/fuzz_framing.o $(B)/daemon/framing.o
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(call link)
 
 run-fuzz_replay_framing: $(B)/tests/fuzz_replay_framing
-	@echo "  REPLAY  tests/corpus/framing"
-	$(Q)timeout 300 $< tests/corpus/framing
+	$(call run_test,fuzz_replay_framing,timeout 300 $< tests/corpus/framing)
 
 TEST_RUNS += run-fuzz_replay_framing
 

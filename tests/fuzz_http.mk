@@ -6,24 +6,23 @@
 # `make fuzz` runs it after the segment target (FUZZ_* from tests/fuzz.mk).
 # Accept negotiation reads the format table (bridge/ringbridge.mk's
 # BRIDGE_FORMAT_SRCS), whose files use common/enc.c.
-FUZZ_HTTP_SRCS := tests/fuzz_http.c bridge/http_parse.c \
+FUZZ_HTTP_SRCS = tests/fuzz_http.c bridge/http_parse.c \
 	$(BRIDGE_FORMAT_SRCS) common/enc.c
+FUZZ_HTTP_FORMAT_OBJS = $(BRIDGE_FORMAT_SRCS:%.c=$(B)/%.o)
 
 $(B)/tests/fuzz_http.o: EXTRA_CFLAGS = -Ibridge
 
 $(B)/tests/fuzz_replay_http: $(B)/tests/fuzz_replay.o \
     $(B)/tests/fuzz_http.o $(B)/bridge/http_parse.o \
-    $(BRIDGE_FORMAT_SRCS:%.c=$(B)/%.o) $(LIBSHM_A) $(B)/lib/libcommon.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+    $$(FUZZ_HTTP_FORMAT_OBJS) $(LIBCOMMON) $(LIBSHM_A)
+	$(call link,-lpthread)
 
 run-fuzz_replay_http: $(B)/tests/fuzz_replay_http
-	@echo "  REPLAY  tests/corpus/http"
-	$(Q)timeout 300 $< tests/corpus/http
+	$(call run_test,fuzz_replay_http,timeout 300 $< tests/corpus/http)
 
 TEST_RUNS += run-fuzz_replay_http
 
-$(FUZZ_DIR)/fuzz_http: $(FUZZ_HTTP_SRCS) $(LIBSHM_SRCS) bridge/bridge.h \
+$(FUZZ_DIR)/fuzz_http: $$(FUZZ_HTTP_SRCS) $$(LIBSHM_SRCS) bridge/bridge.h \
     bridge/format.h include/shmring.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $@")

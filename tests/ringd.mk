@@ -4,16 +4,13 @@
 TEST_RINGD := $(B)/tests/test_ringd
 
 $(B)/tests/test_ringd.o: EXTRA_CFLAGS = \
-	-DRINGD_PATH='"$(abspath $(B))/bin/ringd"'
+	-DRINGD_PATH='"$(abspath $(RINGD))"'
 
 $(TEST_RINGD): $(B)/tests/test_ringd.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBSHM_A) $(CRITERION_LIBS) -lm
+	$(call link,$(CRITERION_LIBS) -lm)
 
 run-test_ringd: $(TEST_RINGD) $(RINGD)
-	@echo "  TEST    test_ringd"
-	$(Q)timeout 600 $(TEST_RINGD) --jobs 2
+	$(call run_test,test_ringd,timeout 600 $< --jobs 2)
 
 TEST_RUNS += run-test_ringd
 .PHONY: run-test_ringd

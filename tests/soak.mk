@@ -6,11 +6,9 @@ SOAK_CLIENT := $(B)/tests/soak_client
 $(SOAK_CLIENT).o: EXTRA_CFLAGS = -Icommon -Itests
 
 $(SOAK_CLIENT): $(SOAK_CLIENT).o $(B)/tests/bridge_client.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(call link,-lpthread)
 
-soak: $(SOAK_CLIENT) $(B)/bin/ringbridge
+soak: $(SOAK_CLIENT) $(RINGBRIDGE)
 	$(Q)tests/soak_bridge.sh $(B) $(SOAK_SECONDS)
 
 .PHONY: soak

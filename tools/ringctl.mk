@@ -1,5 +1,4 @@
 # tools/: ringctl(1), the operator's tool, and its bash completion.
-RINGCTL := $(B)/bin/ringctl
 # A command is one file tools/cmd_<group>.c plus a row in ringctl.c.
 RINGCTL_SRCS := tools/ringctl.c tools/util.c \
 	$(sort $(wildcard tools/cmd_*.c))
@@ -8,10 +7,7 @@ RINGCTL_OBJS := $(RINGCTL_SRCS:%.c=$(B)/%.o)
 $(RINGCTL_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
 
 $(RINGCTL): $(RINGCTL_OBJS) $(LIBCOMMON) $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(RINGCTL_OBJS) $(LIBSHM_A) $(LIBCOMMON) \
-	    $(BSD_LIBS)
+	$(call link,$(BSD_LIBS))
 
 PROGRAMS += $(RINGCTL)
 MAN_PAGES += tools/ringctl.1

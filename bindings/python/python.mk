@@ -23,9 +23,8 @@ PY_SO := $(PY_DIR)/_shmring$(PY_EXT)
 PY_SRC_FILES := __init__.py __init__.pyi py.typed
 PY_FILES := $(PY_SO) $(PY_SRC_FILES:%=$(PY_DIR)/%)
 PY_TESTS := $(wildcard bindings/python/tests/test_*.py)
-# The C producer of the tests and benchmark (tests/ringctl.mk is read
-# after this file: name it directly).
-PY_FEED := $(B)/tests/ringctl_feed
+# The C producer of the tests and benchmark (tests/ringctl.mk).
+PY_FEED := $(RINGCTL_FEED)
 PY_BENCH_FEED := $(B)/python/bench_feed
 
 # Python.h is not -Wpedantic clean everywhere: it stays a system header.
@@ -57,7 +56,7 @@ $(B)/python/obj/%.o: bindings/python/%.c
 	$(Q)$(CC) $(CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
 # libshm's pic objects, linked in: the module needs no libshm.so.
-$(PY_SO): $(PY_C_OBJS) $(LIBSHM_PIC) bindings/python/_shmring.map
+$(PY_SO): $(PY_C_OBJS) $$(LIBSHM_PIC) bindings/python/_shmring.map
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(LDFLAGS) \
@@ -69,9 +68,7 @@ $(PY_DIR)/%: bindings/python/shmring/%
 	$(Q)cp $< $@
 
 $(PY_BENCH_FEED): $(B)/bindings/python/bench_feed.o $(LIBSHM_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(call link)
 
 PROGRAMS += $(PY_FILES) $(PY_BENCH_FEED)
 
