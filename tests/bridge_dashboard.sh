@@ -15,18 +15,16 @@ set -u
 : "${RINGD:?set RINGD to the ringd binary}"
 : "${RINGBRIDGE:?set RINGBRIDGE to the ringbridge binary}"
 OUT=${OUT:-build/tests}
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/browser_lib.sh"
 RINGD=$(abs "$RINGD")
 RINGBRIDGE=$(abs "$RINGBRIDGE")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-. "$(dirname "$0")/browser_lib.sh"
 
 SINE=dash-sine-$$
 TICKS=dash-ticks-$$
 T=$(mktemp -d)
 PIDS=
-NFAIL=0
 
 cleanup() {
 	local p
@@ -42,8 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-fail() { echo "FAIL - $*"; NFAIL=$((NFAIL + 1)); }
 
 "$RINGD" -q --demo sine -r 200 -s 1M "$SINE" 2>> "$T/ringd.err" &
 PIDS="$PIDS $!"
@@ -68,33 +64,33 @@ for f in /:text/html /dashboard/app.js:text/javascript \
 	path=${f%%:*}
 	type=${f#*:}
 	code=$(curl -s -o "$T/body" -D "$T/h" -w '%{http_code}' "$URL$path")
-	[ "$code" = 200 ] && [ -s "$T/body" ] && ok "GET $path 200" ||
+	[ "$code" = 200 ] && [ -s "$T/body" ] && pass "GET $path 200" ||
 	    fail "GET $path answered $code"
 	case $(hdr content-type) in
-	"$type; charset=utf-8") ok "$path is $type" ;;
+	"$type; charset=utf-8") pass "$path is $type" ;;
 	*) fail "$path content type $(hdr content-type)" ;;
 	esac
-	[ "$(hdr cache-control)" = no-cache ] && ok "$path revalidates" ||
+	[ "$(hdr cache-control)" = no-cache ] && pass "$path revalidates" ||
 	    fail "$path cache-control $(hdr cache-control)"
 	etag=$(hdr etag)
 	code=$(curl -s -o /dev/null -w '%{http_code}' \
 	    -H "If-None-Match: $etag" "$URL$path")
-	[ -n "$etag" ] && [ "$code" = 304 ] && ok "$path 304 for ETag $etag" ||
+	[ -n "$etag" ] && [ "$code" = 304 ] && pass "$path 304 for ETag $etag" ||
 	    fail "$path If-None-Match $etag answered $code"
 	len=$(curl -s -I -o "$T/h" -w '%{size_download}' "$URL$path")
 	[ "$(hdr content-length)" = "$(stat -c %s "$T/body")" ] &&
-	    [ "$len" = 0 ] && ok "HEAD $path" ||
+	    [ "$len" = 0 ] && pass "HEAD $path" ||
 	    fail "HEAD $path: length $(hdr content-length), body $len"
 done
 grep -q "connect-src 'self'" < <(curl -s -D - -o /dev/null "$URL/") &&
-    ok "the page carries a same-origin CSP" || fail "no CSP on /"
+    pass "the page carries a same-origin CSP" || fail "no CSP on /"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/dashboard/nothing")
-[ "$code" = 404 ] && ok "unknown dashboard file 404" ||
+[ "$code" = 404 ] && pass "unknown dashboard file 404" ||
     fail "unknown dashboard file answered $code"
 if curl -s "$URL/" | grep -Eq '(src|href)="(https?:)?//'; then
 	fail "the page refers to another site"
 else
-	ok "the page refers to no other site"
+	pass "the page refers to no other site"
 fi
 
 # The page in Chromium; it restarts the bridge on $PORT once.
@@ -104,13 +100,13 @@ PORT=$PORT SINE=$SINE TICKS=$TICKS BRIDGE=$RINGBRIDGE RINGD=$RINGD \
     PROFILE=$T/profile PLAYWRIGHT=$PW ERRDIR=$T CHROMIUM=$CHROMIUM \
     node "$(dirname "$0")/bridge_dashboard.mjs" || NFAIL=$((NFAIL + 1))
 [ -f "$OUT/bridge_dashboard.png" ] &&
-    ok "screenshot $OUT/bridge_dashboard.png" || fail "no screenshot"
+    pass "screenshot $OUT/bridge_dashboard.png" || fail "no screenshot"
 # Sanitizer builds: any report from the daemons fails the test.
-if grep -l -E 'Sanitizer|runtime error' "$T"/*.err; then
+if ! sanitizer_clean "$T"/*.err; then
 	fail "sanitizer report in the daemons' stderr"
 	cat "$T"/*.err
 else
-	ok "no sanitizer report"
+	pass "no sanitizer report"
 fi
 
 if [ "$NFAIL" -ne 0 ]; then

@@ -13,7 +13,7 @@ set -u
 : "${RINGD:?set RINGD to the ringd binary}"
 : "${RINGBRIDGE:?set RINGBRIDGE to the ringbridge binary}"
 OUT=${OUT:-build/tests}
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/browser_lib.sh"
 RINGD=$(abs "$RINGD")
 RINGBRIDGE=$(abs "$RINGBRIDGE")
 SNIPPET=$(abs "$(dirname "$0")/../docs/examples/nginx.conf")
@@ -21,14 +21,11 @@ MAN=$(abs "$(dirname "$0")/../bridge/ringbridge.8")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
-[ -x "$NGINX" ] || { echo "SKIP: no $NGINX (apt-get install nginx-light)";
-    exit 77; }
-. "$(dirname "$0")/browser_lib.sh"
+[ -x "$NGINX" ] || skip "no $NGINX (apt-get install nginx-light)"
 
 SINE=ngx-sine-$$
 T=$(mktemp -d)
 PIDS=
-NFAIL=0
 
 cleanup() {
 	local p
@@ -44,8 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-fail() { echo "FAIL - $*"; NFAIL=$((NFAIL + 1)); }
 
 # The man page shows the snippet: every directive of it must be there.
 while read -r line; do
@@ -68,11 +63,6 @@ fi
 # nginx in the foreground on a free port (probed; a port taken between
 # the probe and nginx's bind makes nginx exit, and the next one is tried),
 # everything under $T, stopped by PID.
-free_port() {
-	node -e 'const s = require("net").createServer();
-	    s.listen(0, "127.0.0.1", () => { console.log(s.address().port);
-	    s.close(); });'
-}
 mkdir -p "$T/nginx/logs"
 NPID=
 for _ in 1 2 3 4 5; do
@@ -133,7 +123,7 @@ done
 curl -sN --max-time 5 "http://127.0.0.1:$NPORT/rings/$SINE/stream" \
     > "$T/first" 2>/dev/null
 if grep -q '^id: [0-9]*:' "$T/first"; then
-	ok "a stream through nginx streams"
+	pass "a stream through nginx streams"
 else
 	fail "nothing streamed through nginx in 5 s: $(head -c 300 "$T/first")"
 fi
@@ -144,11 +134,11 @@ PORT=$NPORT BPORT=$BPORT BPORT2=$BPORT2 SINE=$SINE BRIDGE=$RINGBRIDGE \
     ERRDIR=$T CHROMIUM=$CHROMIUM ACCESS_LOG=$T/nginx/access.log \
     node "$(dirname "$0")/bridge_nginx.mjs" || NFAIL=$((NFAIL + 1))
 
-if grep -l -E 'Sanitizer|runtime error' "$T"/*.err; then
+if ! sanitizer_clean "$T"/*.err; then
 	fail "sanitizer report in the daemons' stderr"
 	cat "$T"/*.err
 else
-	ok "no sanitizer report"
+	pass "no sanitizer report"
 fi
 if [ "$NFAIL" -ne 0 ]; then
 	echo "--- nginx error log"

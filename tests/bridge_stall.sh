@@ -14,6 +14,7 @@
 #	RINGD=build/bin/ringd RINGBRIDGE=build/bin/ringbridge \
 #	    bash tests/bridge_stall.sh
 set -u
+. "$(dirname "$0")/lib.sh"
 RINGD=${RINGD:-build/bin/ringd}
 RINGBRIDGE=${RINGBRIDGE:-build/bin/ringbridge}
 PY=${PYTHON:-/usr/bin/python3}
@@ -21,14 +22,10 @@ PY=${PYTHON:-/usr/bin/python3}
 # curl's own start-up on a loaded machine included (a header read that
 # waited for the producer took 1.25 s and more before issue 12 item 7).
 BOUND_MS=${BOUND_MS:-1000}
-export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 A=bstall-a-$$
 B=bstall-b-$$
 T=$(mktemp -d)
 PIDS=()
-NPASS=0
-NFAIL=0
 
 cleanup() {
 	local p
@@ -37,27 +34,10 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -f /dev/shm/shmring.$A /dev/shm/shmring-wait.$A \
-	    /dev/shm/shmring-lock.$A /dev/shm/shmring.$B \
-	    /dev/shm/shmring-wait.$B /dev/shm/shmring-lock.$B
+	ring_rm "$A" "$B"
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-pass() { NPASS=$((NPASS + 1)); echo "ok - $*"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "FAIL - $*"; }
-
-# until_ok DESC CMD...: poll every 20 ms for up to 30 s.
-until_ok() {
-	local what=$1 i
-	shift
-	for ((i = 0; i < 1500; i++)); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	fail "timed out waiting for: $what"
-	return 1
-}
 
 # The header seqlock: first word of header line 4 (libshm/layout.h), as
 # in tests/promise_tools.sh item 7.
@@ -372,5 +352,4 @@ if grep -l -E 'Sanitizer|runtime error' "$T"/*.err; then
 	cat "$T"/*.err
 	fail "sanitizer report"
 fi
-echo "$NPASS passed, $NFAIL failed"
-[ $NFAIL = 0 ]
+finish

@@ -3,12 +3,12 @@
 # playwright-core from npm into $NODE_DIR on first use (never committed),
 # and sets PW to its module path and CHROMIUM to the browser. Exits 77
 # (skipped) when one of them is missing. bridge_port reads a bridge's
-# ready line.
+# ready line. Sources tests/lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NODE_DIR=${NODE_DIR:-build/node}
 mkdir -p "$NODE_DIR"
 NODE_DIR=$(cd "$NODE_DIR" && pwd)
 
-skip() { echo "SKIP: $*"; exit 77; }
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || skip "no $CHROMIUM (apt-get install chromium)"
 command -v node >/dev/null || skip "no node (apt-get install nodejs)"

@@ -12,7 +12,7 @@ BROWSER_RUNS := $(BROWSER_TESTS:%=run-%)
 
 run-bridge_nginx: docs/examples/nginx.conf
 
-$(BROWSER_RUNS): run-%: tests/%.sh tests/%.mjs tests/browser_lib.sh \
+$(BROWSER_RUNS): run-%: tests/%.sh tests/%.mjs tests/browser_lib.sh tests/lib.sh \
     tests/browser_lib.mjs $(RINGD) $(RINGBRIDGE)
 	$(call run_test,$*,RINGD=$(RINGD) RINGBRIDGE=$(RINGBRIDGE) \
 	    OUT=$(B)/tests NODE_DIR=$(B)/node timeout 300 bash tests/$*.sh)

@@ -41,7 +41,8 @@ $(HOSTILE).o: EXTRA_CFLAGS = -Ilibshm
 $(HOSTILE): $(HOSTILE).o $(LIBSHM_A)
 	$(call link)
 
-run-security_reader: tests/security_reader.sh $(HOSTILE) $(RINGCTL)
+run-security_reader: tests/security_reader.sh tests/lib.sh $(HOSTILE) \
+    $(RINGCTL)
 	$(call run_test,security_reader,HOSTILE=$(HOSTILE) RINGCTL=$(RINGCTL) \
 	    SECURITY_ISSUE12=$(SECURITY_ISSUE12) \
 	    timeout 120 bash tests/security_reader.sh)

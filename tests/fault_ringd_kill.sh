@@ -7,6 +7,7 @@
 # Nothing here depends on timing: every wait polls for an outcome, with a
 # generous deadline only to fail instead of hanging.
 set -u
+. "$(dirname "$0")/lib.sh"
 RINGD=${RINGD:-build/bin/ringd}
 RINGCTL=${RINGCTL:-build/bin/ringctl}
 KILLS=${FAULT_RINGD_KILLS:-3}
@@ -18,11 +19,12 @@ cleanup() {
 	[ -n "$ringd_pid" ] && kill -9 "$ringd_pid" 2>/dev/null
 	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
 	wait 2>/dev/null
-	rm -f "/dev/shm/shmring.$name" "/dev/shm/shmring-wait.$name"
+	ring_rm "$name"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
+# Any failure (until_ok's timeouts too) ends the script, with the logs.
 fail() {
 	echo "fault_ringd_kill: FAIL: $*"
 	echo "--- ringctl tail stderr:"; cat "$tmp/err"
@@ -30,24 +32,10 @@ fail() {
 	exit 1
 }
 
-# until CMD...: poll every 50 ms, fail after 30 s.
-until_ok() {
-	local what=$1 i
-	shift
-	for ((i = 0; i < 600; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for: $what"
-}
-
 lines() { wc -l < "$tmp/out"; }
 lines_ge() { [ "$(lines)" -ge "$1" ]; }
 err_has() { grep -qF -- "$1" "$tmp/err"; }
-ring_up() { "$RINGCTL" info "$name" >/dev/null 2>&1; }
-sanitizer_clean() {
-	! grep -qE 'Sanitizer|runtime error' "$tmp/err" "$tmp"/ringd*.err
-}
+logs_clean() { sanitizer_clean "$tmp/err" "$tmp"/ringd*.err; }
 
 start_ringd() {
 	"$RINGD" --demo ticks -r 2000 "$name" 2>"$tmp/ringd$1.err" &
@@ -67,7 +55,7 @@ epoch_moved() {
 }
 
 start_ringd 0
-until_ok "ring $name to appear" ring_up
+until_ok "ring $name to appear" ring_up "$name"
 until_ok "its epoch" epoch_moved
 "$RINGCTL" tail -f --from oldest "$name" >"$tmp/out" 2>"$tmp/err" &
 tail_pid=$!
@@ -97,7 +85,7 @@ grep -qvE $'^[0-9]+\t[{].*[}]$' "$tmp/out" && fail "garbled output"
 starts=$(grep -c $'^0\t' "$tmp/out")
 [ "$starts" = $((KILLS + 1)) ] ||
     fail "seq 0 printed $starts times for $((KILLS + 1)) producers"
-sanitizer_clean || fail "sanitizer report"
+logs_clean || fail "sanitizer report"
 kill "$ringd_pid"
 wait "$ringd_pid"
 rc=$?

@@ -39,7 +39,7 @@ FAULT_SCRIPTS := enospc ringd_kill bridge_truncate
 FAULT_RUNS := $(FAULT_SCRIPTS:%=run-fault_%)
 
 run-fault_enospc: $(FAULT_CREATE)
-$(FAULT_RUNS): run-fault_%: tests/fault_%.sh $(RINGD) \
+$(FAULT_RUNS): run-fault_%: tests/fault_%.sh tests/lib.sh $(RINGD) \
     $(RINGCTL) $(RINGBRIDGE)
 	$(call run_test,fault_$*,RINGD=$(RINGD) RINGCTL=$(RINGCTL) \
 	    CREATE=$(FAULT_CREATE) BIN=$(B)/bin \

@@ -7,17 +7,14 @@
 # message, never a hang. Sections that need root (another user) are
 # skipped without it; the script exits 77 only if every section skipped.
 set -u
+. "$(dirname "$0")/lib.sh"
 RINGD=${RINGD:-build/bin/ringd}
 RINGCTL=${RINGCTL:-build/bin/ringctl}
 PY=${PYTHON:-/usr/bin/python3}
-export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 PIDS=()
 NAMES=()
-NPASS=0
-NFAIL=0
 NSKIP=0
 
 cleanup() {
@@ -27,35 +24,13 @@ cleanup() {
 		kill -CONT "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	for n in "${NAMES[@]}"; do
-		rm -f "/dev/shm/shmring.$n" "/dev/shm/shmring-wait.$n" \
-		    "/dev/shm/shmring-lock.$n"
-	done
+	ring_rm "${NAMES[@]}"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-pass() { NPASS=$((NPASS + 1)); echo "ok - $*"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "FAIL - $*"; }
-skip() { NSKIP=$((NSKIP + 1)); echo "skip - $*"; }
-
-# until_ok DESC CMD...: poll every 20 ms for up to 30 s.
-until_ok() {
-	local what=$1 i
-	shift
-	for ((i = 0; i < 1500; i++)); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	fail "timed out waiting for: $what"
-	return 1
-}
-
-sanitizer_clean() {
-	! grep -qE 'Sanitizer|runtime error' "$@" 2>/dev/null
-}
-
-ring_up() { "$RINGCTL" info "$1" >/dev/null 2>&1; }
+# skip_item DESC: one section skipped (lib.sh's skip ends the script).
+skip_item() { NSKIP=$((NSKIP + 1)); echo "skip - $*"; }
 
 # ---- item 1: ringd's stdin batches are larger than a 256 KiB ring --------
 item1() {
@@ -173,7 +148,7 @@ info_has() { "$RINGCTL" info "$1" 2>&1 | grep -q "$2"; }
 item4() {
 	local name=promise-lock-$$ ringd_pid ringd2_pid hostile_pid
 	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
-		skip "item 4: needs root and setpriv(1) to run a reader as nobody"
+		skip_item "item 4: needs root and setpriv(1) to run a reader as nobody"
 		return
 	fi
 	NAMES+=("$name")

@@ -8,7 +8,7 @@ RELAY_RUNS := $(RELAY_SCRIPTS:%=run-relay_%)
 $(RELAY_READER): $(B)/tests/relay_reader.o $(LIBSHM_A)
 	$(call link)
 
-$(RELAY_RUNS): run-relay_%: tests/relay_%.sh tests/relay_lib.sh \
+$(RELAY_RUNS): run-relay_%: tests/relay_%.sh tests/relay_lib.sh tests/lib.sh \
     tests/relay_check.py $(RELAY_READER) $(RINGD) $(RINGCTL) \
     $(RINGBRIDGE) docs/ringrelay-push@.service \
     docs/ringrelay-pull@.service $(if $(NATS_LIBS),$(RINGRELAY))

@@ -63,19 +63,19 @@ for _ in $(seq 50); do
 	[ -n "$LEADER" ] && break
 	sleep 0.1
 done
-MSG="the stream has a leader ($LEADER)" check [ -n "$LEADER" ]
+check "the stream has a leader ($LEADER)" [ -n "$LEADER" ]
 case $LEADER in n2) VICTIM=$NODE2 ;; n3) VICTIM=$NODE3 ;; *) VICTIM=$NODE1 ;; esac
 kill -9 "$VICTIM"
 KILLED=$(date +%s%N)
-MSG="the feed ran to its end with ${LEADER:-n1} killed" check wait_for $GEN 60
-MSG="origin reader finished" check wait_for $RA 90
-MSG="the mirror caught up with the origin within ${RECOVER_S}s" \
-    check caught_up "$T/A.out" "$T/B.out" $RECOVER_S
+check "the feed ran to its end with ${LEADER:-n1} killed" job_done $GEN 60
+check "origin reader finished" job_done $RA 90
+check "the mirror caught up with the origin within ${RECOVER_S}s" \
+    caught_up "$T/A.out" "$T/B.out" $RECOVER_S
 echo "# the mirror had the origin's last message" \
     "$((($(date -r "$T/B.out" +%s%N) - KILLED) / 1000000)) ms after the kill"
 kill -TERM $RB
-MSG="mirror reader finished" check wait_for $RB 10
-MSG="same ids and bytes through the cluster, no duplicate, no loss" \
-    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
+check "mirror reader finished" job_done $RB 10
+check "same ids and bytes through the cluster, no duplicate, no loss" \
+    $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
     --restarts 0 --min 40000
-finish
+relay_finish

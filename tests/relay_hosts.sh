@@ -33,7 +33,7 @@ kill -9 $PULL
 sleep 0.3
 spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
 PULL=$!
-MSG="first ringd ran to the end" check wait_for $GEN 60
+check "first ringd ran to the end" job_done $GEN 60
 
 # The origin restarts: a new producer, a new epoch, on both hosts.
 gen e2 20000 20000 "$T/go" | on A "$BIN/ringd" -q -s 32M --keep $RING \
@@ -53,16 +53,16 @@ spawn B "$BIN/ringctl" tail -f --from oldest $RING >"$T/B.tail" \
     2>"$T/tailB.log"
 TB=$!
 touch "$T/go"
-MSG="second ringd ran to the end" check wait_for $GEN 60
-MSG="tail -f on the origin ends with the origin's end of stream" \
-    check wait_for $TA 10
-MSG="tail -f on the mirror ends with the origin's end of stream" \
-    check wait_for $TB 20
-MSG="both followers printed the same $(wc -l <"$T/A.tail") messages" \
-    check cmp -s "$T/A.tail" "$T/B.tail"
+check "second ringd ran to the end" job_done $GEN 60
+check "tail -f on the origin ends with the origin's end of stream" \
+    job_done $TA 10
+check "tail -f on the mirror ends with the origin's end of stream" \
+    job_done $TB 20
+check "both followers printed the same $(wc -l <"$T/A.tail") messages" \
+    cmp -s "$T/A.tail" "$T/B.tail"
 EB0=$(on B "$BIN/ringctl" info --json $RING)
-MSG="the mirror is closed as the origin is" \
-    check grep -q '"state": *"closed"' <<<"$EB0"
+check "the mirror is closed as the origin is" \
+    grep -q '"state": *"closed"' <<<"$EB0"
 # A pull restarted after the end changes nothing: the mirror stays
 # closed, same epoch, no message twice.
 kill -9 $PULL
@@ -70,21 +70,21 @@ spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"
 PULL=$!
 sleep 1.5
 on B "$BIN/ringctl" tail --from oldest $RING >"$T/B2.tail" 2>>"$T/tailB.log"
-MSG="a pull restarted after the end leaves the closed mirror as it was" \
-    check cmp -s "$T/A.tail" "$T/B2.tail"
-MSG="origin reader finished" check wait_for $RA 60
-MSG="mirror reader finished" check wait_for $RB 60
+check "a pull restarted after the end leaves the closed mirror as it was" \
+    cmp -s "$T/A.tail" "$T/B2.tail"
+check "origin reader finished" job_done $RA 60
+check "mirror reader finished" job_done $RB 60
 
-MSG="same ids and bytes on both hosts, no duplicate, no loss, one restart" \
-    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
+check "same ids and bytes on both hosts, no duplicate, no loss, one restart" \
+    $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost 0 \
     --restarts 1 --min 80000
 on B "$BIN/ringctl" info $RING >"$T/info.txt" 2>&1
-MSG="ringctl info on the mirror says what it mirrors" \
-    check grep -q "mirror of nats://127.0.0.1:$NATS_one_PORT stream SHMRING_feed, 0 behind" "$T/info.txt"
+check "ringctl info on the mirror says what it mirrors" \
+    grep -q "mirror of nats://127.0.0.1:$NATS_one_PORT stream SHMRING_feed, 0 behind" "$T/info.txt"
 EA=$(on A "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
 EB=$(on B "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
-MSG="the mirror has the origin's epoch ($EA)" check [ "$EA" = "$EB" ]
-MSG="relay restarts resumed after the stream's last message" \
-    check grep -q "resuming epoch" "$T/push.log"
-MSG="the restarted pull adopted the mirror" check grep -q "adopted" "$T/pull.log"
-finish
+check "the mirror has the origin's epoch ($EA)" [ "$EA" = "$EB" ]
+check "relay restarts resumed after the stream's last message" \
+    grep -q "resuming epoch" "$T/push.log"
+check "the restarted pull adopted the mirror" grep -q "adopted" "$T/pull.log"
+relay_finish

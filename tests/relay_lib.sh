@@ -1,16 +1,14 @@
 # relay_lib.sh - sourced by the ringrelay tests: simulated hosts (each its
 # own /dev/shm, via a private mount namespace), nats-server on free
 # loopback ports with a temporary store, everything killed by PID.
+# Sources tests/lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Absolute: nsenter starts commands in / of the host's namespace.
 BIN=$(realpath "${BIN:-build/bin}")
 TB=$(realpath "${TB:-build/tests}")
 PY=${PYTHON:-/usr/bin/python3}
-PASS=0
-FAIL=0
 PIDS=""
 T=$(mktemp -d /tmp/relay-test.XXXXXX)
-
-skip() { echo "# $(basename "$0"): skipped: $*"; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip "needs root for private /dev/shm mounts (CI runs as root)"
 command -v nats-server >/dev/null || skip "no nats-server (apt-get install nats-server)"
@@ -25,14 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
-check() { if "$@"; then ok "${MSG:-$*}"; else bad "${MSG:-$*}"; fi; }
 track() { PIDS="$PIDS $1"; }
-
-free_port() {
-	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # host NAME: a process holding a mount namespace with a private /dev/shm.
 host() {
@@ -112,14 +103,11 @@ out.flush()
 ' "$@"
 }
 
-# wait_for PID SECONDS: wait for a background job, kill it if it lingers.
-wait_for() {
-	for _ in $(seq $(($2 * 10))); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return $?; }
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null
-	return 124
+# job_done PID SECONDS: the background job ended well within SECONDS
+# (killed if it lingers).
+job_done() {
+	wait_exit "$1" "$2" 2>/dev/null
+	return "$WAIT_STATUS"
 }
 
 # stream_leader PORT STREAM: the name of the server leading STREAM, asked
@@ -165,15 +153,10 @@ caught_up() {
 	return 1
 }
 
-sanitizer_clean() {
-	! grep -l "Sanitizer\|runtime error" "$T"/*.log 2>/dev/null
-}
-
-finish() {
-	MSG="no sanitizer reports in the programs' logs" check sanitizer_clean
-	echo "# $(basename "$0"): $PASS passed, $FAIL failed"
-	[ "$FAIL" = 0 ] || { echo "logs:"; tail -n 20 "$T"/*.log; }
-	[ "$FAIL" = 0 ]
+# relay_finish: the summary; a sanitizer report in a program's log fails.
+relay_finish() {
+	[ "$NFAIL" = 0 ] || { echo "logs:"; tail -n 20 "$T"/*.log; }
+	finish "$T"/*.log
 }
 
 # unit_cmd UNIT RING NATS_URL: the ExecStart line of a docs/ systemd unit as

@@ -34,14 +34,14 @@ sleep 0.3
 kill -STOP $PULL
 sleep 2.5
 kill -CONT $PULL
-MSG="the feed ran to its end" check wait_for $GEN 60
-MSG="origin reader finished" check wait_for $RA 60
-MSG="mirror reader finished" check wait_for $RB 60
+check "the feed ran to its end" job_done $GEN 60
+check "origin reader finished" job_done $RA 60
+check "mirror reader finished" job_done $RB 60
 LOST=$(awk '$1 == "L" { n += $3 } END { print n + 0 }' "$T/B.out")
-MSG="the slow mirror lost messages to retention ($LOST)" check [ "$LOST" -gt 0 ]
-MSG="every loss announced with its exact count, the rest intact" \
-    check $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost "$LOST" \
+check "the slow mirror lost messages to retention ($LOST)" [ "$LOST" -gt 0 ]
+check "every loss announced with its exact count, the rest intact" \
+    $PY tests/relay_check.py "$T/A.out" "$T/B.out" --lost "$LOST" \
     --restarts 0 --min 1000
 D=$(grep -c '^M' "$T/B.out")
-MSG="delivered $D + lost $LOST = 30000" check [ $((D + LOST)) = 30000 ]
-finish
+check "delivered $D + lost $LOST = 30000" [ $((D + LOST)) = 30000 ]
+relay_finish

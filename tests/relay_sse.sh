@@ -17,8 +17,8 @@ PB=$(free_port)
 # The relays as docs/ringrelay-{push,pull}@.service start them.
 mapfile -t PUSHCMD < <(unit_cmd docs/ringrelay-push@.service $RING "$URL")
 mapfile -t PULLCMD < <(unit_cmd docs/ringrelay-pull@.service $RING "$URL")
-MSG="the units' command lines: ${PUSHCMD[*]}; ${PULLCMD[*]}" \
-    check test "${PUSHCMD[1]}" = push -a "${PULLCMD[1]}" = pull
+check "the units' command lines: ${PUSHCMD[*]}; ${PULLCMD[*]}" \
+    test "${PUSHCMD[1]}" = push -a "${PULLCMD[1]}" = pull
 spawn A "${PUSHCMD[@]}" 2>>"$T/push.log"
 spawn B "${PULLCMD[@]}" 2>>"$T/pull.log"
 gen s 20000 4000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
@@ -108,7 +108,7 @@ sys.exit(1 if bad or prev[1] != 19999 or len(first) != 5000 else 0)
 PYEOF
 RC=$?
 cat "$T/client.txt"
-MSG="an SSE client switching bridges with Last-Event-ID continues exactly to eof" \
-    check [ $RC = 0 ]
-MSG="the feed ran to its end" check wait_for $GEN 60
-finish
+check "an SSE client switching bridges with Last-Event-ID continues exactly to eof" \
+    [ $RC = 0 ]
+check "the feed ran to its end" job_done $GEN 60
+relay_finish

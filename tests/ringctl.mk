@@ -7,7 +7,7 @@ RINGCTL_RUNS := $(RINGCTL_SCRIPTS:%=run-ringctl_%)
 $(RINGCTL_FEED): $(B)/tests/ringctl_feed.o $(LIBSHM_A)
 	$(call link)
 
-$(RINGCTL_RUNS): run-ringctl_%: tests/ringctl_%.sh tests/ringctl_lib.sh \
+$(RINGCTL_RUNS): run-ringctl_%: tests/ringctl_%.sh tests/ringctl_lib.sh tests/lib.sh \
     $(RINGCTL) $(RINGCTL_FEED)
 	$(call run_test,ringctl_$*,RINGCTL=$(RINGCTL) FEED=$(RINGCTL_FEED) \
 	    timeout 300 bash tests/ringctl_$*.sh)

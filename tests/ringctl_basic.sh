@@ -202,4 +202,5 @@ rc 0 "info after close" --json info "$R"
 pycheck "closed state" "$T/out" "assert j['state'] == 'closed', j"
 rc 0 "rm a closed ring" rm "$R"
 
-finish
+# A sanitizer report in any file of $T fails the script.
+finish "$T"/*

@@ -161,4 +161,5 @@ chmod 0622 "/dev/shm/shmring.${PFX}open"
 rc 1 "check: object writable by others" check "${PFX}open"
 contains "$T/err" "writable by group/other" "check: writable reason"
 
-finish
+# A sanitizer report in any file of $T fails the script.
+finish "$T"/*

@@ -1,21 +1,18 @@
-# ringctl_lib.sh - shared helpers for the ringctl shell tests (sourced).
+# ringctl_lib.sh - helpers for the ringctl shell tests (sourced, after
+# tests/lib.sh, which it sources).
 #
 # Environment: RINGCTL (the binary under test), FEED (tests/ringctl_feed).
 # Every ring a test makes is named "$PFX..." so the EXIT trap can remove
 # exactly those; producers are killed by the PIDs recorded here.
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${RINGCTL:?set RINGCTL to the ringctl binary}"
 : "${FEED:?set FEED to the ringctl_feed binary}"
-RINGCTL=$(cd "$(dirname "$RINGCTL")" && pwd)/$(basename "$RINGCTL")
-FEED=$(cd "$(dirname "$FEED")" && pwd)/$(basename "$FEED")
-# Sanitizer reports must never pass as an expected "exit 1".
-export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+RINGCTL=$(abs "$RINGCTL")
+FEED=$(abs "$FEED")
 PFX="rctl-$(basename "$0" .sh)-$$-"
 T=$(mktemp -d)
-NFAIL=0
-NPASS=0
 declare -A FEED_PID FEED_W FEED_R
 
 cleanup() {
@@ -24,20 +21,11 @@ cleanup() {
 		kill "${FEED_PID[$id]}" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -f /dev/shm/shmring."$PFX"* /dev/shm/shmring-wait."$PFX"*
+	ring_rm "$PFX*"
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-pass() { NPASS=$((NPASS + 1)); echo "ok - $*"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "FAIL - $*"; }
-
-# check DESC COMMAND...: pass when the command succeeds.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 
 # rc WANT DESC ringctl-args...: run ringctl, keep $T/out and $T/err.
 rc() {
@@ -45,7 +33,7 @@ rc() {
 	shift 2
 	timeout 60 "$RINGCTL" "$@" >"$T/out" 2>"$T/err"
 	got=$?
-	if grep -q 'Sanitizer\|runtime error' "$T/err"; then
+	if ! sanitizer_clean "$T/err"; then
 		fail "$desc: sanitizer report: ringctl $*"
 		sed 's/^/#   stderr: /' "$T/err" | head -20
 	elif [ "$got" -eq "$want" ]; then
@@ -160,33 +148,6 @@ feed_recv() {
 	fi
 }
 
-# wait_for FILE STRING: until FILE contains STRING (bounded, not timed).
-wait_for() {
-	local i
-	for i in $(seq 1 600); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# wait_exit PID SECONDS: wait for a background child to exit; its status
-# goes to WAIT_STATUS (124 and a SIGKILL if it outlives SECONDS).
-wait_exit() {
-	local i
-	for i in $(seq 1 $(($2 * 20))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		WAIT_STATUS=124
-		return
-	fi
-	wait "$1"
-	WAIT_STATUS=$?
-}
 
 # shm_write NAME PYTHON: create /dev/shm/shmring.NAME (mode 0600) with the
 # bytes the Python code leaves in `data`.
@@ -201,12 +162,3 @@ os.close(fd)
 PYEOF
 }
 
-finish() {
-	local f
-	for f in "$T"/*; do
-		[ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f" &&
-		    fail "sanitizer report in $(basename "$f")"
-	done
-	echo "# $(basename "$0"): $NPASS passed, $NFAIL failed"
-	[ "$NFAIL" -eq 0 ]
-}

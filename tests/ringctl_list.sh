@@ -84,4 +84,5 @@ assert mine == ['${PFX}live'], mine
 "
 feed a unlink
 
-finish
+# A sanitizer report in any file of $T fails the script.
+finish "$T"/*

@@ -158,4 +158,5 @@ pycheck "tail -f: the switch is reported" "$T/h.txt" "
 assert '$R4: ' in s and ('created again' in s or 'restarted' in s), s
 "
 
-finish
+# A sanitizer report in any file of $T fails the script.
+finish "$T"/*

@@ -11,26 +11,24 @@
 # the next epoch, and a hostile sleeper flag costs the producer < 20 %).
 # An item not listed is still tried and its outcome printed as "known".
 set -u
+. "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE:-build/tests/hostile}
 RINGCTL=${RINGCTL:-build/bin/ringctl}
 ISSUES=",${SECURITY_ISSUE12:-},"
-[ "$(id -u)" = 0 ] || { echo "SKIP: security_reader needs root"; exit 77; }
-command -v setpriv >/dev/null || { echo "SKIP: no setpriv"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v setpriv >/dev/null || skip "no setpriv"
 AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 NAME="secrd-$$"
-fails=0
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	"$RINGCTL" rm "$NAME" >/dev/null 2>&1
-	rm -f /dev/shm/shmring."$NAME" /dev/shm/shmring-wait."$NAME"
+	ring_rm "$NAME"
 	rm -f "$tmp".*
 }
 tmp=$(mktemp -u /tmp/secrd.XXXXXX)
 trap cleanup EXIT
 
-pass() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # verdict ITEM OK MESSAGE: an issue-12 item's check fails only if enabled.
 verdict() {
 	if [ "$2" = 1 ]; then pass "$3"
@@ -191,5 +189,4 @@ ok=$(awk -v a0="${a0:-0}" -v a2="${a2:-9999}" \
     'BEGIN { print (a2 <= a0 + 25) ? 1 : 0 }')
 verdict 5 "$ok" "a reader holding the sleeper flag set delays others' wake-ups by the rationed slice at most: max ${m2:-none} ms, avg ${a2:-none} ms (without: max ${m0} ms, avg ${a0} ms; reader: $(head -1 "$tmp.sleepers" 2>/dev/null))"
 
-echo "security_reader: $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -10,7 +10,7 @@ $(EXAMPLE_READER): $(B)/docs/examples/reader.o $(LIBSHM_A)
 run-example_c: $(EXAMPLE_READER)
 
 $(EXAMPLE_RUNS): run-example_%: docs/examples/test_%.sh \
-    docs/examples/lib.sh $(RINGD) $(RINGBRIDGE)
+    docs/examples/lib.sh tests/lib.sh $(RINGD) $(RINGBRIDGE)
 	$(call run_test,example_$*,BIN=$(B)/bin READER=$(EXAMPLE_READER) \
 	    timeout 300 bash docs/examples/test_$*.sh)
 

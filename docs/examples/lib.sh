@@ -9,12 +9,12 @@ set -u
 : "${BIN:?set BIN to the directory with ringd and ringbridge}"
 BIN=$(cd "$BIN" && pwd)
 EX=$(cd "$(dirname "$0")" && pwd)
-export ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export UBSAN_OPTIONS="exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+# pass, fail, check, wait_for, finish: the test scripts' common helpers.
+. "$EX/../../tests/lib.sh"
+# A ringd or bridge start may take long on a loaded machine.
+WAIT_FOR_SECONDS=${WAIT_FOR_SECONDS:-60}
 PFX="ex-$(basename "$0" .sh)-$$-"
 T=$(mktemp -d)
-NFAIL=0
-NPASS=0
 PIDS=()
 RINGD_PID=
 BRIDGE_PID=
@@ -27,31 +27,10 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -f /dev/shm/shmring."$PFX"* /dev/shm/shmring-wait."$PFX"*
+	ring_rm "$PFX*"
 	[ -n "${KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
-
-pass() { NPASS=$((NPASS + 1)); echo "ok - $*"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "FAIL - $*"; }
-
-# check DESC COMMAND...: pass when the command succeeds.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
-
-# wait_for FILE STRING: until FILE contains STRING (bounded, not timed).
-wait_for() {
-	local i
-	for i in $(seq 1 ${WAIT_STEPS:-1200}); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "# timed out waiting for '$2' in $(basename "$1")"
-	return 1
-}
 
 # ringd_fifo RING [ringd options]: ringd publishing the lines written to
 # fd 7 (a FIFO); closing fd 7 ends its input and closes the ring. Start
@@ -113,12 +92,6 @@ contiguous() {
 	}
 }
 
-finish() {
-	local f
-	for f in "$T"/*.err "$T"/bridge.*; do
-		[ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f" &&
-		    fail "sanitizer report in $(basename "$f")"
-	done
-	echo "# $(basename "$0"): $NPASS passed, $NFAIL failed"
-	[ "$NFAIL" -eq 0 ]
-}
+# examples_finish: the summary; a sanitizer report in the daemons'
+# output fails the script.
+examples_finish() { finish "$T"/*.err "$T"/bridge.*; }

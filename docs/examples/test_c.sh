@@ -89,4 +89,4 @@ sed 's/ x*$//' "$T/d.out" | awk '
 	{ print }' >"$T/d.got"
 check "restart: epoch 1, restart, epoch 2, eof" cmp "$T/d.want" "$T/d.got"
 
-finish
+examples_finish

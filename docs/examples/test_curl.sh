@@ -38,4 +38,4 @@ assert g["next"] == g["lost"] + 1 == int(m[1]) + 1, g
 assert f"id: {e}:{g['next']}\ndata: line {g['next']} " in s
 PYEOF
 
-finish
+examples_finish

@@ -121,4 +121,4 @@ assert [int(r[1]) for r in rest] == list(range(nxt, n)), "after the gap"
 assert out[-1] == f"-- eof at {n}", out[-1]
 PYEOF
 
-finish
+examples_finish

@@ -81,4 +81,4 @@ assert tail == f"# eof: {len(seqs)} messages received, {lost} lost", tail
 print(f"# {len(seqs)} received, gap of {lost} at {at}")
 EOF
 
-finish
+examples_finish
