@@ -1,5 +1,6 @@
-# common/: small helpers shared by the programs (not part of libshm).
-COMMON_SRCS := common/cli.c common/log.c common/enc.c
+# common/: the program layer ringd, ringctl, ringbridge and ringrelay share
+# (not part of libshm): one file per job, one header each.
+COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o)
 
 $(B)/common/%.o: EXTRA_CFLAGS = $(BSD_CFLAGS)

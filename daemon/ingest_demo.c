@@ -70,7 +70,7 @@ demo_open(struct ringd *rd, const char *which, struct input **out)
 	}
 	d->rate = conf->rate;
 	d->count = conf->count;
-	d->start_ns = ringd_now_ns();
+	d->start_ns = mono_ns();
 	d->rng = 0x9e3779b97f4a7c15ull;
 	for (size_t i = 0; i < NSYM; i++)
 		d->px[i] = 5000 + 2500 * (int64_t)i;
@@ -128,7 +128,6 @@ xorshift(uint64_t *s)
 static size_t
 make_tick(struct demo *d, unsigned char *buf)
 {
-	struct timespec ts;
 	uint64_t seq = d->sent + 1, r = xorshift(&d->rng);
 	size_t sym = (size_t)(d->sent % NSYM);
 	int64_t px;
@@ -139,12 +138,10 @@ make_tick(struct demo *d, unsigned char *buf)
 	if (d->px[sym] < 100)
 		d->px[sym] = 100;
 	px = d->px[sym];
-	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf((char *)buf, TICK_MAX,
 	    "{\"seq\":%llu,\"sym\":\"%s\",\"px\":%lld.%02lld,\"ts\":%llu}",
 	    (unsigned long long)seq, symbols[sym], (long long)(px / 100),
-	    (long long)(px % 100), (unsigned long long)ts.tv_sec * NSEC +
-	    (unsigned long long)ts.tv_nsec);
+	    (long long)(px % 100), (unsigned long long)real_ns());
 	return n < 0 ? 0 : (size_t)n < TICK_MAX ? (size_t)n : TICK_MAX - 1;
 }
 

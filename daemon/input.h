@@ -2,7 +2,8 @@
  * input.h - what a ringd input is and what it may call. Each input lives
  * in one file (daemon/ingest_*.c) that defines its struct input_ops; the
  * table in inputs.c maps an --input spec to it. Inputs call only the
- * services declared here (services.c), never the main loop.
+ * services declared here (services.c) and common/ (the clocks of clock.h
+ * among them), never the main loop.
  * Not installed.
  */
 #ifndef RINGD_INPUT_H
@@ -13,8 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shmring.h"
+#include "clock.h"
 #include "framing.h"
+#include "shmring.h"
 
 /* Largest number of messages handed to one shmr_writer_publish_batch(). */
 #define RINGD_BATCH		1024
@@ -91,6 +93,5 @@ void	ringd_malformed(struct ringd *rd, struct input *in, bool fatal,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Add an input to the loop (accepted seqpacket connections). */
 int	ringd_add_input(struct ringd *rd, struct input *in);
-uint64_t ringd_now_ns(void);	/* CLOCK_MONOTONIC */
 
 #endif

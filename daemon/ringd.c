@@ -26,17 +26,19 @@
 #include "cli.h"
 #include "log.h"
 #include "ringd.h"
+#include "ringpolicy.h"
+#include "sizes.h"
 
-#define DEFAULT_SIZE	((uint64_t)64 << 20)
 #define DEFAULT_RATE	10
 #define MAX_RATE	1000000000ull
 #define TITLE_NS	1000000000ull
 
 struct opts {
-	uint64_t	 size;
-	uint64_t	 max_msg;	/* 0: library default */
-	mode_t		 mode;		/* 0: library default (0600) */
+	uint64_t	 size;		/* 0: the default (ringpolicy.h) */
+	uint64_t	 max_msg;	/* 0: the default */
+	mode_t		 mode;		/* 0: the default (0600) */
 	gid_t		 gid;
+	struct shmr_create_opts copts;	/* what ring_policy() made of them */
 	bool		 keep;
 	const char	*pidfile;
 	const char	*demo;
@@ -93,7 +95,7 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "ringd: %s\n", msg);
 	fprintf(stderr, "Try 'ringd --help' for more information.\n");
-	exit(RINGD_EXIT_USAGE);
+	exit(EXIT_USAGE);
 }
 
 static void
@@ -186,7 +188,7 @@ run(struct ringd *rd, int sfd)
 	while (!rd->stop && rd->nin > 0) {
 		struct timespec ts, *tsp = NULL;
 		int64_t wait_ns = -1;
-		uint64_t now = ringd_now_ns();
+		uint64_t now = mono_ns();
 		size_t np = 1;
 
 		if (pcap < rd->nin + 1) {
@@ -244,7 +246,7 @@ run(struct ringd *rd, int sfd)
 		for (size_t i = 1; i < np && rc == 0; i++)
 			if (pfd[i].revents != 0)
 				rc = map[i]->ops->ready(rd, map[i], now);
-		now = ringd_now_ns();
+		now = mono_ns();
 		for (size_t i = 0; i < rd->nin && rc == 0; i++) {
 			struct input *in = rd->in[i];
 
@@ -339,7 +341,7 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *why, *arg, *name, *name2;
-	char specs[128];
+	char specs[128], msg[128];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:m:i:F:r:n:g:vqhV", longopts,
@@ -349,9 +351,6 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 			if (cli_parse_size(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
 			    &o->size, &why) < 0)
 				usage_error("--size %s: %s", optarg, why);
-			if ((o->size & (o->size - 1)) != 0)
-				usage_error("--size %s: not a power of two",
-				    optarg);
 			break;
 		case 'm':
 			if (cli_parse_size(optarg, 1, SHMR_MSG_LIMIT,
@@ -389,9 +388,6 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		case O_MODE:
 			if (cli_parse_mode(optarg, &o->mode, &why) < 0)
 				usage_error("--mode %s: %s", optarg, why);
-			if ((o->mode & 0400) == 0)
-				usage_error("--mode %s: the owner needs read "
-				    "permission", optarg);
 			break;
 		case 'g':
 			o->gid = parse_group(optarg);
@@ -416,15 +412,15 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 			break;
 		case 'h':
 			usage(stdout);
-			exit(RINGD_EXIT_OK);
+			exit(EXIT_OK);
 		case 'V':
 			printf("ringd %d.%d (libshm %s)\n", SHMR_VERSION_MAJOR,
 			    SHMR_VERSION_MINOR, shmr_version());
-			exit(RINGD_EXIT_OK);
+			exit(EXIT_OK);
 		default:
 			fprintf(stderr, "Try 'ringd --help' for more "
 			    "information.\n");
-			exit(RINGD_EXIT_USAGE);
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind != argc - 1)
@@ -450,36 +446,17 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 		o->inputs[o->ninputs++] = "stdin";
 	if (rd->conf.count != 0 && o->demo == NULL)
 		usage_error("--count only applies to --demo");
-	/* The library default, computed here to check fixed:N against it. */
-	rd->max_msg = o->max_msg != 0 ? (size_t)o->max_msg :
-	    (size_t)(o->size / 8 < (1u << 20) ? o->size / 8 : 1u << 20);
-	if (rd->max_msg > o->size / 8)
-		usage_error("--max-msg %llu: at most size/8 = %llu",
-		    (unsigned long long)rd->max_msg,
-		    (unsigned long long)(o->size / 8));
+	/* The ring's max message, to check fixed:N and --demo against. */
+	if (ring_policy(&o->copts, o->size, o->max_msg, o->mode, msg,
+	    sizeof(msg)) < 0)
+		usage_error("%s", msg);
+	o->copts.gid = o->gid;
+	rd->max_msg = o->copts.max_msg;
 	if (rd->conf.framing == FRAME_FIXED && rd->conf.fixed_len > rd->max_msg)
 		usage_error("--framing fixed:%zu: larger than max message %zu",
 		    rd->conf.fixed_len, rd->max_msg);
 	if (o->demo != NULL && rd->max_msg < 96)
 		usage_error("--demo needs --max-msg of at least 96 bytes");
-}
-
-/* "64 MiB", "1.5 KiB", "100 B": exact sizes stay integers. */
-static void
-human(char *buf, size_t len, uint64_t v)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB",
-	    "TiB" };
-	unsigned u = 0;
-
-	while (u < 4 && v >= ((uint64_t)1 << (10 * (u + 1))))
-		u++;
-	if (u == 0 || (v & (((uint64_t)1 << (10 * u)) - 1)) == 0)
-		snprintf(buf, len, "%llu %s",
-		    (unsigned long long)(v >> (10 * u)), units[u]);
-	else
-		snprintf(buf, len, "%.1f %s",
-		    (double)v / (double)((uint64_t)1 << (10 * u)), units[u]);
 }
 
 /* Who owns a busy ring, for the error message: its pid or 0. */
@@ -560,14 +537,13 @@ main(int argc, char *argv[])
 {
 	extern char **environ;
 	struct ringd rd = { .rl = { 5, 10, 0, 0, 0 } };
-	struct opts o = { .size = DEFAULT_SIZE, .gid = (gid_t)-1 };
-	struct shmr_create_opts copts;
+	struct opts o = { .gid = (gid_t)-1 };
 	char prev[SHMR_NAME_MAX + 32];
 	bool took_over;
 	struct shmr_info info;
 	struct pidfh *pfh = NULL;
-	char hsize[16], hmax[16];
-	int verbosity = 0, sfd, rc, status = RINGD_EXIT_OK;
+	char hsize[SIZE_FORMAT_LEN], hmax[SIZE_FORMAT_LEN];
+	int verbosity = 0, sfd, rc, status = EXIT_OK;
 	pid_t other;
 
 	/* Before anything keeps a pointer into argv: it moves the strings. */
@@ -577,14 +553,14 @@ main(int argc, char *argv[])
 	rd.conf.rate = DEFAULT_RATE;
 	if ((o.inputs = calloc((size_t)argc + 1, sizeof(*o.inputs))) == NULL) {
 		fprintf(stderr, "ringd: out of memory\n");
-		return RINGD_EXIT_SYSTEM;
+		return EXIT_SYS;
 	}
 	parse_args(argc, argv, &o, &rd, &verbosity);
 	log_init("ringd", verbosity);
 
 	if ((sfd = setup_signals()) < 0) {
 		log_err("signals: %s", strerror(-sfd));
-		status = RINGD_EXIT_SYSTEM;
+		status = EXIT_SYS;
 		goto done;
 	}
 	if (o.pidfile != NULL &&
@@ -592,34 +568,28 @@ main(int argc, char *argv[])
 		if (errno == EEXIST) {
 			log_err("pidfile %s: ringd already running as pid %ld",
 			    o.pidfile, (long)other);
-			status = RINGD_EXIT_BUSY;
+			status = EXIT_NEG;
 		} else {
 			log_err("pidfile %s: %s", o.pidfile, strerror(errno));
-			status = RINGD_EXIT_SYSTEM;
+			status = EXIT_SYS;
 		}
 		goto done;
 	}
 
-	memset(&copts, 0, sizeof(copts));
-	copts.capacity = o.size;
-	copts.max_msg = (uint32_t)o.max_msg;
-	copts.mode = o.mode;
-	copts.gid = o.gid;
 	/* A ring already there is one we take over (or are refused). */
 	snprintf(prev, sizeof(prev), "/dev/shm/shmring.%s", rd.ring);
 	took_over = access(prev, F_OK) == 0;
-	if ((rc = shmr_writer_create(rd.ring, &copts, &rd.w)) < 0) {
+	if ((rc = shmr_writer_create(rd.ring, &o.copts, &rd.w)) < 0) {
 		if (rc == -EBUSY) {
 			log_err("ring %s: refusing to start: a live producer "
 			    "(pid %ld) owns /dev/shm/shmring.%s", rd.ring,
 			    owner_pid(rd.ring), rd.ring);
-			status = RINGD_EXIT_BUSY;
+			status = EXIT_NEG;
 		} else {
 			log_err("ring %s: cannot create /dev/shm/shmring.%s: "
-			    "%s", rd.ring, rd.ring, rc == -ENOSPC ?
-			    "not enough room in /dev/shm" : shmr_strerror(rc));
-			status = rc == -EINVAL ? RINGD_EXIT_USAGE :
-			    RINGD_EXIT_SYSTEM;
+			    "%s", rd.ring, rd.ring, ring_error(rc));
+			status = rc == -EINVAL ? EXIT_USAGE :
+			    EXIT_SYS;
 		}
 		if (pfh != NULL)
 			pidfile_remove(pfh);
@@ -630,14 +600,14 @@ main(int argc, char *argv[])
 	rd.max_msg = info.max_msg != 0 ? info.max_msg : rd.max_msg;
 
 	if (open_inputs(&rd, &o) < 0) {
-		status = RINGD_EXIT_SYSTEM;
+		status = EXIT_SYS;
 		goto out;
 	}
 	if (pfh != NULL && pidfile_write(pfh) < 0)
 		log_warn("pidfile %s: %s", o.pidfile, strerror(errno));
 
-	human(hsize, sizeof(hsize), info.capacity);
-	human(hmax, sizeof(hmax), info.max_msg);
+	size_format(hsize, sizeof(hsize), info.capacity);
+	size_format(hmax, sizeof(hmax), info.max_msg);
 	if (took_over)
 		log_notice("ring %s: took over from the previous producer "
 		    "(gone), epoch %llu", rd.ring,
@@ -645,10 +615,10 @@ main(int argc, char *argv[])
 	log_notice("ring %s ready (%s, max message %s, epoch %llu)", rd.ring,
 	    hsize, hmax, (unsigned long long)info.epoch);
 	rd.title_dirty = true;
-	update_title(&rd, ringd_now_ns());
+	update_title(&rd, mono_ns());
 
 	if (run(&rd, sfd) < 0 || drain(&rd) < 0)
-		status = RINGD_EXIT_SYSTEM;
+		status = EXIT_SYS;
 	else if (!rd.stop)
 		log_info("ring %s: every input has ended", rd.ring);
 out:
@@ -660,8 +630,8 @@ out:
 	free(rd.in);
 	rc = shmr_writer_close(rd.w, o.keep ? 0 : SHMR_CLOSE_UNLINK);
 	if (rc < 0) {
-		log_err("ring %s: close: %s", rd.ring, shmr_strerror(rc));
-		status = RINGD_EXIT_SYSTEM;
+		log_err("ring %s: close: %s", rd.ring, ring_error(rc));
+		status = EXIT_SYS;
 	} else
 		log_info("ring %s: closed%s", rd.ring, o.keep ? " (kept)" :
 		    " and removed");

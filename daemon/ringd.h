@@ -6,14 +6,10 @@
 #ifndef RINGD_H
 #define RINGD_H
 
+#include "exitcode.h"
 #include "input.h"
 #include "log.h"
-
-/* Exit codes, documented in ringd.8 (EXIT STATUS). */
-#define RINGD_EXIT_OK		0
-#define RINGD_EXIT_BUSY		1	/* ring or pidfile held by a live process */
-#define RINGD_EXIT_USAGE	100	/* bad command line */
-#define RINGD_EXIT_SYSTEM	111	/* system error (shm, socket, I/O) */
+#include "ringerr.h"
 
 struct ringd {
 	const char		*ring;

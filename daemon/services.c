@@ -8,18 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "ringd.h"
-
-uint64_t
-ringd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 size_t
 ringd_max_msg(const struct ringd *rd)
@@ -46,7 +36,7 @@ ringd_publish(struct ringd *rd, struct input *in, const struct shmr_iov *msgs,
 	    NULL) : shmr_writer_publish_batch(rd->w, msgs, n, NULL);
 	if (rc < 0) {
 		log_err("ring %s: publish from %s failed: %s", rd->ring,
-		    in->name, shmr_strerror(rc));
+		    in->name, ring_error(rc));
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++)

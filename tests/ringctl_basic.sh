@@ -13,26 +13,26 @@ for c in list info tail watch check create rm; do
 	rc 0 "$c --version" "$c" --version
 	contains "$T/out" "ringctl 0.1" "$c --version"
 done
-rc 2 "no command"
-rc 2 "unknown command" frobnicate
+rc 100 "no command"
+rc 100 "unknown command" frobnicate
 contains "$T/err" "unknown command: frobnicate" "unknown command named"
-rc 2 "unknown option" info --bogus x
-rc 2 "info without a name" info
-rc 2 "info with two names" info a b
-rc 2 "invalid ring name" info ../etc
+rc 100 "unknown option" info --bogus x
+rc 100 "info without a name" info
+rc 100 "info with two names" info a b
+rc 100 "invalid ring name" info ../etc
 contains "$T/err" "invalid ring name" "invalid name reported"
-rc 2 "bad --format" tail --format xml x
-rc 2 "bad --from" tail --from soon x
-rc 2 "bad -n" tail -n -3 x
-rc 2 "create without --size" create "${PFX}c"
-rc 2 "create: size not a power of two" create --size 100K "${PFX}c"
-rc 2 "create: size too small" create --size 4K "${PFX}c"
-rc 2 "create: bad size suffix" create --size 64Q "${PFX}c"
-rc 2 "create: mode writable by others" create --size 64K --mode 0666 \
+rc 100 "bad --format" tail --format xml x
+rc 100 "bad --from" tail --from soon x
+rc 100 "bad -n" tail -n -3 x
+rc 100 "create without --size" create "${PFX}c"
+rc 100 "create: size not a power of two" create --size 100K "${PFX}c"
+rc 100 "create: size too small" create --size 4K "${PFX}c"
+rc 100 "create: bad size suffix" create --size 64Q "${PFX}c"
+rc 100 "create: mode writable by others" create --size 64K --mode 0666 \
     "${PFX}c"
-rc 2 "create: max-msg above capacity/8" create --size 64K --max-msg 9K \
+rc 100 "create: max-msg above capacity/8" create --size 64K --max-msg 9K \
     "${PFX}c"
-rc 2 "watch: bad interval" watch -i 0 x
+rc 100 "watch: bad interval" watch -i 0 x
 rc 1 "info on a missing ring" info "${PFX}missing"
 contains "$T/err" "${PFX}missing: no such ring" "missing ring named in error"
 
@@ -123,14 +123,14 @@ rc 1 "create --force refuses a ring with a live producer" create --force \
     --size 64K "$R"
 contains "$T/err" "$R: a live producer owns the ring" "create: busy reason"
 
-# ---- permission denied is a system error (exit 3) ----
+# ---- permission denied is a system error (exit 111) ----
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	P=${PFX}private
 	rc 0 "create a 0600 ring" create --size 64K "$P"
 	for c in "info" "check" "tail" "rm"; do
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
 		    "$RINGCTL" $c "$P" >"$T/out" 2>"$T/err"
-		check "$c as another user: exit 3" test $? -eq 3
+		check "$c as another user: exit 111" test $? -eq 111
 		contains "$T/err" "$P: Permission denied" \
 		    "$c as another user: reason"
 	done

@@ -52,13 +52,13 @@ cmd_check(int argc, char **argv)
 	if ((rc = one_name("check", argc, argv, &name)) != 0)
 		return rc;
 	if ((rc = open_ring(name, &ring)) < 0)
-		problem = describe(name, rc, why, sizeof(why));
+		problem = ring_describe(name, rc, why, sizeof(why));
 	else if ((rc = settled_info(ring, &in)) < 0)
-		problem = reason(rc);
+		problem = ring_error(rc);
 	else if ((problem = check_info(&in, why, sizeof(why))) != NULL)
 		rc = -EBADMSG;
 	else if ((rc = settled_check(ring, why, sizeof(why))) < 0)
-		problem = why[0] != '\0' ? why : reason(rc);
+		problem = why[0] != '\0' ? why : ring_error(rc);
 	if (ring != NULL)
 		shmr_ring_close(ring);
 
@@ -82,7 +82,7 @@ cmd_check(int argc, char **argv)
 		    in.next_seq);
 	if (rc < 0) {
 		warnx("%s: %s", name, problem);
-		return finish(exit_for(rc));
+		return finish(ring_exit(rc));
 	}
 	return finish(0);
 }

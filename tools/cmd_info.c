@@ -39,7 +39,7 @@ cmd_info(int argc, char **argv)
 		mirror = 0;
 	shmr_ring_close(ring);
 
-	now = now_ns(CLOCK_REALTIME);
+	now = real_ns();
 	avail = in.next_seq - in.oldest_seq;
 	fmt_time(t, sizeof(t), in.created_ns);
 	fmt_age(age, sizeof(age), now > in.created_ns ? now - in.created_ns :
@@ -56,7 +56,7 @@ cmd_info(int argc, char **argv)
 		    07777));
 		putchar('{');
 		json_key_str(stdout, "name", name, false);
-		json_key_str(stdout, "state", state_name(&in, alive), true);
+		json_key_str(stdout, "state", ring_state_name(in.state, alive), true);
 		printf(",\"alive\":%s", alive == 1 ? "true" : "false");
 		json_key_u64(stdout, "pid", (uint64_t)in.pid);
 		json_key_u64(stdout, "epoch", in.epoch);
@@ -92,19 +92,19 @@ cmd_info(int argc, char **argv)
 		printf("}\n");
 		return finish(0);
 	}
-	cli_human(h1, HUMAN_LEN, in.capacity);
-	cli_human(h2, HUMAN_LEN, in.max_msg);
-	cli_human(h3, HUMAN_LEN, in.used);
+	size_format(h1, SIZE_FORMAT_LEN, in.capacity);
+	size_format(h2, SIZE_FORMAT_LEN, in.max_msg);
+	size_format(h3, SIZE_FORMAT_LEN, in.used);
 	printf("name:          %s\n", name);
 	printf("state:         %s (pid %ld, producer %s)\n",
-	    state_name(&in, alive), (long)in.pid, alive == 1 ? "alive" :
+	    ring_state_name(in.state, alive), (long)in.pid, alive == 1 ? "alive" :
 	    "not running");
 	printf("epoch:         %" PRIu64 "\n", in.epoch);
 	printf("capacity:      %s (%" PRIu64 " bytes)\n", h1, in.capacity);
 	printf("max message:   %s (%" PRIu32 " bytes)\n", h2, in.max_msg);
 	printf("used:          %s (%" PRIu64 " bytes, %.1f%%)\n", h3, in.used,
 	    in.capacity ? 100.0 * (double)in.used / (double)in.capacity : 0.0);
-	cli_human(h1, HUMAN_LEN, in.bytes);
+	size_format(h1, SIZE_FORMAT_LEN, in.bytes);
 	printf("published:     %" PRIu64 " messages, %s this epoch\n",
 	    in.messages, h1);
 	printf("next seq:      %" PRIu64 "\n", in.next_seq);

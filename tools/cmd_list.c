@@ -6,11 +6,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 #include "enc.h"
+#include "nofile.h"
 #include "ringctl.h"
 
 /* list: the two header samples for the rate are this far apart */
@@ -62,17 +62,6 @@ lentry_cmp(const void *a, const void *b)
 	    ((const struct lentry *)b)->name);
 }
 
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 enum { C_NAME, C_CAP, C_MAXMSG, C_MSGS, C_NEXT, C_OLDEST, C_RATE, C_STATE,
     C_OWNER, C_MODE, NCOL };
 
@@ -85,8 +74,8 @@ list_cells(const struct lentry *e, char cell[NCOL][64])
 	const struct shmr_info *in = &e->b;
 
 	snprintf(cell[C_NAME], 64, "%s", e->name);
-	cli_human(cell[C_CAP], HUMAN_LEN, in->capacity);
-	cli_human(cell[C_MAXMSG], HUMAN_LEN, in->max_msg);
+	size_format(cell[C_CAP], SIZE_FORMAT_LEN, in->capacity);
+	size_format(cell[C_MAXMSG], SIZE_FORMAT_LEN, in->max_msg);
 	snprintf(cell[C_MSGS], 64, "%" PRIu64, in->messages);
 	snprintf(cell[C_NEXT], 64, "%" PRIu64, in->next_seq);
 	snprintf(cell[C_OLDEST], 64, "%" PRIu64, in->oldest_seq);
@@ -94,7 +83,7 @@ list_cells(const struct lentry *e, char cell[NCOL][64])
 		snprintf(cell[C_RATE], 64, "-");
 	else
 		snprintf(cell[C_RATE], 64, "%.1f", e->rate);
-	snprintf(cell[C_STATE], 64, "%s", state_name(in, e->alive));
+	snprintf(cell[C_STATE], 64, "%s", ring_state_name(in->state, e->alive));
 	owner_name(in->uid, cell[C_OWNER], 64);
 	snprintf(cell[C_MODE], 64, "%04o", (unsigned)(in->mode & 07777));
 }
@@ -194,7 +183,7 @@ list_print_json(const struct names *ns)
 			printf(",\"rate\":null");
 		else
 			printf(",\"rate\":%.3f", e->rate);
-		json_key_str(stdout, "state", state_name(in, e->alive), true);
+		json_key_str(stdout, "state", ring_state_name(in->state, e->alive), true);
 		printf(",\"alive\":%s", e->alive == 1 ? "true" : "false");
 		json_key_u64(stdout, "pid", (uint64_t)in->pid);
 		json_key_u64(stdout, "epoch", in->epoch);
@@ -250,13 +239,13 @@ cmd_list(int argc, char **argv)
 	 * producer is live) a second one RATE_SAMPLE_MS later: the rate is
 	 * the difference in published messages over the elapsed time.
 	 */
-	raise_nofile();
+	(void)nofile_raise(0);
 	for (i = 0; i < ns.n; i++) {
 		struct lentry *e = &ns.v[i];
 		char path[sizeof(SHM_PATH) + SHMR_NAME_MAX];
 
 		e->rate = -1;
-		snprintf(cur_ring, sizeof(cur_ring), "%s", e->name);
+		sigbus_ring(e->name);
 		rc = open_ring(e->name, &e->ring);
 		if (rc == -EPROTO) {
 			e->skip = true;
@@ -270,7 +259,7 @@ cmd_list(int argc, char **argv)
 			continue;
 		}
 		e->err = rc;
-		describe(e->name, rc, e->why, sizeof(e->why));
+		ring_describe(e->name, rc, e->why, sizeof(e->why));
 		snprintf(path, sizeof(path), "%s%s", SHM_PATH, e->name);
 		e->have_st = stat(path, &e->st) == 0;
 		if (e->ring != NULL) {
@@ -279,16 +268,16 @@ cmd_list(int argc, char **argv)
 		}
 	}
 	if (any_live) {
-		t0 = now_ns(CLOCK_MONOTONIC);
+		t0 = mono_ns();
 		sleep_ms(RATE_SAMPLE_MS);
 	}
-	t1 = now_ns(CLOCK_MONOTONIC);
+	t1 = mono_ns();
 	for (i = 0; i < ns.n; i++) {
 		struct lentry *e = &ns.v[i];
 
 		if (e->ring == NULL)
 			continue;
-		snprintf(cur_ring, sizeof(cur_ring), "%s", e->name);
+		sigbus_ring(e->name);
 		if (any_live && shmr_ring_info(e->ring, &e->b) < 0)
 			e->b = e->a;
 		e->alive = shmr_ring_alive(e->ring);

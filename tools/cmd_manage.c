@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "enc.h"
 #include "ringctl.h"
+#include "ringpolicy.h"
 
 static int
 cmd_create(int argc, char **argv)
@@ -19,12 +20,14 @@ cmd_create(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		COMMON_LOPTS
 	};
-	struct shmr_create_opts o = { 0, 0, 0600, (gid_t)-1 };
+	struct shmr_create_opts o = { .gid = (gid_t)-1 };
 	struct shmr_writer *w;
 	struct shmr_ring *ring;
 	const char *name, *why;
-	uint64_t v;
-	bool force = false, have_size = false;
+	char msg[128];
+	uint64_t size = 0, max_msg = 0;
+	mode_t mode = 0;
+	bool force = false;
 	int ch, rc;
 
 	optind = 0;
@@ -33,32 +36,20 @@ cmd_create(int argc, char **argv)
 		switch (ch) {
 		case 's':
 			if (cli_parse_size(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
-			    &o.capacity, &why) < 0)
+			    &size, &why) < 0)
 				return usage_err("create", "--size %s: %s "
 				    "(64K..1T)", optarg, why);
-			if ((o.capacity & (o.capacity - 1)) != 0)
-				return usage_err("create", "--size %s: not a "
-				    "power of two", optarg);
-			have_size = true;
 			break;
 		case 'm':
-			if (cli_parse_size(optarg, 1, SHMR_MSG_LIMIT, &v,
+			if (cli_parse_size(optarg, 1, SHMR_MSG_LIMIT, &max_msg,
 			    &why) < 0)
 				return usage_err("create", "--max-msg %s: %s",
 				    optarg, why);
-			o.max_msg = (uint32_t)v;
 			break;
 		case 'M':
-			if (cli_parse_mode(optarg, &o.mode, &why) < 0)
+			if (cli_parse_mode(optarg, &mode, &why) < 0)
 				return usage_err("create", "--mode %s: %s",
 				    optarg, why);
-			if ((o.mode & 022) != 0)
-				return usage_err("create", "--mode %s: readers "
-				    "refuse rings writable by group or other",
-				    optarg);
-			if ((o.mode & 0600) != 0600)
-				return usage_err("create", "--mode %s: the "
-				    "owner needs read and write", optarg);
 			break;
 		case 'f':
 			force = true;
@@ -68,13 +59,12 @@ cmd_create(int argc, char **argv)
 				return rc;
 		}
 	}
-	if (!have_size)
+	if (size == 0)
 		return usage_err("create", "create: --size is required");
 	if ((rc = one_name("create", argc, argv, &name)) != 0)
 		return rc;
-	if (o.max_msg > o.capacity / 8)
-		return usage_err("create", "--max-msg: at most capacity / 8 "
-		    "(%" PRIu64 ")", o.capacity / 8);
+	if (ring_policy(&o, size, max_msg, mode, msg, sizeof(msg)) < 0)
+		return usage_err("create", "%s", msg);
 
 	rc = open_ring(name, &ring);
 	if (rc == 0)

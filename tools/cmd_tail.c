@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "enc.h"
+#include "from.h"
 #include "ringctl.h"
 
 #define DEFAULT_TAIL	10
@@ -173,7 +174,7 @@ overrun_report(const char *name, struct overruns *ov, bool flush)
 
 	if (ov->events == 0)
 		return;
-	now = now_ns(CLOCK_MONOTONIC);
+	now = mono_ns();
 	if (!flush && ov->last_ns != 0 && now - ov->last_ns < 1000000000u)
 		return;
 	fflush(stdout);
@@ -224,7 +225,7 @@ follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
 		else if (!*gone_said) {
 			fflush(stdout);
 			warnx("%s: ring %s; waiting for it to come back", name,
-			    rc == -ENOENT ? "was removed" : reason(rc));
+			    rc == -ENOENT ? "was removed" : ring_error(rc));
 			*gone_said = true;
 		}
 		return;
@@ -302,16 +303,8 @@ cmd_tail(int argc, char **argv)
 		return usage_err("tail", "--format %s: use text, hex, json or "
 		    "raw", fmt_arg);
 	if (from_arg == NULL)
-		from = SHMR_FROM_SEQ;
-	else if (strcmp(from_arg, "oldest") == 0)
-		from = SHMR_FROM_OLDEST;
-	else if (strcmp(from_arg, "latest") == 0)
-		from = SHMR_FROM_LATEST;
-	else if (strcmp(from_arg, "end") == 0)
-		from = SHMR_FROM_END;
-	else if (cli_parse_u64(from_arg, 0, UINT64_MAX, &start, &why) == 0)
-		from = SHMR_FROM_SEQ;
-	else
+		from = SHMR_FROM_SEQ;	/* the last n, below */
+	else if (from_parse(from_arg, &from, &start) < 0)
 		return usage_err("tail", "--from %s: use oldest, latest, end "
 		    "or a sequence number", from_arg);
 	if ((rc = one_name("tail", argc, argv, &name)) != 0)
@@ -393,7 +386,7 @@ cmd_tail(int argc, char **argv)
 				fflush(stdout);
 				if (!stall_said)
 					warnx("%s: %s; waiting", name,
-					    reason(rc));
+					    ring_error(rc));
 				stall_said = true;
 				usleep(100 * 1000);
 				continue;
@@ -407,8 +400,8 @@ cmd_tail(int argc, char **argv)
 				    m.seq, name);
 			else
 				warnx("%s: read failed: %s", name,
-				    reason(rc));
-			status = exit_for(rc);
+				    ring_error(rc));
+			status = ring_exit(rc);
 			goto out;
 		}
 		if (!follow)

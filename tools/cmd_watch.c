@@ -52,7 +52,7 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 	const struct shmr_info *in = &c->in;
 	bool rated;
 
-	fmt_time(ts, sizeof(ts), now_ns(CLOCK_REALTIME));
+	fmt_time(ts, sizeof(ts), real_ns());
 	if (err != NULL) {
 		if (json_out) {
 			printf("{\"time\":\"%s\"", ts);
@@ -88,17 +88,17 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 		json_key_u64(stdout, "next_seq", in->next_seq);
 		json_key_u64(stdout, "oldest_seq", in->oldest_seq);
 		json_key_u64(stdout, "epoch", in->epoch);
-		json_key_str(stdout, "state", state_name(in, c->alive), true);
+		json_key_str(stdout, "state", ring_state_name(in->state, c->alive), true);
 		printf("}\n");
 		fflush(stdout);
 		return;
 	}
 	if (rated)
-		cli_human(hb, HUMAN_LEN, (uint64_t)(brate + 0.5));
+		size_format(hb, SIZE_FORMAT_LEN, (uint64_t)(brate + 0.5));
 	else
 		snprintf(hb, sizeof(hb), "-");
-	cli_human(hc, HUMAN_LEN, in->capacity);
-	cli_human(hu, HUMAN_LEN, in->used);
+	size_format(hc, SIZE_FORMAT_LEN, in->capacity);
+	size_format(hu, SIZE_FORMAT_LEN, in->used);
 	if (tty) {
 		/* Home, overwrite each line (EL), then erase the rest (ED). */
 		printf("\033[H%s  %s" EL EL, name, ts);
@@ -111,7 +111,7 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 		printf("  oldest seq  %" PRIu64 EL, in->oldest_seq);
 		printf("  messages    %" PRIu64 EL, in->messages);
 		printf("  state       %s (pid %ld, epoch %" PRIu64 ")" EL,
-		    state_name(in, c->alive), (long)in->pid, in->epoch);
+		    ring_state_name(in->state, c->alive), (long)in->pid, in->epoch);
 		printf(EL "(interrupt to stop)" EL "\033[J");
 	} else {
 		if (rated)
@@ -121,7 +121,7 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 			printf("%s %s msgs/s - bytes/s -", ts, name);
 		printf(" fill %.1f%% next %" PRIu64 " oldest %" PRIu64
 		    " state %s\n", fill, in->next_seq, in->oldest_seq,
-		    state_name(in, c->alive));
+		    ring_state_name(in->state, c->alive));
 	}
 	fflush(stdout);
 }
@@ -188,8 +188,8 @@ cmd_watch(int argc, char **argv)
 			}
 		}
 		if ((rc = shmr_ring_info(ring, &cur.in)) < 0)
-			err = reason(rc);
-		cur.t = now_ns(CLOCK_MONOTONIC);
+			err = ring_error(rc);
+		cur.t = mono_ns();
 		cur.alive = shmr_ring_alive(ring);
 		if (have_prev || tty || err != NULL) {
 			watch_render(name, have_prev ? &prev : NULL, &cur, tty,

@@ -85,22 +85,6 @@ usage_err(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static void
-on_sigbus(int sig)
-{
-	static const char m1[] = "ringctl: ";
-	static const char m2[] = ": bus error reading the ring "
-	    "(object truncated while mapped)\n";
-	ssize_t w;
-
-	(void)sig;
-	w = write(STDERR_FILENO, m1, sizeof(m1) - 1);
-	w = write(STDERR_FILENO, cur_ring, strlen(cur_ring));
-	w = write(STDERR_FILENO, m2, sizeof(m2) - 1);
-	(void)w;
-	_exit(EXIT_NEG);
-}
-
 int
 common_opt(int ch, const char *cmd)
 {
@@ -126,14 +110,11 @@ main(int argc, char **argv)
 		COMMON_LOPTS
 	};
 	const struct command *cmd = NULL;
-	struct sigaction sa;
 	char prog[32];
 	int ch;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigbus;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
+	/* A ring truncated while mapped is a negative answer about it. */
+	sigbus_exit("ringctl", EXIT_NEG);
 
 	while ((ch = getopt_long(argc, argv, "+" COMMON_SOPTS, lopts,
 	    NULL)) != -1) {

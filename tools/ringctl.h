@@ -15,15 +15,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "clock.h"
+#include "exitcode.h"
+#include "ringerr.h"
+#include "ringstate.h"
 #include "shmring.h"
-
-#define EXIT_NEG	1	/* negative answer: not found, corrupt, busy */
-#define EXIT_USAGE	2
-#define EXIT_SYS	3	/* system error */
+#include "sigbus.h"
+#include "sizes.h"
 
 #define SHM_PATH	"/dev/shm/shmring."
-/* humanize_number scales until the number fits: 8 gives "64KiB". */
-#define HUMAN_LEN	8
 
 /* The options every command takes, ending a command's option table. */
 #define COMMON_LOPTS \
@@ -44,7 +44,6 @@ struct command {
 
 extern bool json_out;			/* --json */
 extern volatile sig_atomic_t stop;	/* SIGINT/SIGTERM seen (on_stop) */
-extern char cur_ring[SHMR_NAME_MAX + 1];	/* for the SIGBUS message */
 
 /* ---- ringctl.c -------------------------------------------------------- */
 
@@ -59,19 +58,15 @@ int	common_opt(int ch, const char *cmd);
 
 /* ---- util.c ----------------------------------------------------------- */
 
-int	exit_for(int rc);
-const char *reason(int rc);
-const char *describe(const char *name, int rc, char *buf, size_t len);
+/* warnx() the ring error (ring_describe()); its exit status. */
 int	ring_err(const char *name, int rc);
 int	settled_info(struct shmr_ring *ring, struct shmr_info *in);
 int	settled_check(struct shmr_ring *ring, char *why, size_t len);
 int	check_name(const char *name);
-uint64_t now_ns(clockid_t clk);
 void	sleep_ms(uint64_t ms);
 void	fmt_age(char *buf, size_t len, uint64_t ns);
 void	fmt_time(char *buf, size_t len, uint64_t ns);
 const char *owner_name(uid_t uid, char *buf, size_t len);
-const char *state_name(const struct shmr_info *in, int alive);
 void	json_str(FILE *f, const char *s);
 void	json_key_str(FILE *f, const char *key, const char *val, bool comma);
 void	json_key_u64(FILE *f, const char *key, uint64_t val);

@@ -1,6 +1,6 @@
 /*
- * util.c - helpers every ringctl command uses: error wording and exit
- * status, names, clocks, time and owner formatting, JSON output.
+ * util.c - helpers every ringctl command uses: ring errors, names,
+ * settled header reads, time and owner formatting, JSON output.
  */
 #include <err.h>
 #include <errno.h>
@@ -14,74 +14,6 @@
 #include "ringctl.h"
 
 volatile sig_atomic_t stop;
-char cur_ring[SHMR_NAME_MAX + 1];
-
-/* Exit status for a negative errno value or libshm status. */
-int
-exit_for(int rc)
-{
-	switch (-rc) {
-	case ENOENT:
-	case EPROTO:
-	case EBADMSG:
-	case EAGAIN:
-	case EBUSY:
-	case EPERM:
-	case ERANGE:
-	case ESTALE:
-	case EEXIST:
-	case EDEADLK:
-		return EXIT_NEG;
-	default:
-		return EXIT_SYS;
-	}
-}
-
-/* A reason for a failure to use a ring, worded for operators. */
-const char *
-reason(int rc)
-{
-	switch (-rc) {
-	case ENOENT:
-		return "no such ring";
-	case EPROTO:
-		return "not a shmring ring (bad magic or another layout "
-		    "version)";
-	case EBADMSG:
-		return "corrupt ring header";
-	case EPERM:
-		return "refused: untrusted owner or writable by group/other";
-	case EAGAIN:
-		return "still being created";
-	case EBUSY:
-		return "a live producer owns the ring";
-	case EDEADLK:
-		return "producer stalled mid-update (it is stopped inside a "
-		    "header update; continue or kill it)";
-	default:
-		return shmr_strerror(rc);
-	}
-}
-
-/*
- * reason() plus, for an object too small to be any ring (a valid one is
- * at least SHMR_CAP_MIN bytes), its size: truncated or foreign.
- */
-const char *
-describe(const char *name, int rc, char *buf, size_t len)
-{
-	char path[sizeof(SHM_PATH) + SHMR_NAME_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s%s", SHM_PATH, name);
-	if ((rc == -EBADMSG || rc == -EPROTO || rc == -EAGAIN) &&
-	    stat(path, &st) == 0 && (uint64_t)st.st_size < SHMR_CAP_MIN)
-		snprintf(buf, len, "%s (object is only %lld bytes: truncated "
-		    "or not a ring)", reason(rc), (long long)st.st_size);
-	else
-		snprintf(buf, len, "%s", reason(rc));
-	return buf;
-}
 
 /*
  * shmr_ring_info() and shmr_ring_check() on a live ring, retried for a
@@ -125,8 +57,8 @@ ring_err(const char *name, int rc)
 {
 	char why[160];
 
-	warnx("%s: %s", name, describe(name, rc, why, sizeof(why)));
-	return exit_for(rc);
+	warnx("%s: %s", name, ring_describe(name, rc, why, sizeof(why)));
+	return ring_exit(rc);
 }
 
 int
@@ -140,18 +72,8 @@ check_name(const char *name)
 		    "starting with '.'");
 		return EXIT_USAGE;
 	}
-	/* for the SIGBUS message */
-	snprintf(cur_ring, sizeof(cur_ring), "%s", name);
+	sigbus_ring(name);
 	return 0;
-}
-
-uint64_t
-now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void
@@ -209,24 +131,6 @@ owner_name(uid_t uid, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s", last);
 	return buf;
-}
-
-/* "live", "dead", "closed", ...: the header state and the lock probe. */
-const char *
-state_name(const struct shmr_info *in, int alive)
-{
-	switch (in->state) {
-	case SHMR_STATE_INIT:
-		return "init";
-	case SHMR_STATE_LIVE:
-		return alive == 1 ? "live" : "dead";
-	case SHMR_STATE_CLOSED:
-		return "closed";
-	case SHMR_STATE_REPLACED:
-		return "replaced";
-	default:
-		return "unknown";
-	}
 }
 
 /* Write s as a JSON string, quotes included. */

@@ -1,0 +1,18 @@
+/*
+ * sizes.h - byte counts as the programs show them: "64MiB", "1.5KiB",
+ * "100B" (IEC prefixes, no space, so that a size is one column of
+ * ringctl list and one word of a log line).
+ */
+#ifndef SHMRING_SIZES_H
+#define SHMRING_SIZES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Big enough for every size_format() result ("1023KiB"). */
+#define SIZE_FORMAT_LEN	8
+
+/* bytes into buf (len >= SIZE_FORMAT_LEN); returns buf. */
+const char	*size_format(char *buf, size_t len, uint64_t bytes);
+
+#endif
