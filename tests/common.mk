@@ -3,13 +3,12 @@ COMMON_TESTS := test_enc
 
 $(COMMON_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Icommon
 
-$(COMMON_TESTS:%=$(B)/tests/%): $(B)/tests/%: $(B)/tests/%.o $(LIBCOMMON)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+$(COMMON_TESTS:%=$(B)/tests/%): $(B)/tests/%: $(B)/tests/%.o $(LIBCOMMON) \
+    $(LIBSHM_A)
+	$(call link,$(CRITERION_LIBS) $(BSD_LIBS))
 
 $(COMMON_TESTS:%=run-%): run-%: $(B)/tests/%
-	@echo "  TEST    $*"
-	$(Q)timeout 300 $< --jobs 2 --short-filename
+	$(call run_test,$*,timeout 300 $< --jobs 2 --short-filename)
 
 TEST_RUNS += $(COMMON_TESTS:%=run-%)
 .PHONY: $(COMMON_TESTS:%=run-%)
