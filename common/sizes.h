@@ -1,7 +1,8 @@
 /*
- * sizes.h - byte counts as the programs show them: "64MiB", "1.5KiB",
- * "100B" (IEC prefixes, no space, so that a size is one column of
- * ringctl list and one word of a log line).
+ * sizes.h - byte counts as the programs show them: at most four digits
+ * and an IEC prefix, no space, so that a size is one column of ringctl
+ * list and one word of a log line: "100B", "8192B", "9.8KiB", "64MiB",
+ * "1024GiB".
  */
 #ifndef SHMRING_SIZES_H
 #define SHMRING_SIZES_H

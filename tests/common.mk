@@ -1,5 +1,6 @@
-# Unit tests of common/ (Criterion): the code the programs share.
-COMMON_TESTS := test_enc
+# Unit tests of common/ (Criterion): the code the programs share
+# (test_enc: encodings; test_common: the rest of the program layer).
+COMMON_TESTS := test_enc test_common
 
 $(COMMON_TESTS:%=$(B)/tests/%.o): EXTRA_CFLAGS = -Icommon
 
