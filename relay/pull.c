@@ -15,6 +15,7 @@
 
 #include "shmring.h"
 #include "relay.h"
+#include "ringpolicy.h"
 
 #define STALL_MS	2000	/* a consumer this quiet is looked at */
 
@@ -37,19 +38,23 @@ origin_text(char *buf, size_t len)
 static int
 pull_create(struct puller *p, const struct hdr *h, uint64_t start)
 {
-	struct shmr_create_opts co = { .gid = (gid_t)-1, .mode = opt.mode };
+	struct shmr_create_opts co = { .gid = (gid_t)-1 };
 	struct shmr_mirror_opts mo = { .epoch = h->epoch,
 	    .start_seq = start };
 	struct shmr_info in;
-	char origin[SHMR_ORIGIN_MAX + 1];
+	char origin[SHMR_ORIGIN_MAX + 1], why[128];
+	uint64_t size = opt.size != 0 ? opt.size : h->cap;
 	int rc;
 
 	origin_text(origin, sizeof(origin));
 	mo.origin = origin;
-	co.capacity = opt.size != 0 ? opt.size : h->cap != 0 ? h->cap :
-	    (uint64_t)64 << 20;
-	co.max_msg = (uint32_t)(h->max_msg != 0 && h->max_msg <= co.capacity / 8
-	    ? h->max_msg : 0);
+	/* The origin's geometry where the mirror's size lets it be. */
+	if (size == 0 || ring_policy(&co, size, h->max_msg <= size / 8 ?
+	    h->max_msg : 0, opt.mode, why, sizeof(why)) < 0) {
+		/* No (or no usable) geometry from the stream: the default. */
+		if (ring_policy(&co, 0, 0, opt.mode, why, sizeof(why)) < 0)
+			return -EINVAL;
+	}
 	if (p->w != NULL) {
 		/* Leave it LIVE: the takeover marks it replaced (restart). */
 		shmr_writer_close(p->w, SHMR_CLOSE_ABANDON);
@@ -71,7 +76,7 @@ pull_check(int rc, const char *what)
 {
 	if (rc < 0)
 		errx(EXIT_SYS, "%s: %s: %s", opt.ring, what,
-		    shmr_strerror(rc));
+		    ring_error(rc));
 }
 
 /*

@@ -156,7 +156,7 @@ push_open(struct pusher *p)
 
 	while ((rc = shmr_ring_open(opt.ring, NULL, &p->ring)) < 0) {
 		if (rc != -ENOENT && rc != -EAGAIN)
-			errx(EXIT_SYS, "%s: %s", opt.ring, shmr_strerror(rc));
+			errx(EXIT_SYS, "%s: %s", opt.ring, ring_error(rc));
 		if (!said++)
 			say("%s: waiting for the ring to exist", opt.ring);
 		usleep(100000);
@@ -242,12 +242,12 @@ push_resume(struct pusher *p)
 		}
 		errx(EXIT_SYS, "%s: the stream is ahead of the ring (seq %"
 		    PRIu64 " in epoch %" PRIu64 "): %s", opt.ring,
-		    hdr_next(&h), h.epoch, shmr_strerror(rc));
+		    hdr_next(&h), h.epoch, ring_error(rc));
 	}
 	if (last != NULL)
 		natsMsg_Destroy(last);
 	if ((rc = shmr_cursor_init(p->ring, &p->cur, SHMR_FROM_OLDEST, 0)) < 0)
-		errx(EXIT_SYS, "%s: %s", opt.ring, shmr_strerror(rc));
+		errx(EXIT_SYS, "%s: %s", opt.ring, ring_error(rc));
 	say("%s: epoch %" PRIu64 " starts at %" PRIu64, opt.ring,
 	    shmr_ring_epoch(p->ring), p->cur.seq);
 	send_msg(p, 'r', p->cur.seq, 0, NULL, 0);
@@ -344,7 +344,7 @@ push_main(void)
 			usleep(1000);
 			continue;
 		default:
-			errx(EXIT_SYS, "%s: %s", opt.ring, shmr_strerror(rc));
+			errx(EXIT_SYS, "%s: %s", opt.ring, ring_error(rc));
 		}
 		/* Nothing to read: a new producer? (as shmr_reader_wait) */
 		if (rc != SHMR_EMPTY || mono_ms() - last_check >= 500) {
@@ -369,7 +369,7 @@ push_main(void)
 		rc = shmr_cursor_wait(p.ring, &p.cur, WAIT_MS, 0);
 		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR)
 			errx(EXIT_SYS, "%s: wait: %s", opt.ring,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 	}
 	flush_pack(&p);
 	js_PublishAsyncComplete(js, NULL);

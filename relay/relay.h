@@ -32,8 +32,10 @@
 
 #include <nats/nats.h>
 
-#define EXIT_USAGE	100
-#define EXIT_SYS	111
+#include "clock.h"
+#include "exitcode.h"
+#include "ringerr.h"
+
 #define TRANSIENT_MS	30000	/* between "still retrying" lines */
 
 struct relay_opts {
@@ -57,7 +59,6 @@ struct relay_opts {
 extern struct relay_opts opt;
 extern volatile sig_atomic_t stop;	/* SIGINT, SIGTERM */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t mono_ms(void);
 
 /* stream.c: the connection, the JetStream context, the stream */
 extern natsConnection *nc;

@@ -15,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "shmring.h"
-#include "../common/cli.h"
+#include "cli.h"
 #include "relay.h"
+#include "ringpolicy.h"
+#include "shmring.h"
+#include "sigbus.h"
 
 #define DEFAULT_BATCH	(256u << 10)
 
@@ -56,15 +57,6 @@ say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
 	va_end(ap);
-}
-
-uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -110,7 +102,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd, *stream = NULL, *subject = NULL, *why = NULL;
+	struct shmr_create_opts probe = { .gid = (gid_t)-1 };
 	struct sigaction sa;
+	char why_buf[128];
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+hqV", lopts, NULL)) != -1 &&
@@ -196,12 +190,18 @@ main(int argc, char **argv)
 		errx(EXIT_USAGE, "--subject %s: not a plain subject", subject);
 	else
 		strcpy(opt.subject, subject);
+	/* The mirror pull creates follows the rule every program's do. */
+	if (ring_policy(&probe, opt.size, 0, opt.mode, why_buf,
+	    sizeof(why_buf)) < 0)
+		errx(EXIT_USAGE, "%s", why_buf);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The origin's ring or our mirror truncated under its mapping. */
+	sigbus_exit("ringrelay", EXIT_SYS);
 	rc = cmd[1] == 'u' && cmd[2] == 's' ? push_main() : pull_main();
 	if (js != NULL)
 		jsCtx_Destroy(js);
