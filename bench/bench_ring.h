@@ -159,11 +159,8 @@ extern unsigned transport_mask;		/* -t: bit i = transports[i] */
 int	transport_wanted(const struct transport *);
 int	transport_blocks(const struct transport *);
 
+/* Named by the report: the subject, and the busy-poll floor. */
 extern const struct transport transport_shmring;
-extern const struct transport transport_pipe;
-extern const struct transport transport_stream;
-extern const struct transport transport_seqpacket;
-extern const struct transport transport_zmq;
 extern const struct transport transport_seqlock;
 
 /* transport_stream.c: also the pipe's */

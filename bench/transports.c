@@ -1,9 +1,14 @@
 /*
  * transports.c - the transports bench_ring compares, in report order:
  * shmring first (the subject), then its peers. A new transport is one
- * bench/transport_<name>.c and one row here.
+ * bench/transport_<name>.c and, here, its declaration and one row.
  */
 #include "bench_ring.h"
+
+extern const struct transport transport_pipe;
+extern const struct transport transport_stream;
+extern const struct transport transport_seqpacket;
+extern const struct transport transport_zmq;
 
 const struct transport *const transports[] = {
 	&transport_shmring,
