@@ -39,7 +39,11 @@
  * are enabled although the fix may not be on main yet: 1 = batches
  * larger than the ring, 2 = epochs must never repeat across clean
  * restarts, R = a bridge restart says where the new epoch continues and
- * announces its messages already gone: checked from seq 0). Exit 0 pass, 1 violation, 2 setup error.
+ * announces its messages already gone: checked from seq 0),
+ * EXACT_RINGRELAY (path: the producers write an origin ring that
+ * ringrelay carries through a nats-server into a mirror ring, which every
+ * reader reads instead, with faults injected into the relays; see
+ * exact_relay.c). Exit 0 pass, 1 violation, 2 setup error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,12 +56,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "shmring.h"
 #include "bridge_client.h"
+#include "exact_relay.h"
 
 #define MAX_GENS	256
 #define MAX_READERS	32
@@ -102,7 +108,9 @@ struct shared {
 
 static struct shared *S;
 static uint64_t seed;
-static char ring[64];
+static char ring[72];		/* what the readers read */
+static char prod_ring[64];	/* what the producers write: ring, or
+				   the relay's origin */
 static unsigned issue12;	/* ISSUE(n) per enabled item */
 #define ISSUE(n)	(1u << (n))
 #define ISSUE_R		(1u << 30)
@@ -923,6 +931,8 @@ again:
 		dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
+		/* A reader killed for hanging takes its ringctl along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(ringctl_bin, "ringctl", "tail", "-f", "--from", "oldest",
 		    ring, (char *)NULL);
 		_exit(127);
@@ -1078,7 +1088,7 @@ producer(uint32_t gi, bool unlink_at_end)
 	signal(SIGTERM, on_term);
 	o.capacity = gn->cap;
 	o.max_msg = gn->max_msg;
-	while ((rc = shmr_writer_create(ring, &o, &w)) == -EBUSY &&
+	while ((rc = shmr_writer_create(prod_ring, &o, &w)) == -EBUSY &&
 	    tries++ < 500)
 		nap_us(2000);	/* the killed one's lock is released */
 	if (rc < 0) {
@@ -1199,10 +1209,11 @@ main(void)
 	struct bridge_proc bp = { 0 };
 	pid_t rpid[MAX_READERS], cpid = 0;
 	unsigned nread, ncl, nr = 0, i;
-	uint64_t seconds, t0;
+	uint64_t seconds, t0, stopped;
 	struct rng g;
 	int fail = 0, st;
 	const char *iss = getenv("EXACT_ISSUE12");
+	const char *relay_bin = getenv("EXACT_RINGRELAY");
 
 	seed = env_u64("EXACT_SEED", 0);
 	if (seed == 0)
@@ -1223,14 +1234,18 @@ main(void)
 	    getenv("EXACT_ISSUE12") ? getenv("EXACT_ISSUE12") : "");
 	fflush(stdout);
 	g.s = mix(seed);
-	snprintf(ring, sizeof(ring), "exact-%ld-%" PRIu64, (long)getpid(),
-	    seed % 100000);
+	snprintf(prod_ring, sizeof(prod_ring), "exact-%ld-%" PRIu64,
+	    (long)getpid(), seed % 100000);
+	snprintf(ring, sizeof(ring), "%s%s", prod_ring, relay_bin ? "-m" : "");
 	S = mmap(NULL, sizeof(*S), PROT_READ | PROT_WRITE, MAP_SHARED |
 	    MAP_ANONYMOUS, -1, 0);
 	if (S == MAP_FAILED)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	/* Line by line: what was said survives a kill by timeout(1). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	shmr_unlink(ring);
+	shmr_unlink(prod_ring);
 
 	/* The first generation exists before the readers start. */
 	t0 = mono_ms();
@@ -1267,6 +1282,11 @@ main(void)
 			}
 			if (!started) {
 				started = true;
+				if (relay_bin != NULL && relay_start(relay_bin,
+				    prod_ring, ring) < 0) {
+					fail = 2;
+					break;
+				}
 				if (bridge_bin != NULL) {
 					const char *args[] = { "--ring", ring,
 					    NULL };
@@ -1298,6 +1318,15 @@ main(void)
 					rpid[nr] = spawn_reader((int)nr, 3, 0,
 					    0), nr++;
 			}
+			if (relay_bin != NULL && rnd(&g) % 2) {
+				/* A relay fault inside this generation. */
+				uint64_t part = rnd_in(&g, 0, life);
+
+				nap_us(part * 1000);
+				if (relay_fault(rnd(&g), gn->epoch) < 0)
+					fail = 1;
+				life -= part;
+			}
 			nap_us(life * 1000);
 			if (mono_ms() - t0 >= seconds * 1000)
 				how = 9;	/* the last one closes */
@@ -1307,7 +1336,7 @@ main(void)
 
 				kill(pp, SIGKILL);
 				waitpid(pp, &st, 0);
-				if (shmr_ring_open(ring, NULL, &r) == 0) {
+				if (shmr_ring_open(prod_ring, NULL, &r) == 0) {
 					if (shmr_ring_info(r, &in) == 0 &&
 					    shmr_ring_epoch(r) ==
 					    atomic_load(&gn->epoch))
@@ -1326,11 +1355,33 @@ main(void)
 			}
 			gi++;
 		}
-		/* Let the readers drain the last one, then stop them. */
+		/*
+		 * Let the readers drain the last one, then stop them. Its
+		 * producer closed it: the mirror must end it likewise.
+		 */
+		if (relay_bin != NULL && started && fail != 2 && gi > 0 &&
+		    atomic_load(&S->gens[gi - 1].ended) == 1 &&
+		    relay_wait_end(S->gens[gi - 1].epoch, 30000) < 0) {
+			printf("exact: VIOLATION: the mirror did not end "
+			    "epoch %" PRIu64 " within 30 s of the origin\n",
+			    (uint64_t)S->gens[gi - 1].epoch);
+			fail = 1;
+		}
 		nap_us(300000);
 		atomic_store(&S->stop, 1);
+		stopped = mono_ms();
 		for (i = 0; i < nr; i++) {
-			waitpid(rpid[i], &st, 0);
+			/* 3 s to drain, then 30 s of grace: a hang fails. */
+			while (waitpid(rpid[i], &st, WNOHANG) == 0) {
+				if (mono_ms() - stopped < 33000) {
+					nap_us(10000);
+					continue;
+				}
+				fprintf(stderr, "exact: reader %s still runs "
+				    "33 s after the stop: killed\n",
+				    S->r[i].kind);
+				kill(rpid[i], SIGKILL);
+			}
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 				fprintf(stderr, "exact: reader %s died (status "
 				    "%#x)\n", S->r[i].kind, st);
@@ -1347,7 +1398,10 @@ main(void)
 				fail = 1;
 			}
 		}
+		if (relay_bin != NULL && started && relay_stop() != 0)
+			fail = 1;
 		shmr_unlink(ring);
+		shmr_unlink(prod_ring);
 	}
 
 	/* Ground truth: one epoch per generation, never reused. */

@@ -14,7 +14,8 @@ EXACT_ISSUE12 ?= 1,2,6,R
 
 $(EXACT).o: EXTRA_CFLAGS = -Itests
 
-$(EXACT): $(EXACT).o $(B)/tests/bridge_client.o $(LIBSHM_A)
+$(EXACT): $(EXACT).o $(B)/tests/exact_relay.o $(B)/tests/bridge_client.o \
+    $(LIBSHM_A)
 	$(call link,-lpthread)
 
 EXACT_ENV = EXACT_RINGBRIDGE=$(RINGBRIDGE) EXACT_RINGCTL=$(RINGCTL) \
