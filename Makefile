@@ -132,6 +132,24 @@ define link
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(1)
 endef
 
+# $(eval $(call program,NAME,BINARY,DIR,PAGE)): a program installed as
+# DIR/NAME with its man page PAGE (the section from its suffix): adds it
+# to PROGRAMS and MAN_PAGES and defines install-NAME and uninstall-NAME,
+# which make install and make uninstall run.
+define program
+PROGRAMS += $(2)
+MAN_PAGES += $(4)
+INSTALL_HOOKS += install-$(1)
+UNINSTALL_HOOKS += uninstall-$(1)
+.PHONY: install-$(1) uninstall-$(1)
+install-$(1): $(2)
+	install -d $$(DESTDIR)$(3) $$(DESTDIR)$$(MANDIR)/man$(subst .,,$(suffix $(4)))
+	install -m 755 $(2) $$(DESTDIR)$(3)/$(1)
+	install -m 644 $(4) $$(DESTDIR)$$(MANDIR)/man$(subst .,,$(suffix $(4)))/$(notdir $(4))
+uninstall-$(1):
+	rm -f $$(DESTDIR)$(3)/$(1) $$(DESTDIR)$$(MANDIR)/man$(subst .,,$(suffix $(4)))/$(notdir $(4))
+endef
+
 # $(call run_test,NAME,COMMAND): the one way a test runs. COMMAND's output
 # goes to $(B)/tests/NAME.log; exit 0 passes and 77 skips (either shows the
 # log's last line), anything else fails and shows the whole log.

@@ -39,18 +39,4 @@ $(B)/bridge/dashboard_assets.o: $(B)/bridge/dashboard_assets.c
 $(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBCOMMON) $(LIBSHM_A)
 	$(call link,$(MHD_LIBS) $(BSD_LIBS) -lpthread)
 
-PROGRAMS += $(RINGBRIDGE)
-MAN_PAGES += bridge/ringbridge.8
-
-install-ringbridge: $(RINGBRIDGE)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 755 $(RINGBRIDGE) $(DESTDIR)$(SBINDIR)/ringbridge
-	install -m 644 bridge/ringbridge.8 $(DESTDIR)$(MANDIR)/man8/ringbridge.8
-
-uninstall-ringbridge:
-	rm -f $(DESTDIR)$(SBINDIR)/ringbridge \
-	    $(DESTDIR)$(MANDIR)/man8/ringbridge.8
-
-INSTALL_HOOKS += install-ringbridge
-UNINSTALL_HOOKS += uninstall-ringbridge
-.PHONY: install-ringbridge uninstall-ringbridge
+$(eval $(call program,ringbridge,$(RINGBRIDGE),$(SBINDIR),bridge/ringbridge.8))

@@ -10,19 +10,8 @@ $(RINGRELAY_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
 $(RINGRELAY): $(RINGRELAY_OBJS) $(LIBCOMMON) $(LIBSHM_A)
 	$(call link,$(BSD_LIBS) $(NATS_LIBS) -lpthread)
 
-PROGRAMS += $(RINGRELAY)
-
-install-ringrelay: $(RINGRELAY)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 755 $(RINGRELAY) $(DESTDIR)$(SBINDIR)/ringrelay
-	install -m 644 relay/ringrelay.8 $(DESTDIR)$(MANDIR)/man8/ringrelay.8
-
-uninstall-ringrelay:
-	rm -f $(DESTDIR)$(SBINDIR)/ringrelay \
-	    $(DESTDIR)$(MANDIR)/man8/ringrelay.8
-
-INSTALL_HOOKS += install-ringrelay
-UNINSTALL_HOOKS += uninstall-ringrelay
-.PHONY: install-ringrelay uninstall-ringrelay
-endif
+$(eval $(call program,ringrelay,$(RINGRELAY),$(SBINDIR),relay/ringrelay.8))
+else
+# Without libnats its page is still linted.
 MAN_PAGES += relay/ringrelay.8
+endif

@@ -9,23 +9,18 @@ $(RINGCTL_OBJS): EXTRA_CFLAGS = $(BSD_CFLAGS) -Icommon
 $(RINGCTL): $(RINGCTL_OBJS) $(LIBCOMMON) $(LIBSHM_A)
 	$(call link,$(BSD_LIBS))
 
-PROGRAMS += $(RINGCTL)
-MAN_PAGES += tools/ringctl.1
+$(eval $(call program,ringctl,$(RINGCTL),$(BINDIR),tools/ringctl.1))
 
+# ... and its bash completion.
 BASH_COMPLETION_DIR ?= $(DATADIR)/bash-completion/completions
 
-install-ringctl: $(RINGCTL)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(BASH_COMPLETION_DIR)
-	install -m 755 $(RINGCTL) $(DESTDIR)$(BINDIR)/ringctl
-	install -m 644 tools/ringctl.1 $(DESTDIR)$(MANDIR)/man1/ringctl.1
-	install -m 644 tools/ringctl.bash-completion \
-	    $(DESTDIR)$(BASH_COMPLETION_DIR)/ringctl
+install-ringctl-completion: tools/ringctl.bash-completion
+	install -d $(DESTDIR)$(BASH_COMPLETION_DIR)
+	install -m 644 $< $(DESTDIR)$(BASH_COMPLETION_DIR)/ringctl
 
-uninstall-ringctl:
-	rm -f $(DESTDIR)$(BINDIR)/ringctl $(DESTDIR)$(MANDIR)/man1/ringctl.1 \
-	    $(DESTDIR)$(BASH_COMPLETION_DIR)/ringctl
+uninstall-ringctl-completion:
+	rm -f $(DESTDIR)$(BASH_COMPLETION_DIR)/ringctl
 
-INSTALL_HOOKS += install-ringctl
-UNINSTALL_HOOKS += uninstall-ringctl
-.PHONY: install-ringctl uninstall-ringctl
+INSTALL_HOOKS += install-ringctl-completion
+UNINSTALL_HOOKS += uninstall-ringctl-completion
+.PHONY: install-ringctl-completion uninstall-ringctl-completion
