@@ -140,8 +140,7 @@ PORT=$(sed -n 's|^ringbridge: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' \
     "$T/bridge.out")
 BASE=http://127.0.0.1:$PORT
 until_ok "ring $A served" curl -sf -o /dev/null "$BASE/rings/$A" || exit 1
-EPOCH=$(curl -s "$BASE/rings/$A" | "$PY" -c \
-    'import json, sys; print(json.load(sys.stdin)["epoch"])')
+EPOCH=$(curl -s "$BASE/rings/$A" | json_key epoch)
 
 # stream NAME URL [curl args]: a stream kept in $T/NAME until killed.
 declare -A SPID

@@ -49,8 +49,7 @@ start_ringd() {
 epoch=
 epoch_moved() {
 	local e
-	e=$("$RINGCTL" --json info "$name" 2>/dev/null |
-	    sed -n 's/.*"epoch":\([0-9]*\).*/\1/p')
+	e=$(ring_epoch "$name")
 	[ -n "$e" ] && [ "$e" != "$epoch" ] && epoch=$e
 }
 

@@ -97,8 +97,22 @@ free_port() {
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# json_key KEY: one top-level field of the JSON document on stdin
+# (nothing, and status 1, if it does not parse or lacks KEY).
+json_key() {
+	python3 -c 'import json, sys
+try:
+    print(json.load(sys.stdin)[sys.argv[1]])
+except (ValueError, KeyError):
+    sys.exit(1)' "$1"
+}
+
 # ring_up NAME: ringctl ($RINGCTL) can read the ring's header.
 ring_up() { "$RINGCTL" info "$1" >/dev/null 2>&1; }
+
+# ring_epoch NAME: the ring's epoch (its creation time in microseconds),
+# as ringctl --json info gives it; empty if the ring cannot be read.
+ring_epoch() { "$RINGCTL" --json info "$1" 2>/dev/null | json_key epoch; }
 
 # ring_rm NAME...: remove the rings' files (ring, wait and lock objects)
 # whoever owns them, for cleanup; NAME may be a glob ("$PFX*").

@@ -81,8 +81,8 @@ check "same ids and bytes on both hosts, no duplicate, no loss, one restart" \
 on B "$BIN/ringctl" info $RING >"$T/info.txt" 2>&1
 check "ringctl info on the mirror says what it mirrors" \
     grep -q "mirror of nats://127.0.0.1:$NATS_one_PORT stream SHMRING_feed, 0 behind" "$T/info.txt"
-EA=$(on A "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
-EB=$(on B "$BIN/ringctl" info --json $RING | $PY -c 'import json,sys; print(json.load(sys.stdin)["epoch"])')
+EA=$(on A "$BIN/ringctl" info --json $RING | json_key epoch)
+EB=$(on B "$BIN/ringctl" info --json $RING | json_key epoch)
 check "the mirror has the origin's epoch ($EA)" [ "$EA" = "$EB" ]
 check "relay restarts resumed after the stream's last message" \
     grep -q "resuming epoch" "$T/push.log"

@@ -102,7 +102,7 @@ assert j['state'] == 'closed' and j['alive'] is False, j
 assert j['next_seq'] == 0 and j['messages'] == 0, j
 assert j['last_publish_age_s'] is None, j
 "
-E1=$(epoch_of "$R")
+E1=$(ring_epoch "$R")
 rc 1 "create refuses an existing ring" create --size 64K "$R"
 contains "$T/err" "$R: ring exists" "create: exists reported"
 rc 0 "create --force takes it over" create --force --size 64K "$R"
@@ -110,14 +110,14 @@ rc 0 "info after create --force" --json info "$R"
 pycheck "create --force: new epoch" "$T/out" "
 assert j['epoch'] > $E1 and j['capacity'] == 65536, j
 """
-E2=$(epoch_of "$R")
+E2=$(ring_epoch "$R")
 feed_start c "$R"
 feed c "pub hello"
 rc 0 "producer took over a created ring" --json info "$R"
 pycheck "takeover: live, a newer epoch" "$T/out" "
 assert j['state'] == 'live' and j['epoch'] > $E2 and j['next_seq'] == 1, j
 """
-E3=$(epoch_of "$R")
+E3=$(ring_epoch "$R")
 
 rc 1 "create --force refuses a ring with a live producer" create --force \
     --size 64K "$R"

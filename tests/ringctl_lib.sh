@@ -58,12 +58,6 @@ contains() {
 # pycheck DESC FILE PYTHON-EXPR...: the Python code sees the file's text
 # as `s`, its JSON as `j` (when it parses) and its lines as `lines`; it
 # must assert what it wants.
-# epoch_of NAME: the ring's epoch (the creation time in microseconds).
-epoch_of() {
-	"$RINGCTL" --json info "$1" | python3 -c \
-	    'import json, sys; print(json.load(sys.stdin)["epoch"])'
-}
-
 pycheck() {
 	local desc=$1 file=$2 code=$3
 	if python3 - "$file" >"$T/py.err" 2>&1 <<PYEOF
@@ -89,13 +83,7 @@ PYEOF
 }
 
 # json_field FILE KEY: one top-level field of a JSON document (0 if none).
-json_field() {
-	python3 -c 'import json, sys
-try:
-    print(json.load(open(sys.argv[1]))[sys.argv[2]])
-except (ValueError, KeyError):
-    print(0)' "$1" "$2"
-}
+json_field() { json_key "$2" <"$1" 2>/dev/null || echo 0; }
 
 # feed_start ID NAME [CAPACITY [MAX_MSG]]: a producer driven through FIFOs.
 feed_start() {

@@ -121,7 +121,7 @@ feed_start d "$R3"
 feed d "pub second"
 check "tail -f follows the new producer" wait_for "$T/g.out" '"second"'
 check "tail -f reports the restart" wait_for "$T/g.err" \
-    "$R3: producer restarted the ring (epoch $(epoch_of "$R3"))"
+    "$R3: producer restarted the ring (epoch $(ring_epoch "$R3"))"
 feed d close
 wait "$tpid"
 check "tail -f exits 0 after the new producer closes" test $? -eq 0
