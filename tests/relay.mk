@@ -21,7 +21,7 @@ TEST_RUNS += $(RELAY_RUNS)
 # The relay scenario of the exactness checker (tests/exact_relay.c): the
 # readers of tests/exact.c check a mirror fed through push, nats-server
 # and pull while the relays are killed with -9 and stopped.
-run-exact_relay: $(EXACT) $(RINGBRIDGE) $(RINGCTL) \
+run-exact_relay: $$(EXACT) $(RINGBRIDGE) $(RINGCTL) \
     $(if $(NATS_LIBS),$(RINGRELAY))
 	$(call run_test,exact_relay,if [ -z "$(NATS_LIBS)" ] || \
 	    ! command -v nats-server >/dev/null; then \
