@@ -81,6 +81,24 @@ struct shmr_msg {
 };
 
 /*
+ * Room to grow: the ABI rule for every struct a caller allocates. Each has
+ * reserved words, so that a later 0.x release can add a field without
+ * moving another or changing a size:
+ *  - options (shmr_create_opts, shmr_open_opts, shmr_mirror_opts):
+ *    zero-initialise the whole struct, then set the fields you need. Zero
+ *    means the default for every field, and the reserved words must stay
+ *    zero (-EINVAL otherwise): a program that sets a field of a later
+ *    release is refused by an older library, never silently ignored.
+ *  - results (shmr_info, shmr_mirror_info): the library fills the whole
+ *    struct, reserved words included (zero today).
+ *  - shmr_cursor: written only by the library (shmr_cursor_init() zeroes
+ *    its reserved words, reads keep them).
+ * shmr_msg and shmr_iov are the elements of batch arrays, like struct
+ * iovec: they keep their layout for the life of the 0.x ABI, and what
+ * they cannot carry comes through new calls.
+ */
+
+/*
  * A cursor: a reader's private position. Plain data, cheap to keep many
  * and to copy; set it only with shmr_cursor_init() and the read calls.
  */
@@ -89,6 +107,7 @@ struct shmr_cursor {
 	uint64_t	seq;	/* sequence number expected there */
 	uint64_t	epoch;	/* epoch of the ring the cursor belongs to */
 	uint64_t	tail;	/* the producer's tail when last looked at */
+	uint64_t	reserved[4];	/* the library's (see above) */
 };
 
 /* A consistent snapshot of the ring header (see shmr_ring_info()). */
@@ -108,6 +127,7 @@ struct shmr_info {
 	uint64_t	last_publish_ns; /* CLOCK_REALTIME (coarse), 0 if never */
 	uid_t		uid;		/* owner of the shm object */
 	mode_t		mode;		/* its permission bits */
+	uint64_t	reserved[8];	/* zero (see above) */
 };
 
 struct shmr_create_opts {
@@ -115,6 +135,7 @@ struct shmr_create_opts {
 	uint32_t	max_msg;	/* 0: min(capacity / 8, 1 MiB) */
 	mode_t		mode;		/* 0: 0600; readers need r */
 	gid_t		gid;		/* 0 or (gid_t)-1: leave the group alone */
+	uint64_t	reserved[5];	/* must be zero (see above) */
 };
 
 struct shmr_open_opts {
@@ -124,6 +145,7 @@ struct shmr_open_opts {
 	 * any owner (the object must still not be writable by group/other).
 	 */
 	bool		trust_any_owner;
+	uint64_t	reserved[7];	/* must be zero (see above) */
 };
 
 /* A mirror writer (see shmr_writer_create_mirror()). */
@@ -132,6 +154,7 @@ struct shmr_mirror_opts {
 	uint64_t	 epoch;		/* the upstream ring's epoch, > 0 */
 	uint64_t	 start_seq;	/* first sequence number of a new ring */
 	const char	*origin;	/* "what this mirrors", may be NULL */
+	uint64_t	 reserved[5];	/* must be zero (see above) */
 };
 
 /* What a mirror ring says about its upstream (shmr_ring_mirror()). */
@@ -142,6 +165,7 @@ struct shmr_mirror_info {
 	uint64_t	upstream_ns;	/* CLOCK_REALTIME of that, 0: never */
 	uint64_t	behind;		/* upstream_next_seq - next_seq, or 0 */
 	uint64_t	token;		/* the mirror program's resume point */
+	uint64_t	reserved[4];	/* zero (see above) */
 };
 
 /* A message for a batch publish. */

@@ -118,6 +118,7 @@ int	shm_path(char *buf, size_t len, const char *prefix, const char *name);
 uint64_t realtime_ns(void);
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
+bool	resv_zero(const uint64_t *reserved, size_t n);
 
 /* ring.c */
 int	ring_hot(const struct shmr_ring *r, struct hot *h);

@@ -126,7 +126,8 @@ shmr_writer_create_mirror(const char *name,
 {
 	*out = NULL;
 	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
-	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX))
+	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX) ||
+	    !resv_zero(mo->reserved, sizeof(mo->reserved) / 8))
 		return -EINVAL;
 	return writer_create(name, opts, mo, out);
 }

@@ -407,6 +407,7 @@ shmr_cursor_init(const struct shmr_ring *r, struct shmr_cursor *c,
 
 	c->epoch = r->epoch;
 	c->tail = 0;
+	memset(c->reserved, 0, sizeof(c->reserved));
 	if (from == SHMR_FROM_SEQ) {
 		rc = seek(r, c, seq);
 		c->tail = c->pos;	/* the first read looks at the ring */

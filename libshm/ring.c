@@ -94,6 +94,9 @@ shmr_ring_open(const char *name, const struct shmr_open_opts *opts,
 	*out = NULL;
 	if ((rc = shm_path(path, sizeof(path), SHM_PREFIX, name)) < 0)
 		return rc;
+	if (opts != NULL && !resv_zero(opts->reserved,
+	    sizeof(opts->reserved) / 8))
+		return -EINVAL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
 	r->wait_fd = -1;

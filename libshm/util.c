@@ -106,6 +106,20 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Are a public struct's reserved words all zero? Options with a word set
+ * come from a program built for a later release (shmring.h, "Room to
+ * grow"): refused, never half understood.
+ */
+bool
+resv_zero(const uint64_t *reserved, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (reserved[i] != 0)
+			return false;
+	return true;
+}
+
 uint64_t
 mono_ms(void)
 {

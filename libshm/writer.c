@@ -219,6 +219,8 @@ static int
 check_opts(const struct shmr_create_opts *o, uint64_t *cap, uint32_t *msg,
     mode_t *mode)
 {
+	if (o != NULL && !resv_zero(o->reserved, sizeof(o->reserved) / 8))
+		return -EINVAL;
 	*cap = o != NULL && o->capacity != 0 ? o->capacity : DEFAULT_CAP;
 	if (*cap < SHMR_CAP_MIN || *cap > SHMR_CAP_MAX ||
 	    (*cap & (*cap - 1)) != 0)

@@ -85,7 +85,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	struct shmr_create_opts o = { 0, 0, 0600, (gid_t)-1 };
+	struct shmr_create_opts o = { .mode = 0600, .gid = (gid_t)-1 };
 	struct shmr_writer *w;
 	struct shmr_info in;
 	char line[65536], bytes[32768];

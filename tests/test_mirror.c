@@ -335,3 +335,33 @@ Test(mirror, abandon_then_adopt)
 	shmr_reader_close(r);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
+
+/* A zeroed shmr_mirror_opts with only the epoch: start at 0, no origin. */
+Test(mirror, zeroed_options_mean_defaults)
+{
+	const char *n = t_name("mzero");
+	struct shmr_mirror_opts mo;
+	struct shmr_mirror_info mi;
+	struct shmr_writer *w;
+	struct shmr_info info;
+	size_t i;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.epoch = 7;
+	for (i = 0; i < sizeof(mo.reserved) / 8; i++) {
+		mo.reserved[i] = 1;
+		cr_expect_eq(shmr_writer_create_mirror(n, NULL, &mo, &w),
+		    -EINVAL, "reserved[%zu] set", i);
+		mo.reserved[i] = 0;
+	}
+	cr_assert_eq(shmr_writer_create_mirror(n, NULL, &mo, &w), 0);
+	cr_assert_eq(shmr_writer_info(w, &info), 0);
+	cr_expect_eq(info.epoch, 7);
+	cr_expect_eq(info.next_seq, 0);
+	memset(&mi, 0xa5, sizeof(mi));
+	cr_assert_eq(shmr_writer_mirror(w, &mi), 0);
+	cr_expect_str_eq(mi.origin, "");
+	for (i = 0; i < sizeof(mi.reserved) / 8; i++)
+		cr_expect_eq(mi.reserved[i], 0, "mi.reserved[%zu]", i);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}

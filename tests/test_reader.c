@@ -478,3 +478,51 @@ Test(reader, mapping_is_read_only)
 	shmr_ring_close(ring);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
+
+/* The public structs keep their sizes (shmring.h, "Room to grow"). */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct shmr_cursor) == 64, "shmr_cursor ABI");
+_Static_assert(sizeof(struct shmr_create_opts) == 64, "create_opts ABI");
+_Static_assert(sizeof(struct shmr_open_opts) == 64, "open_opts ABI");
+_Static_assert(sizeof(struct shmr_mirror_opts) == 64, "mirror_opts ABI");
+_Static_assert(sizeof(struct shmr_info) == 160, "shmr_info ABI");
+_Static_assert(sizeof(struct shmr_mirror_info) == 320, "mirror_info ABI");
+_Static_assert(sizeof(struct shmr_msg) == 32, "shmr_msg ABI");
+_Static_assert(sizeof(struct shmr_iov) == 16, "shmr_iov ABI");
+#endif
+
+/*
+ * A zeroed shmr_open_opts means what no options mean; a reserved word set
+ * is refused by every call that takes them; the cursor and the info come
+ * back with their reserved words zero.
+ */
+Test(reader, zeroed_open_opts_mean_defaults)
+{
+	const char *n = t_name("zopen");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_open_opts o;
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_info info;
+	size_t i;
+
+	t_publish_range(w, 0, 1);
+	memset(&o, 0, sizeof(o));
+	cr_assert_eq(shmr_ring_open(n, &o, &ring), 0);
+	memset(&c, 0xa5, sizeof(c));
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	memset(&info, 0xa5, sizeof(info));
+	cr_assert_eq(shmr_ring_info(ring, &info), 0);
+	for (i = 0; i < sizeof(c.reserved) / 8; i++)
+		cr_expect_eq(c.reserved[i], 0, "cursor reserved[%zu]", i);
+	for (i = 0; i < sizeof(info.reserved) / 8; i++)
+		cr_expect_eq(info.reserved[i], 0, "info reserved[%zu]", i);
+	shmr_ring_close(ring);
+	for (i = 0; i < sizeof(o.reserved) / 8; i++) {
+		o.reserved[i] = 1;
+		cr_expect_eq(shmr_ring_open(n, &o, &ring), -EINVAL,
+		    "ring_open, reserved[%zu] set", i);
+		o.reserved[i] = 0;
+	}
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}

@@ -368,3 +368,43 @@ Test(writer, fork_leaves_the_lock_with_the_parent)
 	close(p[0]);
 	close(p[1]);
 }
+
+/*
+ * Room to grow (shmring.h): a zeroed shmr_create_opts with only the
+ * capacity set means the default for every other field; a reserved word
+ * set (a field of a later release) is refused, not ignored; shmr_info
+ * comes back with its reserved words zero.
+ */
+Test(writer, zeroed_options_mean_defaults)
+{
+	const char *n = t_name("zopts");
+	struct shmr_create_opts o;
+	struct shmr_writer *w;
+	struct shmr_info info;
+	char path[300];
+	struct stat st;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.capacity = 1 << 20;
+	cr_assert_eq(shmr_writer_create(n, &o, &w), 0);
+	memset(&info, 0xa5, sizeof(info));
+	cr_assert_eq(shmr_writer_info(w, &info), 0);
+	cr_expect_eq(info.capacity, 1 << 20);
+	cr_expect_eq(info.max_msg, (1 << 20) / 8);	/* min(cap / 8, 1 MiB) */
+	cr_expect_eq(info.mode, 0600);
+	for (i = 0; i < sizeof(info.reserved) / 8; i++)
+		cr_expect_eq(info.reserved[i], 0, "info.reserved[%zu]", i);
+	snprintf(path, sizeof(path), "/dev/shm/shmring.%s", n);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_gid, getegid(), "group changed");
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_UNLINK), 0);
+
+	for (i = 0; i < sizeof(o.reserved) / 8; i++) {
+		o.reserved[i] = 1;
+		cr_expect_eq(shmr_writer_create(n, &o, &w), -EINVAL,
+		    "reserved[%zu] set", i);
+		o.reserved[i] = 0;
+	}
+	cr_expect_eq(access(path, F_OK), -1);
+}

@@ -32,7 +32,7 @@ now_s(void)
 int
 main(int argc, char **argv)
 {
-	struct shmr_create_opts o = { 0, 0, 0600, (gid_t)-1 };
+	struct shmr_create_opts o = { .mode = 0600, .gid = (gid_t)-1 };
 	struct shmr_writer *w;
 	unsigned long long count, i;
 	size_t size, k;

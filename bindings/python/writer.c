@@ -22,7 +22,7 @@ writer_live(WriterObject *self)
 static int
 Writer_init(WriterObject *self, PyObject *args, PyObject *kw)
 {
-	struct shmr_create_opts o = { 0, 0, 0600, (gid_t)-1 };
+	struct shmr_create_opts o = { .mode = 0600, .gid = (gid_t)-1 };
 	unsigned long long capacity = 0;
 	unsigned long max_msg = 0;
 	unsigned int mode = 0600;
