@@ -315,7 +315,9 @@ SHMR_API int shmr_cursor_read(const struct shmr_ring *ring,
  * with one synchronisation for the lot: the fastest way to drain a ring.
  * Returns SHMR_MSG with *count >= 1 messages in msgs[], or, when the very
  * next outcome is not a message, that outcome in msgs[0] as for
- * shmr_cursor_read().
+ * shmr_cursor_read(). At most 64 KiB of payload per call (or the first
+ * message alone, if larger), and it stops short of the cache line the
+ * producer is filling: those messages come with the next call.
  */
 SHMR_API int shmr_cursor_read_batch(const struct shmr_ring *ring,
     struct shmr_cursor *c, void *buf, size_t buflen, struct shmr_msg *msgs,

@@ -248,6 +248,67 @@ Test(reader, batch_read)
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
+/*
+ * What one shmr_cursor_read_batch() returns at most (libshm(3)): 64 KiB of
+ * payload, or the first message alone if it is larger; and it stops at the
+ * last 64-byte boundary below the tail, the rest coming with the next call.
+ */
+Test(reader, batch_read_bounds)
+{
+	const char *n = t_name("rbound");
+	struct shmr_writer *w = t_writer(n, 1 << 20, 0);
+	static char buf[1 << 20], big[100000];
+	struct shmr_ring *ring;
+	struct shmr_cursor c;
+	struct shmr_msg m[1024];
+	size_t cnt, i, sum, got = 0;
+
+	/* Ten 8-byte messages: 24-byte records, the tail at 240. */
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(shmr_writer_publish(w, "12345678", 8, NULL), 0);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_cursor_init(ring, &c, SHMR_FROM_OLDEST, 0), 0);
+	cr_assert_eq(shmr_cursor_read_batch(ring, &c, buf, sizeof(buf), m,
+	    1024, &cnt), SHMR_MSG);
+	cr_expect_eq(cnt, 8, "up to the line boundary at 192: %zu", cnt);
+	cr_assert_eq(shmr_cursor_read_batch(ring, &c, buf, sizeof(buf), m,
+	    1024, &cnt), SHMR_MSG);
+	cr_expect_eq(cnt, 2, "then the rest: %zu", cnt);
+	cr_expect_eq(m[cnt - 1].seq, 9);
+
+	/*
+	 * 300 messages of 1000 bytes: at most 64 KiB of payload a call, so
+	 * 65 messages in each full call.
+	 */
+	memset(big, 'b', sizeof(big));
+	for (i = 0; i < 300; i++)
+		cr_assert_eq(shmr_writer_publish(w, big, 1000, NULL), 0);
+	for (int call = 0; got < 300; call++) {
+		cr_assert_eq(shmr_cursor_read_batch(ring, &c, buf, sizeof(buf),
+		    m, 1024, &cnt), SHMR_MSG);
+		for (sum = 0, i = 0; i < cnt; i++)
+			sum += m[i].len;
+		cr_expect_leq(sum, 64 << 10, "%zu bytes in one call", sum);
+		if (call < 4)
+			cr_expect_eq(cnt, 65, "call %d: %zu", call, cnt);
+		got += cnt;
+	}
+	cr_expect_eq(got, 300);
+	/* A message larger than 64 KiB comes alone. */
+	cr_assert_eq(shmr_writer_publish(w, big, sizeof(big), NULL), 0);
+	cr_assert_eq(shmr_writer_publish(w, big, 1000, NULL), 0);
+	cr_assert_eq(shmr_cursor_read_batch(ring, &c, buf, sizeof(buf), m,
+	    1024, &cnt), SHMR_MSG);
+	cr_expect_eq(cnt, 1);
+	cr_expect_eq(m[0].len, sizeof(big));
+	cr_assert_eq(shmr_cursor_read_batch(ring, &c, buf, sizeof(buf), m,
+	    1024, &cnt), SHMR_MSG);
+	cr_expect_eq(cnt, 1);
+	cr_expect_eq(m[0].len, 1000);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
 Test(reader, peek_and_consume)
 {
 	const char *n = t_name("peek");
