@@ -346,9 +346,15 @@ SHMR_API int shmr_cursor_wait(const struct shmr_ring *ring,
  * A ring, a cursor and a buffer of max_msg bytes. shmr_reader_next()
  * follows a restart by itself: it drains the old ring, returns
  * SHMR_RESTART once, then continues with the new ring from its start.
+ * shmr_reader_open() trusts as shmr_ring_open() does with no options;
+ * shmr_reader_open_opts() takes the options of shmr_ring_open() (opts
+ * may be NULL) and keeps them for the rings it follows.
  */
 SHMR_API int shmr_reader_open(const char *name, enum shmr_from from,
     uint64_t seq, struct shmr_reader **out);
+SHMR_API int shmr_reader_open_opts(const char *name, enum shmr_from from,
+    uint64_t seq, const struct shmr_open_opts *opts,
+    struct shmr_reader **out);
 SHMR_API int shmr_reader_next(struct shmr_reader *r, struct shmr_msg *msg);
 SHMR_API int shmr_reader_wait(struct shmr_reader *r, int timeout_ms,
     unsigned flags);

@@ -448,6 +448,7 @@ struct shmr_reader {
 	struct shmr_cursor	 cur;
 	unsigned char		*buf;
 	size_t			 buflen;
+	struct shmr_open_opts	 opts;		/* for every ring it follows */
 	bool			 stale;		/* name now elsewhere */
 	uint64_t		 last_check;	/* mono_ms of last liveness probe */
 };
@@ -461,7 +462,7 @@ attach(struct shmr_reader *r, const char *name, enum shmr_from from,
 	unsigned char *buf;
 	int rc;
 
-	if ((rc = shmr_ring_open(name, NULL, &ring)) < 0)
+	if ((rc = shmr_ring_open(name, &r->opts, &ring)) < 0)
 		return rc;
 	if (ring->max_msg > r->buflen || r->buf == NULL) {
 		/* +1: a zero max_msg still gets a valid buffer */
@@ -486,8 +487,8 @@ attach(struct shmr_reader *r, const char *name, enum shmr_from from,
 }
 
 int
-shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
-    struct shmr_reader **out)
+shmr_reader_open_opts(const char *name, enum shmr_from from, uint64_t seq,
+    const struct shmr_open_opts *opts, struct shmr_reader **out)
 {
 	struct shmr_reader *r;
 	int rc;
@@ -495,6 +496,8 @@ shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
+	if (opts != NULL)
+		r->opts = *opts;	/* shmr_ring_open() checks them */
 	if ((rc = attach(r, name, from, seq)) < 0) {
 		free(r->buf);
 		free(r);
@@ -503,6 +506,13 @@ shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
 	r->last_check = mono_ms();
 	*out = r;
 	return 0;
+}
+
+int
+shmr_reader_open(const char *name, enum shmr_from from, uint64_t seq,
+    struct shmr_reader **out)
+{
+	return shmr_reader_open_opts(name, from, seq, NULL, out);
 }
 
 int

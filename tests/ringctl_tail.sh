@@ -158,5 +158,38 @@ pycheck "tail -f: the switch is reported" "$T/h.txt" "
 assert '$R4: ' in s and ('created again' in s or 'restarted' in s), s
 "
 
+# ---- a ring of another user: tail trusts any owner, as info does ----
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	R5=${PFX}foreign
+	# the producer runs as nobody; its FIFOs are opened by this shell
+	printf '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 %s %s "$@"\n' \
+	    --clear-groups "$FEED" >"$T/feed-nobody"
+	chmod +x "$T/feed-nobody"
+	FEED=$T/feed-nobody feed_start g "$R5"
+	feed g "n 3"
+	rc 0 "info: a ring of another user" --json info "$R5"
+	pycheck "info: it is nobody's" "$T/out" "assert j['uid'] == 65534, j"
+	rc 0 "tail: a ring of another user" tail "$R5"
+	check "tail: its messages 0..2" test "$(seqs)" = "0 1 2 "
+	timeout 60 "$RINGCTL" tail -f --format json "$R5" >"$T/g.out" \
+	    2>"$T/g.err" &
+	tpid=$!
+	check "tail -f: a foreign ring's message" wait_for "$T/g.out" '"msg-2"'
+	# a new producer of that user replaces the ring: -f follows it
+	feed g die
+	FEED=$T/feed-nobody feed_start h "$R5"
+	feed h "pub after"
+	feed h close
+	wait "$tpid"
+	check "tail -f follows the foreign ring's restart to its end" \
+	    test $? -eq 0
+	pycheck "tail -f: old ring, then the new one" "$T/g.out" "
+assert [json.loads(l)['data'] for l in lines] == ['msg-0', 'msg-1',
+    'msg-2', 'after'], lines
+"
+else
+	echo "ok - # SKIP a ring of another user: needs root and setpriv"
+fi
+
 # A sanitizer report in any file of $T fails the script.
 finish "$T"/*

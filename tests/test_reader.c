@@ -1,6 +1,7 @@
 /* test_reader.c - cursors: every outcome of a read, exact losses, waits. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -562,6 +563,7 @@ Test(reader, zeroed_open_opts_mean_defaults)
 	const char *n = t_name("zopen");
 	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
 	struct shmr_open_opts o;
+	struct shmr_reader *r;
 	struct shmr_ring *ring;
 	struct shmr_cursor c;
 	struct shmr_info info;
@@ -579,11 +581,77 @@ Test(reader, zeroed_open_opts_mean_defaults)
 	for (i = 0; i < sizeof(info.reserved) / 8; i++)
 		cr_expect_eq(info.reserved[i], 0, "info reserved[%zu]", i);
 	shmr_ring_close(ring);
+	cr_assert_eq(shmr_reader_open_opts(n, SHMR_FROM_OLDEST, 0, &o, &r), 0);
+	expect_msg(r, 0);
+	shmr_reader_close(r);
 	for (i = 0; i < sizeof(o.reserved) / 8; i++) {
 		o.reserved[i] = 1;
 		cr_expect_eq(shmr_ring_open(n, &o, &ring), -EINVAL,
 		    "ring_open, reserved[%zu] set", i);
+		cr_expect_eq(shmr_reader_open_opts(n, SHMR_FROM_OLDEST, 0, &o,
+		    &r), -EINVAL, "reader_open_opts, reserved[%zu] set", i);
 		o.reserved[i] = 0;
 	}
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
+/*
+ * As user nobody, create (or take over) NAME, publish msg-0..msg-(n-1)
+ * and close it with flags (SHMR_CLOSE_ABANDON: as if it died).
+ */
+static void
+nobody_publishes(const char *name, uint64_t n, unsigned flags)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct shmr_create_opts o = { .capacity = 1 << 16,
+		    .mode = 0644 };
+		struct shmr_writer *w;
+		char buf[32];
+
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(10);
+		if (shmr_writer_create(name, &o, &w) < 0)
+			_exit(11);
+		for (uint64_t i = 0; i < n; i++)
+			if (shmr_writer_publish(w, buf, (size_t)snprintf(buf,
+			    sizeof(buf), "msg-%llu", (unsigned long long)i),
+			    NULL) < 0)
+				_exit(12);
+		shmr_writer_close(w, flags);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/*
+ * shmr_reader_open_opts() reads a ring of another user with
+ * trust_any_owner, and keeps that trust for the ring that replaces it.
+ */
+Test(reader, open_opts_trust_another_owner)
+{
+	const char *n = t_name("foreign");
+	struct shmr_open_opts o = { .trust_any_owner = true };
+	struct shmr_reader *r;
+	struct shmr_msg m;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to create a ring as another user");
+	nobody_publishes(n, 2, SHMR_CLOSE_ABANDON);
+	cr_expect_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), -EPERM);
+	cr_assert_eq(shmr_reader_open_opts(n, SHMR_FROM_OLDEST, 0, &o, &r),
+	    0);
+	nobody_publishes(n, 1, 0);	/* a takeover, then closed */
+	expect_msg(r, 0);
+	expect_msg(r, 1);
+	cr_assert_eq(shmr_reader_next(r, &m), SHMR_RESTART);
+	expect_msg(r, 0);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
+	shmr_reader_close(r);
 }

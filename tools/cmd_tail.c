@@ -196,7 +196,7 @@ reopen(const char *name, struct shmr_reader **rp)
 	struct shmr_reader *nr;
 	int rc;
 
-	if ((rc = shmr_reader_open(name, SHMR_FROM_OLDEST, 0, &nr)) < 0)
+	if ((rc = open_reader(name, SHMR_FROM_OLDEST, 0, &nr)) < 0)
 		return rc;
 	shmr_reader_close(*rp);
 	*rp = nr;
@@ -311,7 +311,7 @@ cmd_tail(int argc, char **argv)
 		return rc;
 
 	if (from == SHMR_FROM_SEQ) {
-		if ((rc = shmr_ring_open(name, NULL, &ring)) < 0)
+		if ((rc = open_ring(name, &ring)) < 0)
 			return ring_err(name, rc);
 		rc = shmr_ring_info(ring, &in);
 		shmr_ring_close(ring);
@@ -333,7 +333,7 @@ cmd_tail(int argc, char **argv)
 	if (from_arg != NULL && have_n)
 		limit = n;
 
-	if ((rc = shmr_reader_open(name, from, start, &r)) < 0) {
+	if ((rc = open_reader(name, from, start, &r)) < 0) {
 		if (rc == -ERANGE) {
 			warnx("%s: sequence %" PRIu64 " is beyond the next "
 			    "sequence number", name, start);

@@ -74,5 +74,7 @@ void	on_stop(int sig);
 int	finish(int status);
 int	one_name(const char *cmd, int argc, char **argv, const char **name);
 int	open_ring(const char *name, struct shmr_ring **ring);
+int	open_reader(const char *name, enum shmr_from from, uint64_t seq,
+	    struct shmr_reader **r);
 
 #endif

@@ -197,10 +197,22 @@ one_name(const char *cmd, int argc, char **argv, const char **name)
 	return 0;
 }
 
+/*
+ * Every command reads rings of any owner (ringctl(1)): it is run to look
+ * at rings, whoever made them; libshm still refuses objects that group or
+ * other may write.
+ */
+static const struct shmr_open_opts any_owner = { .trust_any_owner = true };
+
 int
 open_ring(const char *name, struct shmr_ring **ring)
 {
-	struct shmr_open_opts o = { .trust_any_owner = true };
+	return shmr_ring_open(name, &any_owner, ring);
+}
 
-	return shmr_ring_open(name, &o, ring);
+int
+open_reader(const char *name, enum shmr_from from, uint64_t seq,
+    struct shmr_reader **r)
+{
+	return shmr_reader_open_opts(name, from, seq, &any_owner, r);
 }
