@@ -223,7 +223,7 @@ cmd_list(int argc, char **argv)
 		return usage_err("list", "list: too many arguments");
 
 	if ((rc = shmr_list(collect, &ns)) < 0) {
-		warnx("cannot enumerate rings: %s", shmr_strerror(rc));
+		warnx("cannot enumerate rings: %s", ring_error(rc));
 		status = EXIT_SYS;
 		goto out;
 	}

@@ -351,7 +351,7 @@ cmd_tail(int argc, char **argv)
 			if (ov.events != 0)
 				overrun_report(name, &ov, false);
 			if ((rc = print_msg(fmt, &m, &b)) < 0) {
-				warnx("%s: %s", name, shmr_strerror(rc));
+				warnx("%s: %s", name, ring_error(rc));
 				status = EXIT_SYS;
 				goto out;
 			}
@@ -412,7 +412,7 @@ cmd_tail(int argc, char **argv)
 		if (rc == -ETIMEDOUT)
 			follow_check(name, &r, &dead_said, &gone_said);
 		else if (rc < 0 && rc != -EINTR) {
-			warnx("%s: wait failed: %s", name, shmr_strerror(rc));
+			warnx("%s: wait failed: %s", name, ring_error(rc));
 			status = EXIT_SYS;
 			goto out;
 		}
