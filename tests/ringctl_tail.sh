@@ -12,6 +12,8 @@ seqs() { cut -f1 "$T/out" | tr '\n' ' '; }
 rc 0 "tail (default: last 10)" tail "$R"
 check "tail: seqs 15..24" test "$(seqs)" = "$(seq -s ' ' 15 24) "
 contains "$T/out" "$(printf '24\tmsg-24')" "tail: text line format"
+check "tail: no owner note for the caller's own ring" \
+    test "$(grep -c 'note:' "$T/err")" = 0
 rc 0 "tail -n 3" tail -n 3 "$R"
 check "tail -n 3: seqs 22..24" test "$(seqs)" = "22 23 24 "
 rc 0 "tail -n 100 (more than available)" tail -n 100 "$R"
@@ -169,8 +171,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	feed g "n 3"
 	rc 0 "info: a ring of another user" --json info "$R5"
 	pycheck "info: it is nobody's" "$T/out" "assert j['uid'] == 65534, j"
+	rc 0 "info (plain): a ring of another user" info "$R5"
+	contains "$T/out" "owner:         nobody (uid 65534)" \
+	    "info (plain): the owner shown"
 	rc 0 "tail: a ring of another user" tail "$R5"
 	check "tail: its messages 0..2" test "$(seqs)" = "0 1 2 "
+	check "tail: the owner named on stderr, in one line" test \
+	    "$(cat "$T/err")" = "ringctl: note: ring $R5 is owned by user nobody"
 	timeout 60 "$RINGCTL" tail -f --format json "$R5" >"$T/g.out" \
 	    2>"$T/g.err" &
 	tpid=$!
@@ -187,6 +194,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 assert [json.loads(l)['data'] for l in lines] == ['msg-0', 'msg-1',
     'msg-2', 'after'], lines
 "
+	check "tail -f: the owner named once (the new ring has the same)" \
+	    test "$(grep -c 'is owned by user nobody' "$T/g.err")" = 1
 else
 	echo "ok - # SKIP a ring of another user: needs root and setpriv"
 fi

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "enc.h"
@@ -189,9 +190,31 @@ overrun_report(const char *name, struct overruns *ov, bool flush)
 	ov->last_ns = now;
 }
 
+/*
+ * Every command reads rings of any owner (ringctl(1)), tail included.
+ * Name the owner when it is neither the caller nor root, so that another
+ * user's ring under the expected name is seen for what it is: once, and
+ * again only when a ring the name comes to refer to has a new owner.
+ */
+static void
+owner_note(const char *name, struct shmr_reader *r, uid_t *noted)
+{
+	struct shmr_info in;
+	char who[64];
+
+	if (shmr_ring_info(shmr_reader_ring(r), &in) < 0 || in.uid == *noted)
+		return;
+	*noted = in.uid;
+	if (in.uid == geteuid() || in.uid == 0)
+		return;
+	fflush(stdout);
+	warnx("note: ring %s is owned by user %s", name,
+	    owner_name(in.uid, who, sizeof(who)));
+}
+
 /* The name refers to a new ring (removed and created again): switch. */
 static int
-reopen(const char *name, struct shmr_reader **rp)
+reopen(const char *name, struct shmr_reader **rp, uid_t *noted)
 {
 	struct shmr_reader *nr;
 	int rc;
@@ -204,6 +227,7 @@ reopen(const char *name, struct shmr_reader **rp)
 	fflush(stdout);
 	warnx("%s: ring was created again (epoch %" PRIu64 "); following it "
 	    "from its start", name, shmr_ring_epoch(shmr_reader_ring(nr)));
+	owner_note(name, nr, noted);
 	return 0;
 }
 
@@ -212,15 +236,15 @@ reopen(const char *name, struct shmr_reader **rp)
  * name now refers to a new object that libshm's reader did not follow.
  */
 static void
-follow_check(const char *name, struct shmr_reader **rp, bool *dead_said,
-    bool *gone_said)
+follow_check(const char *name, struct shmr_reader **rp, uid_t *noted,
+    bool *dead_said, bool *gone_said)
 {
 	struct shmr_ring *ring = shmr_reader_ring(*rp);
 	struct shmr_info in;
 	int rc;
 
 	if (shmr_ring_stale(ring) == 1) {
-		if ((rc = reopen(name, rp)) == 0)
+		if ((rc = reopen(name, rp, noted)) == 0)
 			*dead_said = *gone_said = false;
 		else if (!*gone_said) {
 			fflush(stdout);
@@ -263,6 +287,7 @@ cmd_tail(int argc, char **argv)
 	bool follow = false, have_n = false, dead_said = false;
 	bool stall_said = false;
 	bool gone_said = false;
+	uid_t noted = geteuid();
 	int ch, rc, status = 0;
 
 	optind = 0;
@@ -341,6 +366,7 @@ cmd_tail(int argc, char **argv)
 		}
 		return ring_err(name, rc);
 	}
+	owner_note(name, r, &noted);
 	while (printed < limit && !stop) {
 		rc = shmr_reader_next(r, &m);
 		if (rc != SHMR_MSG && rc != SHMR_OVERRUN)
@@ -368,12 +394,13 @@ cmd_tail(int argc, char **argv)
 			warnx("%s: producer restarted the ring (epoch %" PRIu64
 			    "); continuing at seq %" PRIu64, name,
 			    shmr_ring_epoch(shmr_reader_ring(r)), m.seq);
+			owner_note(name, r, &noted);
 			dead_said = gone_said = false;
 			continue;
 		case SHMR_EOF:
 			/* The end of a ring the name no longer refers to. */
 			if (follow && shmr_ring_stale(shmr_reader_ring(r)) ==
-			    1 && reopen(name, &r) == 0) {
+			    1 && reopen(name, &r, &noted) == 0) {
 				dead_said = gone_said = false;
 				continue;
 			}
@@ -410,7 +437,8 @@ cmd_tail(int argc, char **argv)
 			break;
 		rc = shmr_reader_wait(r, FOLLOW_POLL_MS, 0);
 		if (rc == -ETIMEDOUT)
-			follow_check(name, &r, &dead_said, &gone_said);
+			follow_check(name, &r, &noted, &dead_said,
+			    &gone_said);
 		else if (rc < 0 && rc != -EINTR) {
 			warnx("%s: wait failed: %s", name, ring_error(rc));
 			status = EXIT_SYS;
