@@ -86,6 +86,20 @@ usage_err(const char *cmd, const char *fmt, ...)
 }
 
 int
+one_name(const char *cmd, int argc, char **argv, const char **name)
+{
+	int rc;
+
+	if (argc - optind != 1)
+		return usage_err(cmd, argc - optind < 1 ? "%s: missing ring "
+		    "name" : "%s: too many arguments", cmd);
+	*name = argv[optind];
+	if ((rc = check_name(*name)) != 0)
+		return rc;
+	return 0;
+}
+
+int
 common_opt(int ch, const char *cmd)
 {
 	switch (ch) {

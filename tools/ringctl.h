@@ -55,6 +55,8 @@ int	usage_err(const char *cmd, const char *fmt, ...)
  * and parsing should continue, or an exit status.
  */
 int	common_opt(int ch, const char *cmd);
+/* The one ring name left after the options, checked; 0 or an exit status. */
+int	one_name(const char *cmd, int argc, char **argv, const char **name);
 
 /* ---- util.c ----------------------------------------------------------- */
 
@@ -72,7 +74,6 @@ void	json_key_str(FILE *f, const char *key, const char *val, bool comma);
 void	json_key_u64(FILE *f, const char *key, uint64_t val);
 void	on_stop(int sig);
 int	finish(int status);
-int	one_name(const char *cmd, int argc, char **argv, const char **name);
 int	open_ring(const char *name, struct shmr_ring **ring);
 int	open_reader(const char *name, enum shmr_from from, uint64_t seq,
 	    struct shmr_reader **r);

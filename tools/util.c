@@ -183,20 +183,6 @@ finish(int status)
 	return status;
 }
 
-int
-one_name(const char *cmd, int argc, char **argv, const char **name)
-{
-	int rc;
-
-	if (argc - optind != 1)
-		return usage_err(cmd, argc - optind < 1 ? "%s: missing ring "
-		    "name" : "%s: too many arguments", cmd);
-	*name = argv[optind];
-	if ((rc = check_name(*name)) != 0)
-		return rc;
-	return 0;
-}
-
 /*
  * Every command reads rings of any owner (ringctl(1)): it is run to look
  * at rings, whoever made them; libshm still refuses objects that group or
