@@ -24,31 +24,33 @@ volatile sig_atomic_t stop;
  */
 #define STALL_RETRY_MS	100
 
+/* Whether rc, the answer to try number i, is worth another try. */
+static bool
+unsettled(int rc, int i)
+{
+	if ((rc != -EDEADLK && rc != -EAGAIN) || i >= STALL_RETRY_MS)
+		return false;
+	usleep(1000);
+	return true;
+}
+
 int
 settled_info(struct shmr_ring *ring, struct shmr_info *in)
 {
-	int rc;
+	int rc, i = 0;
 
-	for (int i = 0; (rc = shmr_ring_info(ring, in)) == -EDEADLK ||
-	    rc == -EAGAIN; i++) {
-		if (i >= STALL_RETRY_MS)
-			break;
-		usleep(1000);
-	}
+	while (unsettled(rc = shmr_ring_info(ring, in), i++))
+		;
 	return rc;
 }
 
 int
 settled_check(struct shmr_ring *ring, char *why, size_t len)
 {
-	int rc;
+	int rc, i = 0;
 
-	for (int i = 0; (rc = shmr_ring_check(ring, why, len)) == -EDEADLK ||
-	    rc == -EAGAIN; i++) {
-		if (i >= STALL_RETRY_MS)
-			break;
-		usleep(1000);
-	}
+	while (unsettled(rc = shmr_ring_check(ring, why, len), i++))
+		;
 	return rc;
 }
 
