@@ -18,7 +18,8 @@
  * Rates are sustained: messages delivered over the time from the first
  * publish to the last delivery.
  *
- * usage: bench_relay [--quick]
+ * usage: bench_relay [--quick] [--only relay|engine|bridge|origin]
+ * (BENCH_RELAY_BIN: the ringrelay to run, default this build's)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +47,9 @@
 #endif
 
 static int quick;
+static const char *only;	/* one kind of case, or all */
+/* BENCH_RELAY_BIN: another ringrelay (a before/after pair in one run). */
+static char *relay_bin = BIN_DIR "/ringrelay";
 static int nats_port;
 static char tmpdir[64];
 static pid_t nats_pid;
@@ -107,19 +112,26 @@ spawn(char *const argv[])
 	return pid;
 }
 
-static void
+/* Stop a child; the CPU seconds it used (user + system). */
+static double
 stop(pid_t pid)
 {
+	struct rusage ru;
+
 	if (pid <= 0)
-		return;
+		return 0;
+	memset(&ru, 0, sizeof(ru));
 	kill(pid, SIGTERM);
 	for (int i = 0; i < 50; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
+		if (wait4(pid, NULL, WNOHANG, &ru) == pid)
+			goto done;
 		usleep(100000);
 	}
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	wait4(pid, NULL, 0, &ru);
+done:
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static void
@@ -274,9 +286,9 @@ relay_start(struct relay *rl, const char *origin, const char *mirror,
     const char *stream)
 {
 	char url[64], s1[80], s2[80], o[80], m[80];
-	char *pa[] = { BIN_DIR "/ringrelay", "push", o, "--nats", url,
+	char *pa[] = { relay_bin, "push", o, "--nats", url,
 	    "--stream", s1, "--max-bytes", "2G", "-q", NULL };
-	char *pb[] = { BIN_DIR "/ringrelay", "pull", m, "--nats", url,
+	char *pb[] = { relay_bin, "pull", m, "--nats", url,
 	    "--stream", s2, "-q", NULL };
 
 	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", nats_port);
@@ -288,11 +300,16 @@ relay_start(struct relay *rl, const char *origin, const char *mirror,
 	rl->pull = spawn(pb);
 }
 
+/* Stop both; the CPU seconds each used in *push, *pull (may be NULL). */
 static void
-relay_stop(struct relay *rl)
+relay_stop(struct relay *rl, double *push, double *pull)
 {
-	stop(rl->push);
-	stop(rl->pull);
+	double a = stop(rl->push), b = stop(rl->pull);
+
+	if (push != NULL)
+		*push = a;
+	if (pull != NULL)
+		*pull = b;
 }
 
 /* One offered rate through the relay; prints a row. */
@@ -308,7 +325,7 @@ case_relay(size_t len, double rate, double secs, int lat)
 	struct rd r;
 	pthread_t th;
 	uint64_t n = (uint64_t)(rate * secs), deadline, t_start;
-	double pub;
+	double pub, cpu_push, cpu_pull;
 
 	n_case++;
 	snprintf(o, sizeof(o), "bro.%d.%d", (int)getpid(), n_case);
@@ -340,6 +357,7 @@ case_relay(size_t len, double rate, double secs, int lat)
 		usleep(10000);
 	atomic_store(&r.stop, 1);
 	pthread_join(th, NULL);
+	relay_stop(&rl, &cpu_push, &cpu_pull);
 	{
 		/* Sustained: from the first publish to the last delivery. */
 		double el = r.got > 0 ? (double)(r.last_ns - t_start) / 1e9 : 0;
@@ -356,11 +374,14 @@ case_relay(size_t len, double rate, double secs, int lat)
 		} else {
 			printf(" |");
 		}
-		printf("%s\n", r.bad ? " SEQUENCE ERRORS" : "");
+		/* CPU per message relayed: what the machine's noise moves
+		 * least (the rates above share 2 CPUs with everything). */
+		printf(" %.2f / %.2f |%s\n", r.got > 0 ? cpu_push * 1e6 /
+		    (double)r.got : 0, r.got > 0 ? cpu_pull * 1e6 /
+		    (double)r.got : 0, r.bad ? " SEQUENCE ERRORS" : "");
 	}
 	fflush(stdout);
 	free(r.lat);
-	relay_stop(&rl);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	shmr_unlink(m);
 }
@@ -587,7 +608,22 @@ case_bridge(size_t len, double rate, double secs)
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
-/* The origin producer flat out, alone and with the relay attached. */
+static double
+thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The origin producer flat out, alone and with the relay attached, in
+ * alternating rounds (alone: push and pull stopped with SIGSTOP, so the
+ * machine's drift hits both alike). The wall-clock rate also counts the
+ * CPU the relay takes from the producer on 2 CPUs; the producer's own
+ * CPU time per message is what the relay's reading costs it.
+ */
 static void
 case_origin(size_t len, double secs)
 {
@@ -596,25 +632,43 @@ case_origin(size_t len, double secs)
 	    .gid = (gid_t)-1 };
 	struct shmr_writer *w;
 	struct relay rl;
-	uint64_t n = (uint64_t)(secs * 5e6);
-	double alone, with;
+	uint64_t n = 5000000;
+	double rate[2] = { 0, 0 }, cpu[2] = { 0, 0 };
+	int rounds = secs > 1 ? 10 : 4;
 
 	snprintf(o, sizeof(o), "boo.%d", (int)getpid());
 	snprintf(m, sizeof(m), "bom.%d", (int)getpid());
 	snprintf(st, sizeof(st), "BO_%d", (int)getpid());
 	if (shmr_writer_create(o, &co, &w) < 0)
 		return;
-	alone = produce(w, n, len, 0);
 	relay_start(&rl, o, m, st);
 	sleep(2);
-	with = produce(w, n, len, 0);
-	relay_stop(&rl);
-	printf("| origin publish, %zu B, flat out | alone %.0f msg/s | with "
-	    "push + pull %.0f msg/s | ratio %.2f |\n", len, alone, with,
-	    with / alone);
+	for (int i = 0; i < rounds; i++) {
+		int with = i % 2, sig = with ? SIGCONT : SIGSTOP;
+		double c0;
+
+		kill(rl.push, sig);
+		kill(rl.pull, sig);
+		usleep(200000);
+		c0 = thread_cpu();
+		rate[with] += produce(w, n, len, 0) / (rounds / 2);
+		cpu[with] += (thread_cpu() - c0) / (double)n / (rounds / 2);
+	}
+	relay_stop(&rl, NULL, NULL);
+	printf("| origin publish, %zu B, flat out, %d rounds | alone %.0f msg/s"
+	    ", %.1f ns CPU/msg | with push + pull %.0f msg/s, %.1f ns CPU/msg "
+	    "| rate ratio %.2f, CPU per msg ratio %.2f |\n", len, rounds / 2,
+	    rate[0], cpu[0] * 1e9, rate[1], cpu[1] * 1e9, rate[1] / rate[0],
+	    cpu[0] / cpu[1]);
 	fflush(stdout);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	shmr_unlink(m);
+}
+
+static int
+want(const char *kind)
+{
+	return only == NULL || strcmp(only, kind) == 0;
 }
 
 int
@@ -622,34 +676,54 @@ main(int argc, char **argv)
 {
 	double secs;
 
-	quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			quick = 1;
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_relay [--quick] [--only "
+			    "relay|engine|bridge|origin]\n");
+			return 1;
+		}
+	}
 	secs = quick ? 1 : 3;
-	if (access(BIN_DIR "/ringrelay", X_OK) != 0) {
-		printf("bench_relay: %s/ringrelay not built (libnats)\n",
-		    BIN_DIR);
+	if (getenv("BENCH_RELAY_BIN") != NULL)
+		relay_bin = getenv("BENCH_RELAY_BIN");
+	if (access(relay_bin, X_OK) != 0) {
+		printf("bench_relay: %s not built (libnats)\n", relay_bin);
 		return 0;
 	}
 	start_nats();
 	printf("nats-server 127.0.0.1:%d, file storage in %s; %d s per "
-	    "case\n\n", nats_port, tmpdir, (int)secs);
+	    "case; %s\n\n", nats_port, tmpdir, (int)secs, relay_bin);
 	printf("| path | size | offered msg/s | producer msg/s | delivered "
-	    "msg/s | MB/s | delivered | lost announced / unaccounted | p50 / p99 ms |\n");
-	printf("|---|---|---|---|---|---|---|---|---|\n");
-	case_relay(64, 10000, secs, 1);
-	case_relay(1024, 10000, secs, 1);
-	case_relay(64, 250000, secs, 0);
-	case_relay(64, 500000, secs, 0);
-	case_relay(64, 1000000, secs, 0);
-	case_relay(64, 2000000, secs, 0);
-	case_relay(1024, 100000, secs, 0);
-	case_relay(1024, 300000, secs, 0);
-	case_engine(64, 256 << 10, (uint64_t)(secs * 2e6));
-	case_engine(1024, 256 << 10, (uint64_t)(secs * 3e5));
-	case_bridge(64, 250000, secs);
-	case_bridge(64, 1000000, secs);
-	case_bridge(1024, 300000, secs);
+	    "msg/s | MB/s | delivered | lost announced / unaccounted | p50 / p99 ms "
+	    "| push / pull CPU us per msg |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	if (want("relay")) {
+		case_relay(64, 10000, secs, 1);
+		case_relay(1024, 10000, secs, 1);
+		case_relay(64, 250000, secs, 0);
+		case_relay(64, 500000, secs, 0);
+		case_relay(64, 1000000, secs, 0);
+		case_relay(64, 2000000, secs, 0);
+		case_relay(1024, 100000, secs, 0);
+		case_relay(1024, 150000, secs, 0);
+		case_relay(1024, 300000, secs, 0);
+	}
+	if (want("engine")) {
+		case_engine(64, 256 << 10, (uint64_t)(secs * 2e6));
+		case_engine(1024, 256 << 10, (uint64_t)(secs * 3e5));
+	}
+	if (want("bridge")) {
+		case_bridge(64, 250000, secs);
+		case_bridge(64, 1000000, secs);
+		case_bridge(1024, 300000, secs);
+	}
 	printf("\n");
-	case_origin(64, secs);
+	if (want("origin"))
+		case_origin(64, secs);
 	stop(nats_pid);
 	{
 		char cmd[128];
