@@ -18,6 +18,7 @@
 #include "ringpolicy.h"
 
 #define STALL_MS	2000	/* a consumer this quiet is looked at */
+#define PULL_BATCH	1024	/* ring messages per mirror publish */
 
 struct puller {
 	struct shmr_writer	*w;
@@ -79,6 +80,66 @@ pull_check(int rc, const char *what)
 		    ring_error(rc));
 }
 
+/* Publish iov[0..*k) into the mirror, at its next sequence number. */
+static void
+pull_flush(struct puller *p, struct shmr_iov *iov, size_t *k)
+{
+	if (*k > 0)
+		pull_check(shmr_writer_publish_batch(p->w, iov, *k, NULL),
+		    "publish");
+	*k = 0;
+}
+
+/*
+ * A data message: its ring messages at h->seq on, each a 4-byte length
+ * and the bytes. Published in batches straight from the stream message
+ * (one wake-up and one header update per batch, no copy but the one into
+ * the ring); a gap first if it starts beyond the mirror's end.
+ */
+static void
+pull_data(struct puller *p, const struct hdr *h, const unsigned char *d,
+    size_t len)
+{
+	static struct shmr_iov iov[PULL_BATCH];
+	size_t off = 0, k = 0;
+	uint64_t seq, i;
+
+	for (i = 0, seq = h->seq; i < h->count; i++, seq++) {
+		uint32_t n;
+
+		if (len - off < 4)
+			break;
+		n = (uint32_t)d[off] | (uint32_t)d[off + 1] << 8 |
+		    (uint32_t)d[off + 2] << 16 | (uint32_t)d[off + 3] << 24;
+		if (n > len - off - 4)
+			break;
+		off += 4;
+		/* At or below what the ring holds: a re-delivery
+		 * (nats-server 2.9.10 clamps the start sequence). */
+		if (seq >= p->next) {
+			if (n > p->max_msg)
+				errx(EXIT_SYS, "%s: a %u-byte message exceeds "
+				    "the mirror's max_msg %" PRIu64 " (use "
+				    "--size)", opt.ring, n, p->max_msg);
+			if (seq > p->next) {
+				pull_flush(p, iov, &k);
+				pull_check(shmr_writer_gap(p->w, seq), "gap");
+			}
+			iov[k].data = d + off;
+			iov[k++].len = n;
+			p->next = seq + 1;
+			if (k == PULL_BATCH)
+				pull_flush(p, iov, &k);
+		}
+		off += n;
+	}
+	pull_flush(p, iov, &k);
+	if (i < h->count)
+		warnx("%s: stream message for %" PRIu64 "..%" PRIu64 " is "
+		    "truncated; the rest counts as lost", opt.ring, h->seq,
+		    h->seq + h->count - 1);
+}
+
 /*
  * The origin's producer closed its ring: close the mirror the same way,
  * so its readers get end of stream where the origin's did. The token goes
@@ -101,10 +162,7 @@ pull_end(struct puller *p, const struct hdr *h, uint64_t token)
 static void
 pull_apply(struct puller *p, natsMsg *m, uint64_t token)
 {
-	const unsigned char *d = (const unsigned char *)natsMsg_GetData(m);
-	size_t len = (size_t)natsMsg_GetDataLength(m), off = 0;
 	struct hdr h;
-	uint64_t seq, i;
 
 	if (hdr_parse(m, &h) < 0) {
 		warnx("%s: skipping a stream message without valid Shmr "
@@ -139,37 +197,8 @@ pull_apply(struct puller *p, natsMsg *m, uint64_t token)
 			pull_check(shmr_writer_gap(p->w, hdr_next(&h)), "gap");
 		break;
 	case 'd':
-		for (i = 0, seq = h.seq; i < h.count; i++, seq++) {
-			uint32_t n;
-
-			if (len - off < 4)
-				break;
-			n = (uint32_t)d[off] | (uint32_t)d[off + 1] << 8 |
-			    (uint32_t)d[off + 2] << 16 |
-			    (uint32_t)d[off + 3] << 24;
-			if (n > len - off - 4)
-				break;
-			off += 4;
-			/* At or below what the ring holds: a re-delivery
-			 * (nats-server 2.9.10 clamps the start sequence). */
-			if (seq >= p->next) {
-				int rc = shmr_writer_publish_at(p->w, seq,
-				    d + off, n);
-
-				if (rc == -EMSGSIZE)
-					errx(EXIT_SYS, "%s: a %u-byte message "
-					    "exceeds the mirror's max_msg %"
-					    PRIu64 " (use --size)", opt.ring,
-					    n, p->max_msg);
-				pull_check(rc, "publish");
-				p->next = seq + 1;
-			}
-			off += n;
-		}
-		if (i < h.count)
-			warnx("%s: stream message for %" PRIu64 "..%" PRIu64
-			    " is truncated; the rest counts as lost", opt.ring,
-			    h.seq, h.seq + h.count - 1);
+		pull_data(p, &h, (const unsigned char *)natsMsg_GetData(m),
+		    (size_t)natsMsg_GetDataLength(m));
 		break;
 	}
 	{

@@ -32,9 +32,6 @@ struct pusher {
 	size_t			 limit;	/* its largest payload */
 	uint64_t		 first;	/* its first sequence number */
 	uint64_t		 count;
-	unsigned char		*buf;	/* read_batch copies */
-	size_t			 buflen;
-	struct shmr_msg		 msgs[READ_BATCH];
 	uint64_t		 sent;	/* stream messages */
 	bool			 ended;	/* the ring's end is in the stream */
 	char			 last_id[80];	/* of the last one sent */
@@ -122,30 +119,54 @@ flush_pack(struct pusher *p)
 	p->count = 0;
 }
 
-static void
-add_msg(struct pusher *p, const struct shmr_msg *m)
+/*
+ * Copy up to READ_BATCH messages from the ring straight into the pack,
+ * the one copy before natsMsg_Create()'s: each is peeked at in place,
+ * copied, and kept only if shmr_cursor_consume() says it was not
+ * overwritten meanwhile (the next peek then reports the exact loss).
+ * SHMR_MSG after READ_BATCH looks, else the first other outcome (in *m),
+ * with what was taken before it in the pack.
+ */
+static int
+push_fill(struct pusher *p, struct shmr_msg *m)
 {
-	if (4 + m->len > p->limit) {
-		/* Larger than a stream message can be: say so, exactly. */
-		flush_pack(p);
-		warnx("%s: message %" PRIu64 " is %zu bytes, more than the "
-		    "server's max_payload allows (%zu): announced as lost",
-		    opt.ring, m->seq, m->len, p->limit - 4);
-		send_msg(p, 'x', m->seq, 1, NULL, 0);
-		return;
+	unsigned char *d;
+	int rc;
+
+	for (size_t n = 0; n < READ_BATCH; n++) {
+		/* Any other outcome at once: an overrun has moved the
+		 * cursor already, the pack must end before it. */
+		if ((rc = shmr_cursor_peek(p->ring, &p->cur, m)) != SHMR_MSG)
+			return rc;
+		if (4 + m->len > p->limit) {
+			/* Larger than a stream message can be: say so. */
+			if (shmr_cursor_consume(p->ring, &p->cur, m) < 0)
+				continue;
+			flush_pack(p);
+			warnx("%s: message %" PRIu64 " is %zu bytes, more "
+			    "than the server's max_payload allows (%zu): "
+			    "announced as lost", opt.ring, m->seq, m->len,
+			    p->limit - 4);
+			send_msg(p, 'x', m->seq, 1, NULL, 0);
+			continue;
+		}
+		if (p->count > 0 && (p->plen + 4 + m->len > p->limit ||
+		    p->plen + 4 + m->len > opt.batch))
+			flush_pack(p);
+		d = p->pack + p->plen;
+		d[0] = (unsigned char)m->len;
+		d[1] = (unsigned char)(m->len >> 8);
+		d[2] = (unsigned char)(m->len >> 16);
+		d[3] = (unsigned char)(m->len >> 24);
+		memcpy(d + 4, m->data, m->len);
+		if (shmr_cursor_consume(p->ring, &p->cur, m) < 0)
+			continue;	/* overwritten while copied: dropped */
+		if (p->count == 0)
+			p->first = m->seq;
+		p->plen += 4 + m->len;
+		p->count++;
 	}
-	if (p->count > 0 && (p->plen + 4 + m->len > p->limit ||
-	    p->plen + 4 + m->len > opt.batch))
-		flush_pack(p);
-	if (p->count == 0)
-		p->first = m->seq;
-	p->pack[p->plen] = (unsigned char)m->len;
-	p->pack[p->plen + 1] = (unsigned char)(m->len >> 8);
-	p->pack[p->plen + 2] = (unsigned char)(m->len >> 16);
-	p->pack[p->plen + 3] = (unsigned char)(m->len >> 24);
-	memcpy(p->pack + p->plen + 4, m->data, m->len);
-	p->plen += 4 + m->len;
-	p->count++;
+	return SHMR_MSG;
 }
 
 /* Open the ring, waiting for it to exist. */
@@ -164,14 +185,6 @@ push_open(struct pusher *p)
 			exit(0);
 	}
 	shmr_ring_info(p->ring, &p->info);
-	if (p->buflen < p->info.max_msg + (size_t)64 * READ_BATCH) {
-		p->buflen = p->info.max_msg + (size_t)64 * READ_BATCH;
-		if (p->buflen < (1u << 20))
-			p->buflen = 1u << 20;
-		free(p->buf);
-		if ((p->buf = malloc(p->buflen)) == NULL)
-			err(EXIT_SYS, "malloc");
-	}
 }
 
 /*
@@ -286,7 +299,7 @@ int
 push_main(void)
 {
 	struct pusher p;
-	size_t count, i;
+	struct shmr_msg m;
 	int rc, maxp;
 	uint64_t last_check = mono_ms();
 
@@ -304,19 +317,15 @@ push_main(void)
 	while (!stop) {
 		if (atomic_load(&pub_failed))
 			push_resync(&p);
-		rc = shmr_cursor_read_batch(p.ring, &p.cur, p.buf, p.buflen,
-		    p.msgs, READ_BATCH, &count);
+		rc = push_fill(&p, &m);
 		switch (rc) {
 		case SHMR_MSG:
-			for (i = 0; i < count; i++)
-				add_msg(&p, &p.msgs[i]);
 			continue;
 		case SHMR_OVERRUN:
 			flush_pack(&p);
 			warnx("%s: relay lapped: %" PRIu64 " messages lost "
-			    "(announced)", opt.ring, p.msgs[0].lost);
-			send_msg(&p, 'g', p.msgs[0].seq - p.msgs[0].lost,
-			    p.msgs[0].lost, NULL, 0);
+			    "(announced)", opt.ring, m.lost);
+			send_msg(&p, 'g', m.seq - m.lost, m.lost, NULL, 0);
 			continue;
 		case SHMR_EMPTY:
 			flush_pack(&p);
