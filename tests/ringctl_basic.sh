@@ -157,6 +157,15 @@ check "completion: tail options" \
 check "completion: --from values" \
     test "$(compl ringctl tail --from "")" = "oldest latest end"
 check "completion: ring names" test "$(compl ringctl info "${PFX}ma")" = "$R"
+# the commands, their options and who takes names come from the usage text
+check "completion: the commands of ringctl --help" test "$(compl ringctl "")" \
+    = "list info tail watch check create rm --json --help --version"
+check "completion: create's options from its usage" \
+    test "$(compl ringctl create --m)" = "--max-msg --mode"
+check "completion: no ring names after list" \
+    test -z "$(compl ringctl list "${PFX}ma")"
+check "completion: ring names after rm" \
+    test "$(compl ringctl rm "${PFX}ma")" = "$R"
 
 # ---- watch ----
 feed c "n 100"

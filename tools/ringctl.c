@@ -2,7 +2,9 @@
  * ringctl.c - the operator's tool: list, inspect, tail, watch, check,
  * create and remove shmring rings. This file holds main() and the command
  * table; each group of commands is a file tools/cmd_<group>.c, and adding
- * a command is one such file (or a function in one) plus one row below.
+ * a command is one such file (or a function in one) plus one row below
+ * (and its extern line). The usage text, --help and the bash completion
+ * are made from the table; ringctl.1 documents the command.
  *
  * Rings are only ever mapped read-only through libshm, except by the
  * explicit create and rm commands. Nothing in a ring is trusted: libshm
