@@ -1,7 +1,8 @@
 # tests/ringctl_*.sh: ringctl(1) against live rings fed by ringctl_feed
 # ($(RINGCTL_FEED)), a scriptable test producer. One run target per script
-# so make -j runs them side by side.
-RINGCTL_SCRIPTS := basic tail check list
+# so make -j runs them side by side; a new script needs no line here.
+RINGCTL_SCRIPTS := $(filter-out lib,$(patsubst tests/ringctl_%.sh,%,\
+	$(sort $(wildcard tests/ringctl_*.sh))))
 RINGCTL_RUNS := $(RINGCTL_SCRIPTS:%=run-ringctl_%)
 
 $(RINGCTL_FEED): $(B)/tests/ringctl_feed.o $(LIBSHM_A)
