@@ -187,10 +187,21 @@ extern atomic_uint_least64_t g_streams;
 /* Requests handled and refused (dispatch.c, stream_open.c; /metrics). */
 extern atomic_uint_least64_t g_requests, g_rejected_limit, g_rejected_auth;
 
-/* ---- ringbridge.c ---------------------------------------------------- */
+/* ---- rings.c: the served rings and their pumps ------------------------ */
 
-void	mapref_put(struct mapref *m);
+/* Serve ring name (main thread only); start: its pump too. 0 or -errno. */
+int	ring_add(const char *name, bool start);
+/* The served ring called name, or NULL. */
+struct ring_ent *ring_find(const char *name);
+/* --all: serve every ring not served yet (main thread). */
+void	rings_scan(void);
+/* Once a second (main thread): each ring's message rate. */
+void	rings_update_rates(double dt);
+/* At exit, once every thread has ended. */
+void	rings_free(void);
+/* The current mapping with a reference taken, or NULL. */
 struct mapref *ring_current_map(struct ring_ent *e);
+void	mapref_put(struct mapref *m);
 /* A header read that may succeed when retried (-EDEADLK, -EAGAIN)? */
 static inline bool
 ring_transient(int rc)
@@ -199,6 +210,12 @@ ring_transient(int rc)
 }
 /* Record a transient header error of ring e (logged once per stall). */
 void	ring_stall_set(struct ring_ent *e, int rc);
+/*
+ * shmr_ring_info() for an event loop: while the ring is known to be
+ * stalled, its error at once (a stalled read costs ~2 ms of the loop).
+ */
+int	ring_info_quick(struct ring_ent *e, struct mapref *m,
+	    struct shmr_info *in);
 
 /*
  * Test pause points (bridge/test_hooks.c), compiled only into the tests'
