@@ -274,6 +274,29 @@ void	guard_request_done(struct guard *g, struct MHD_Connection *conn);
  */
 int	guard_check(struct guard *g, bool now);
 
+/* ---- views.c: /rings, /rings/NAME, /metrics --------------------------- */
+
+/* A growing response body; oom once an allocation failed. */
+struct sbuf {
+	char	*p;
+	size_t	 len, cap;
+	bool	 oom;
+};
+
+void	sb_printf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Every listed ring as a JSON array. */
+void	view_rings(struct sbuf *b);
+/*
+ * Ring e as a JSON object. Returns 0, or the transient error of a
+ * stalled ring, which is shown as state "stalled" with no header values.
+ */
+int	view_ring(struct sbuf *b, struct ring_ent *e);
+/* Every counter and gauge, Prometheus text format. */
+void	view_metrics(struct sbuf *b);
+/* Listed and served? In --all mode a ring whose name went is not. */
+bool	ring_listed(struct ring_ent *e);
+
 /* ---- loop.c: the event loops ------------------------------------------ */
 
 struct MHD_Daemon;

@@ -47,47 +47,6 @@ static int g_nul_target;	/* the same, for a target with %00 */
 
 /* ---- response helpers -------------------------------------------------- */
 
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-	bool	 oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL,
-		    b->p != NULL ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p != NULL && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = b->cap ? b->cap * 2 : 4096;
-		while (ncap < b->len + (size_t)n + 1)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
 static void
 add_common_headers(struct MHD_Response *r)
 {
@@ -170,205 +129,16 @@ send_msg(struct MHD_Connection *conn, unsigned status, bool close,
 #define send_error(conn, status, ...) \
 	send_msg(conn, status, false, __VA_ARGS__)
 
-static const char *
-state_name(uint32_t s)
-{
-	switch (s) {
-	case SHMR_STATE_INIT: return "init";
-	case SHMR_STATE_LIVE: return "live";
-	case SHMR_STATE_CLOSED: return "closed";
-	case SHMR_STATE_REPLACED: return "replaced";
-	default: return "unknown";
-	}
-}
-
-/*
- * A ring as JSON. Returns 0, or the transient error of a stalled ring,
- * which is shown as state "stalled" with no header values.
- */
-static int
-ring_json(struct sbuf *b, struct ring_ent *e)
-{
-	struct shmr_info in;
-	struct mapref *m = ring_current_map(e);
-	int rc = m != NULL ? ring_info_quick(e, m, &in) : -ENOENT;
-
-	sb_printf(b, "{\"name\":\"%s\",", e->name);
-	if (ring_transient(rc)) {
-		sb_printf(b, "\"state\":\"stalled\",\"error\":\"%s\","
-		    "\"clients\":%" PRIu64 "}", shmr_strerror(rc),
-		    (uint64_t)atomic_load(&e->clients));
-		mapref_put(m);
-		return rc;
-	}
-	if (rc != 0) {
-		sb_printf(b, "\"state\":\"absent\",\"clients\":%" PRIu64 "}",
-		    (uint64_t)atomic_load(&e->clients));
-		mapref_put(m);
-		return 0;
-	}
-	sb_printf(b, "\"state\":\"%s\",\"alive\":%s,\"epoch\":%" PRIu64
-	    ",\"next_seq\":%" PRIu64 ",\"oldest_seq\":%" PRIu64
-	    ",\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu32
-	    ",\"used\":%" PRIu64 ",\"messages\":%" PRIu64
-	    ",\"bytes\":%" PRIu64 ",\"rate\":%.2f,\"producer_pid\":%ld"
-	    ",\"created_ns\":%" PRIu64 ",\"last_publish_ns\":%" PRIu64
-	    ",\"clients\":%" PRIu64 ",\"events_sent\":%" PRIu64 "}",
-	    state_name(in.state), shmr_ring_alive(m->ring) == 1 ?
-	    "true" : "false", in.epoch, in.next_seq, in.oldest_seq,
-	    in.capacity, in.max_msg, in.used, in.messages, in.bytes,
-	    atomic_load(&e->rate), (long)in.pid, in.created_ns,
-	    in.last_publish_ns, (uint64_t)atomic_load(&e->clients),
-	    (uint64_t)atomic_load(&e->events));
-	mapref_put(m);
-	return 0;
-}
-
-/* In --all mode a ring whose name disappeared is no longer listed. */
-static bool
-ring_listed(struct ring_ent *e)
-{
-	struct mapref *m;
-	bool gone;
-
-	if (!conf.all)
-		return true;
-	if ((m = ring_current_map(e)) == NULL)
-		return false;
-	gone = shmr_ring_stale(m->ring) == 1 && !shmr_ring_alive(m->ring);
-	mapref_put(m);
-	return !gone || atomic_load(&e->clients) > 0;
-}
-
+/* Send a view's body (views.c), or a 500 if it ran out of memory. */
 static enum MHD_Result
-serve_rings(struct MHD_Connection *conn)
+send_body(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    struct sbuf *b)
 {
-	struct sbuf b = { 0 };
-	struct ring_ent *e;
-	bool first = true;
-
-	sb_printf(&b, "[");
-	for (e = atomic_load_explicit(&g_rings, memory_order_acquire);
-	    e != NULL; e = e->next) {
-		if (!ring_listed(e))
-			continue;
-		sb_printf(&b, "%s", first ? "" : ",");
-		(void)ring_json(&b, e);
-		first = false;
-	}
-	sb_printf(&b, "]\n");
-	if (b.oom) {
-		free(b.p);
+	if (b->oom) {
+		free(b->p);
 		return send_error(conn, 500, "out of memory");
 	}
-	return send_text(conn, 200, "application/json", b.p, b.len, true);
-}
-
-#define METRIC(b, name, type, help) \
-	sb_printf(b, "# HELP ringbridge_%s %s\n# TYPE ringbridge_%s %s\n", \
-	    name, help, name, type)
-
-static enum MHD_Result
-serve_metrics(struct MHD_Connection *conn)
-{
-	static const struct {
-		const char	*name, *type, *help;
-		size_t		 off;
-	} per[] = {
-		{ "clients", "gauge", "Streams connected.",
-		    offsetof(struct ring_ent, clients) },
-		{ "clients_total", "counter", "Streams accepted.",
-		    offsetof(struct ring_ent, clients_total) },
-		{ "events_total", "counter", "Messages sent to clients.",
-		    offsetof(struct ring_ent, events) },
-		{ "bytes_total", "counter", "Stream body bytes produced.",
-		    offsetof(struct ring_ent, bytes) },
-		{ "chunks_total", "counter",
-		    "Stream body pieces produced, about one write each.",
-		    offsetof(struct ring_ent, chunks) },
-		{ "gaps_total", "counter", "Gap events sent.",
-		    offsetof(struct ring_ent, gaps) },
-		{ "lost_messages_total", "counter",
-		    "Messages clients lost to overruns.",
-		    offsetof(struct ring_ent, lost) },
-		{ "overruns_total", "counter",
-		    "Streams ended because the client was lapped.",
-		    offsetof(struct ring_ent, overruns) },
-		{ "evictions_total", "counter",
-		    "Streams closed by the write timeout.",
-		    offsetof(struct ring_ent, evictions) },
-		{ "eofs_total", "counter", "Streams ended by end of ring.",
-		    offsetof(struct ring_ent, eofs) },
-		{ "restarts_total", "counter", "Restart events sent.",
-		    offsetof(struct ring_ent, restarts) },
-		{ "wakeups_total", "counter", "Pump passes resuming clients.",
-		    offsetof(struct ring_ent, wakeups) },
-	};
-	struct sbuf b = { 0 };
-	struct ring_ent *e, *head;
-	struct shmr_info in;
-	struct mapref *m;
-
-	head = atomic_load_explicit(&g_rings, memory_order_acquire);
-	for (size_t i = 0; i < sizeof(per) / sizeof(per[0]); i++) {
-		METRIC(&b, per[i].name, per[i].type, per[i].help);
-		for (e = head; e != NULL; e = e->next) {
-			atomic_uint_least64_t *v = (atomic_uint_least64_t *)
-			    (void *)((char *)e + per[i].off);
-
-			sb_printf(&b, "ringbridge_%s{ring=\"%s\"} %" PRIu64
-			    "\n", per[i].name, e->name,
-			    (uint64_t)atomic_load(v));
-		}
-	}
-	METRIC(&b, "ring_next_seq", "gauge", "Next sequence number.");
-	for (e = head; e != NULL; e = e->next) {
-		if ((m = ring_current_map(e)) == NULL)
-			continue;
-		if (ring_info_quick(e, m, &in) == 0)
-			sb_printf(&b, "ringbridge_ring_next_seq{ring=\"%s\"} %"
-			    PRIu64 "\n", e->name, in.next_seq);
-		mapref_put(m);
-	}
-	METRIC(&b, "ring_stalled", "gauge",
-	    "1 while the producer is stalled mid-update.");
-	for (e = head; e != NULL; e = e->next)
-		sb_printf(&b, "ringbridge_ring_stalled{ring=\"%s\"} %d\n",
-		    e->name, atomic_load(&e->stalled) != 0);
-	METRIC(&b, "ring_rate", "gauge", "Messages per second published.");
-	for (e = head; e != NULL; e = e->next)
-		sb_printf(&b, "ringbridge_ring_rate{ring=\"%s\"} %.2f\n",
-		    e->name, atomic_load(&e->rate));
-	METRIC(&b, "coalesce_seconds", "gauge",
-	    "Interval between resume passes (0: writes at once).");
-	for (e = head; e != NULL; e = e->next)
-		for (unsigned l = 0; l < conf.nloops; l++)
-			sb_printf(&b, "ringbridge_coalesce_seconds{ring=\"%s\","
-			    "loop=\"%u\"} %.6f\n", e->name, l,
-			    pass_interval(e, l));
-	METRIC(&b, "streams", "gauge", "Streams connected, all rings.");
-	sb_printf(&b, "ringbridge_streams %" PRIu64 "\n",
-	    (uint64_t)atomic_load(&g_streams));
-	METRIC(&b, "max_streams", "gauge", "Configured stream limit.");
-	sb_printf(&b, "ringbridge_max_streams %u\n", conf.max_clients);
-	METRIC(&b, "rejected_total", "counter", "Requests refused.");
-	sb_printf(&b, "ringbridge_rejected_total{reason=\"limit\"} %" PRIu64
-	    "\n", (uint64_t)atomic_load(&g_rejected_limit));
-	sb_printf(&b, "ringbridge_rejected_total{reason=\"auth\"} %" PRIu64
-	    "\n", (uint64_t)atomic_load(&g_rejected_auth));
-	sb_printf(&b, "ringbridge_rejected_total{reason=\"slow_head\"} %"
-	    PRIu64 "\n", (uint64_t)atomic_load(&g_cut_slow));
-	METRIC(&b, "event_loops", "gauge", "Event-loop threads.");
-	sb_printf(&b, "ringbridge_event_loops %u\n", conf.nloops);
-	METRIC(&b, "requests_total", "counter", "HTTP requests handled.");
-	sb_printf(&b, "ringbridge_requests_total %" PRIu64 "\n",
-	    (uint64_t)atomic_load(&g_requests));
-	if (b.oom) {
-		free(b.p);
-		return send_error(conn, 500, "out of memory");
-	}
-	return send_text(conn, 200, "text/plain; version=0.0.4", b.p, b.len,
-	    true);
+	return respond(conn, status, ctype, b->p, b->len, true, false);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -710,8 +480,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	char name[SHMR_NAME_MAX + 2];
 	const struct dash_asset *asset;
+	struct sbuf b = { 0 };
 	struct ring_ent *e;
 	enum route rt;
+	unsigned status;
 	int rc;
 
 	(void)upload_data;
@@ -783,9 +555,11 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return send_error(conn, 404, "no such resource");
 	switch (rt) {
 	case ROUTE_RINGS:
-		return serve_rings(conn);
+		view_rings(&b);
+		return send_body(conn, 200, "application/json", &b);
 	case ROUTE_METRICS:
-		return serve_metrics(conn);
+		view_metrics(&b);
+		return send_body(conn, 200, "text/plain; version=0.0.4", &b);
 	default:
 		break;
 	}
@@ -794,20 +568,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (rt == ROUTE_STREAM)
 		return serve_stream(conn, e, strcmp(method, "HEAD") == 0,
 		    ((struct loop *)cls)->idx, req_cls);
-	{
-		struct sbuf b = { 0 };
-		/* Stalled: 503 + Retry-After, what is known, at once. */
-		unsigned status = ring_json(&b, e) != 0 ?
-		    MHD_HTTP_SERVICE_UNAVAILABLE : 200;
-
-		sb_printf(&b, "\n");
-		if (b.oom) {
-			free(b.p);
-			return send_error(conn, 500, "out of memory");
-		}
-		return respond(conn, status, "application/json", b.p, b.len,
-		    true, false);
-	}
+	/* Stalled: 503 + Retry-After, what is known, at once. */
+	status = view_ring(&b, e) != 0 ? MHD_HTTP_SERVICE_UNAVAILABLE : 200;
+	sb_printf(&b, "\n");
+	return send_body(conn, status, "application/json", &b);
 }
 
 static void

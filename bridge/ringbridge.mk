@@ -4,7 +4,7 @@
 BRIDGE_FORMAT_SRCS := bridge/format.c $(sort $(wildcard bridge/format_*.c))
 RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
 	bridge/dashboard.c bridge/guard.c bridge/state.c bridge/loop.c \
-	bridge/rings.c \
+	bridge/rings.c bridge/views.c \
 	$(BRIDGE_FORMAT_SRCS)
 RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
