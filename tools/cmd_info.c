@@ -1,5 +1,6 @@
 /*
- * cmd_info.c - ringctl info: one ring's header, state and, for a mirror, its upstream.
+ * cmd_info.c - ringctl info: one ring's header, state and, for a mirror,
+ * its upstream.
  */
 #include <inttypes.h>
 
@@ -56,7 +57,8 @@ cmd_info(int argc, char **argv)
 		    07777));
 		putchar('{');
 		json_key_str(stdout, "name", name, false);
-		json_key_str(stdout, "state", ring_state_name(in.state, alive), true);
+		json_key_str(stdout, "state", ring_state_name(in.state, alive),
+		    true);
 		printf(",\"alive\":%s", alive == 1 ? "true" : "false");
 		json_key_u64(stdout, "pid", (uint64_t)in.pid);
 		json_key_u64(stdout, "epoch", in.epoch);
@@ -97,8 +99,8 @@ cmd_info(int argc, char **argv)
 	size_format(h3, SIZE_FORMAT_LEN, in.used);
 	printf("name:          %s\n", name);
 	printf("state:         %s (pid %ld, producer %s)\n",
-	    ring_state_name(in.state, alive), (long)in.pid, alive == 1 ? "alive" :
-	    "not running");
+	    ring_state_name(in.state, alive), (long)in.pid,
+	    alive == 1 ? "alive" : "not running");
 	printf("epoch:         %" PRIu64 "\n", in.epoch);
 	printf("capacity:      %s (%" PRIu64 " bytes)\n", h1, in.capacity);
 	printf("max message:   %s (%" PRIu32 " bytes)\n", h2, in.max_msg);

@@ -1,5 +1,6 @@
 /*
- * cmd_list.c - ringctl list: every ring in /dev/shm with its size, counts, rate, state and owner.
+ * cmd_list.c - ringctl list: every ring in /dev/shm with its size, counts,
+ * rate, state and owner.
  */
 #include <err.h>
 #include <errno.h>
@@ -183,7 +184,8 @@ list_print_json(const struct names *ns)
 			printf(",\"rate\":null");
 		else
 			printf(",\"rate\":%.3f", e->rate);
-		json_key_str(stdout, "state", ring_state_name(in->state, e->alive), true);
+		json_key_str(stdout, "state", ring_state_name(in->state,
+		    e->alive), true);
 		printf(",\"alive\":%s", e->alive == 1 ? "true" : "false");
 		json_key_u64(stdout, "pid", (uint64_t)in->pid);
 		json_key_u64(stdout, "epoch", in->epoch);

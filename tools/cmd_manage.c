@@ -1,5 +1,6 @@
 /*
- * cmd_manage.c - ringctl create and rm: the only commands that write to /dev/shm.
+ * cmd_manage.c - ringctl create and rm: the only commands that write to
+ * /dev/shm.
  */
 #include <err.h>
 #include <errno.h>

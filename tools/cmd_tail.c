@@ -1,5 +1,6 @@
 /*
- * cmd_tail.c - ringctl tail: print a ring's messages as text, hex, JSON or raw, and follow it.
+ * cmd_tail.c - ringctl tail: print a ring's messages as text, hex, JSON or
+ * raw, and follow it.
  */
 #include <err.h>
 #include <errno.h>

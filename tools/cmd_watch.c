@@ -1,5 +1,6 @@
 /*
- * cmd_watch.c - ringctl watch: a ring's rates and state, refreshed every interval.
+ * cmd_watch.c - ringctl watch: a ring's rates and state, refreshed every
+ * interval.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -88,7 +89,8 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 		json_key_u64(stdout, "next_seq", in->next_seq);
 		json_key_u64(stdout, "oldest_seq", in->oldest_seq);
 		json_key_u64(stdout, "epoch", in->epoch);
-		json_key_str(stdout, "state", ring_state_name(in->state, c->alive), true);
+		json_key_str(stdout, "state", ring_state_name(in->state,
+		    c->alive), true);
 		printf("}\n");
 		fflush(stdout);
 		return;
@@ -111,7 +113,8 @@ watch_render(const char *name, const struct sample *p, const struct sample *c,
 		printf("  oldest seq  %" PRIu64 EL, in->oldest_seq);
 		printf("  messages    %" PRIu64 EL, in->messages);
 		printf("  state       %s (pid %ld, epoch %" PRIu64 ")" EL,
-		    ring_state_name(in->state, c->alive), (long)in->pid, in->epoch);
+		    ring_state_name(in->state, c->alive), (long)in->pid,
+		    in->epoch);
 		printf(EL "(interrupt to stop)" EL "\033[J");
 	} else {
 		if (rated)
