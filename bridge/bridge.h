@@ -1,6 +1,29 @@
 /*
  * bridge.h - ringbridge internals shared by its sources: the served rings,
- * the per-client stream state and the request parsing helpers.
+ * the per-client stream state, the shared state and each file's entry
+ * points.
+ *
+ * The files, each with one job, from the top down (a file calls only
+ * those below it, and state.c's data):
+ *   ringbridge.c    options, usage, main(): fills conf, starts the rest,
+ *                   runs the main thread's once-a-second jobs
+ *   dispatch.c      the HTTP server: daemons, callbacks, the handler
+ *                   (framing checks, methods, routes, bearer token)
+ *   stream_open.c   GET /rings/NAME/stream: parameters, start, response
+ *   views.c         /rings, /rings/NAME (JSON), /metrics
+ *   respond.c       non-stream answers (http.h)
+ *   stream.c        the content reader that writes a stream
+ *   format.c        the output formats' table, format_NAME.c one each
+ *                   (format.h)
+ *   rings.c         the served rings: registry, mappings, pump threads,
+ *                   stalls, rates
+ *   loop.c          the event loops: batched resumes, coalescing,
+ *                   shutdown
+ *   guard.c         connection limits per address, slow request heads
+ *   http_parse.c    routes and request parameters (pure, fuzzed)
+ *   dashboard.c     the web dashboard's files
+ *   state.c         the options (conf) and the flags and counters that
+ *                   several files share; each owner is named below
  *
  * Threads: each event-loop thread (one per core by default) runs its own
  * libmicrohttpd daemon (external epoll mode, all on one port with
@@ -175,16 +198,23 @@ extern struct bridge_conf conf;
  * Entries live until exit.
  */
 extern _Atomic(struct ring_ent *) g_rings;
-/* Shutting down: set once by loops_shutdown(); read by every thread. */
+/*
+ * Shutting down: set once by loops_shutdown() (or by http_start() when a
+ * daemon cannot start); read by every thread.
+ */
 extern atomic_bool g_stopping;
 /*
  * The heartbeat generation, bumped by the main thread every --heartbeat
  * seconds; a stream that has written nothing since sends a heartbeat.
  */
 extern atomic_uint g_hb_gen;
-/* Streams open, all rings: stream_open.c counts them in and out. */
+/* Streams open, all rings: stream_open.c counts them in and out;
+ * loops_shutdown() waits for them to end. */
 extern atomic_uint_least64_t g_streams;
-/* Requests handled and refused (dispatch.c, stream_open.c; /metrics). */
+/*
+ * Requests handled (dispatch.c), refused for the stream limit
+ * (stream_open.c) or the token (dispatch.c); read by views.c.
+ */
 extern atomic_uint_least64_t g_requests, g_rejected_limit, g_rejected_auth;
 
 /* ---- rings.c: the served rings and their pumps ------------------------ */
@@ -273,6 +303,16 @@ void	guard_request_done(struct guard *g, struct MHD_Connection *conn);
  * unless now). Returns the ms until the next check is due, -1 if none.
  */
 int	guard_check(struct guard *g, bool now);
+
+/* ---- dispatch.c: the HTTP server (more in http.h) ---------------------- */
+
+/*
+ * Start the event loops' daemons on conf.addr. With more than one, each
+ * listens on its own SO_REUSEPORT socket of the same port (the first one
+ * picks it if the port is 0) and the kernel spreads new connections over
+ * them. *port: the port bound. 0 or an exit status.
+ */
+int	http_start(unsigned *port);
 
 /* ---- views.c: /rings, /rings/NAME, /metrics --------------------------- */
 

@@ -5,9 +5,10 @@
  * stream.c writes every stream and knows no format: it asks the client's
  * format for the stream's first bytes, each message's framing (prefix,
  * body encoding, suffix), control events and heartbeats. The request
- * side (ringbridge.c) finds a format by its ?format= name or by the media
- * types an Accept header names, and sends its Content-Type. Everything a
- * format is lives in its struct stream_format.
+ * side finds a format by its ?format= name (stream_open.c) or by the
+ * media types an Accept header names (http_parse.c), and sends its
+ * Content-Type (stream_open.c). Everything a format is lives in its
+ * struct stream_format.
  *
  * Adding a format: write bridge/format_NAME.c defining
  * `const struct stream_format format_NAME`, and give it its row in

@@ -4,7 +4,8 @@
 BRIDGE_FORMAT_SRCS := bridge/format.c $(sort $(wildcard bridge/format_*.c))
 RINGBRIDGE_SRCS := bridge/ringbridge.c bridge/stream.c bridge/http_parse.c \
 	bridge/dashboard.c bridge/guard.c bridge/state.c bridge/loop.c \
-	bridge/rings.c bridge/views.c \
+	bridge/rings.c bridge/views.c bridge/respond.c bridge/stream_open.c \
+	bridge/dispatch.c \
 	$(BRIDGE_FORMAT_SRCS)
 RINGBRIDGE_OBJS := $(RINGBRIDGE_SRCS:%.c=$(B)/%.o) \
 	$(B)/bridge/dashboard_assets.o
