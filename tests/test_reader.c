@@ -458,6 +458,33 @@ Test(reader, wait_times_out_and_wakes)
 }
 
 /*
+ * A spinning wait (SHMR_WAIT_SPIN) returns as soon as a message is
+ * published or the producer closes, with a timeout and without one.
+ */
+Test(reader, spin_wait_sees_publish_and_close)
+{
+	const char *n = t_name("spin");
+	struct shmr_writer *w = t_writer(n, 1 << 16, 0);
+	struct shmr_reader *r;
+	struct shmr_msg m;
+	struct later l = { .w = w };
+	pthread_t t;
+
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_END, 0, &r), 0);
+	cr_assert_eq(pthread_create(&t, NULL, publish_later, &l), 0);
+	cr_assert_eq(shmr_reader_wait(r, 20000, SHMR_WAIT_SPIN), 0);
+	expect_msg(r, 0);
+	pthread_join(t, NULL);
+	l.close = true;
+	cr_assert_eq(pthread_create(&t, NULL, publish_later, &l), 0);
+	cr_assert_eq(shmr_reader_wait(r, -1, SHMR_WAIT_SPIN), 0);
+	cr_expect_eq(shmr_reader_next(r, &m), SHMR_EOF);
+	pthread_join(t, NULL);
+	shmr_unlink(n);
+	shmr_reader_close(r);
+}
+
+/*
  * A blocking wait lets a streaming producer get ahead before it returns
  * (see gather() in reader.c), but it must still return while the producer
  * streams, and at once when it pauses; nothing is lost by waiting.
