@@ -708,8 +708,10 @@ main(int argc, char **argv)
 		case_relay(64, 500000, secs, 0);
 		case_relay(64, 1000000, secs, 0);
 		case_relay(64, 2000000, secs, 0);
+		case_relay(64, 3000000, secs, 0);
 		case_relay(1024, 100000, secs, 0);
 		case_relay(1024, 150000, secs, 0);
+		case_relay(1024, 200000, secs, 0);
 		case_relay(1024, 300000, secs, 0);
 	}
 	if (want("engine")) {
