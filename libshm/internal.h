@@ -120,6 +120,14 @@ uint64_t mono_ns(void);
 uint64_t mono_ms(void);
 bool	resv_zero(const uint64_t *reserved, size_t n);
 
+/* object.c: a ring's object and the producer's lock on it */
+/* Take the producer's lock on fd: 0, -EBUSY (held) or -errno. */
+int	object_lock(int fd);
+/* Does someone hold the producer's lock on fd (1), or not (0)? */
+int	object_locked(int fd);
+/* Does the name at path still refer to the object open on fd? */
+int	object_same(const char *path, int fd);
+
 /* ring.c */
 int	ring_hot(const struct shmr_ring *r, struct hot *h);
 int	ring_open_mem(const void *base, size_t len, struct shmr_ring **out);

@@ -117,7 +117,7 @@
  * state, then looks at the tail once more (idle() in reader.c): it reads
  * everything before it reports SHMR_EOF (or SHMR_RESTART, below).
  *
- * Liveness and takeover (writer.c, takeover.c). The producer holds an
+ * Liveness and takeover (object.c, takeover.c). The producer holds an
  * open-file-description write lock on byte 0 of the ring object for its
  * life; the kernel drops it when the producer dies, so readers
  * (shmr_ring_alive(): F_OFD_GETLK) and the next producer tell a dead ring

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "writer.h"
+#include "producer.h"
 
 static struct seg_mirror *
 lines(struct seg_hdr *h)
@@ -118,19 +118,6 @@ shmr_ring_mirror(const struct shmr_ring *r, struct shmr_mirror_info *mi)
 }
 
 /* ---- the mirror writer --------------------------------------------------- */
-
-int
-shmr_writer_create_mirror(const char *name,
-    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
-    struct shmr_writer **out)
-{
-	*out = NULL;
-	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
-	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX) ||
-	    !resv_zero(mo->reserved, sizeof(mo->reserved) / 8))
-		return -EINVAL;
-	return writer_create(name, opts, mo, out);
-}
 
 /* Write a gap record at pos (already claimed); return its end. */
 static uint64_t

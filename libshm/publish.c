@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "writer.h"
+#include "producer.h"
 
 #define CLAIM_AHEAD	((uint64_t)64 << 10)
 #define PREFETCH_W	1024	/* < the smallest claim-ahead, 4 KiB */

@@ -215,22 +215,8 @@ shmr_ring_max_msg(const struct shmr_ring *r)
 int
 shmr_ring_alive(const struct shmr_ring *r)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = 0, .l_len = 1 };
-
-	if (r->fd < 0)
-		return 0;
-	/*
-	 * The producer holds an OFD write lock on byte 0 for its life. Only
-	 * a write lock counts: anyone who may read the ring can take a read
-	 * lock on it (an O_RDONLY descriptor suffices), which would make a
-	 * dead producer look alive. A write lock needs O_RDWR, which only
-	 * the owner gets, and a read lock excludes it: a reader's lock is
-	 * never mistaken for the producer's, nor coexists with it.
-	 */
-	if (fcntl(r->fd, F_OFD_GETLK, &fl) < 0)
-		return -errno;
-	return fl.l_type == F_WRLCK;
+	/* The producer holds its lock on byte 0 for its life (object.c). */
+	return r->fd < 0 ? 0 : object_locked(r->fd);
 }
 
 int

@@ -8,24 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "writer.h"
-
-/*
- * Does someone hold a write lock on byte 0 of fd (1), or not (0)? Only a
- * write lock is a producer's: anyone who may read a ring can take a read
- * lock on an O_RDONLY descriptor, and one taken on a dead producer's ring
- * must neither make it look alive nor keep it from being taken over.
- */
-static int
-write_locked(int fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = 0, .l_len = 1 };
-
-	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
-		return -errno;
-	return fl.l_type == F_WRLCK;
-}
+#include "producer.h"
 
 /*
  * Takeovers of NAME are serialised by a write lock on "/shmring-lock.NAME",
@@ -55,7 +38,7 @@ takeover_lock(const char *name, int *out)
 		close(fd);
 		return -EPERM;	/* squatted: not ours to trust */
 	}
-	if ((rc = writer_lock(fd)) < 0 || !writer_same_object(path, fd)) {
+	if ((rc = object_lock(fd)) < 0 || !object_same(path, fd)) {
 		close(fd);
 		/* busy: another takeover is under way */
 		return rc == 0 || rc == -EBUSY ? -EAGAIN : rc;
@@ -106,12 +89,12 @@ takeover_replace(const char *path, uint64_t *epoch, int *old_fd, void **old_map)
 	 * read locks only are readers' (a producer's write lock and a read
 	 * lock never coexist): its producer is gone.
 	 */
-	if ((rc = writer_lock(fd)) == -EBUSY &&
-	    (rc = write_locked(fd)) == 1)
+	if ((rc = object_lock(fd)) == -EBUSY &&
+	    (rc = object_locked(fd)) == 1)
 		rc = -EBUSY;
 	if (rc < 0)
 		goto fail;
-	if (!writer_same_object(path, fd)) {
+	if (!object_same(path, fd)) {
 		rc = -EAGAIN;	/* replaced while we looked: start over */
 		goto fail;
 	}
@@ -162,8 +145,8 @@ takeover_adopt(struct shmr_writer *w, const char *path,
 	if ((fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
-	    (size_t)st.st_size < HDR_SIZE || writer_lock(fd) < 0 ||
-	    !writer_same_object(path, fd)) {
+	    (size_t)st.st_size < HDR_SIZE || object_lock(fd) < 0 ||
+	    !object_same(path, fd)) {
 		close(fd);
 		return 0;	/* the usual path says why, if it fails */
 	}
@@ -204,7 +187,7 @@ takeover_adopt(struct shmr_writer *w, const char *path,
 	w->mask = cap - 1;
 	w->max_msg = max_msg;
 	w->map_len = HDR_SIZE + cap;
-	if ((rc = writer_map(w)) < 0)
+	if ((rc = object_map(w)) < 0)
 		return rc;	/* w->fd is closed by writer_free() */
 	h = w->hdr;
 	/* Nobody else writes these any more: plain snapshots. */

@@ -1,8 +1,8 @@
 /*
- * writer.c - the producer's handle: creating a ring (its segment, its
- * wait object, its epoch), the producer's lock and fork(), info, close.
- * Replacing a dead producer is in takeover.c, publishing in publish.c,
- * a mirror's own calls in mirror.c.
+ * writer.c - the producer's handle: creating a ring or a mirror (its
+ * segment, its wait object, its epoch), fork(), info, close. Replacing a
+ * dead producer is in takeover.c, the lock and the mapping in object.c,
+ * publishing in publish.c, a mirror's own calls in mirror.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "writer.h"
+#include "producer.h"
 
 #define DEFAULT_CAP	((uint64_t)64 << 20)
 #define DEFAULT_MSG	((uint32_t)1 << 20)
@@ -23,7 +23,7 @@
 /* ---- fork --------------------------------------------------------------- */
 
 /*
- * The producer's lock is an open-file-description lock (writer_lock()),
+ * The producer's lock is an open-file-description lock (object_lock()),
  * which lives as long as any descriptor to that description, and fork()
  * copies descriptors: a child would keep the ring looking alive, and a
  * new producer out, after the parent closed or died. So the writers of
@@ -126,38 +126,6 @@ shmr_writer_info(const struct shmr_writer *w, struct shmr_info *info)
 
 /* ---- creation and close ------------------------------------------------- */
 
-int
-writer_lock(int fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-	    .l_start = 0, .l_len = 1 };
-
-	/*
-	 * An open-file-description lock lives as long as our descriptor:
-	 * the kernel drops it when the producer dies, which is how readers
-	 * (F_OFD_GETLK) and the next producer tell a dead ring from a live
-	 * one without heartbeats.
-	 */
-	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
-		return errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
-	return 0;
-}
-
-/* Does the name still refer to the object open on fd? */
-int
-writer_same_object(const char *path, int fd)
-{
-	struct stat a, b;
-	int fd2, same;
-
-	if ((fd2 = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)) < 0)
-		return 0;
-	same = fstat(fd, &a) == 0 && fstat(fd2, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	close(fd2);
-	return same;
-}
-
 /*
  * Map the wait object of NAME read-write, creating it if needed, without
  * changing it: a live producer may still own it (we do not know yet).
@@ -254,27 +222,6 @@ new_epoch(uint64_t prev)
 	return now > prev ? now : prev + 1;
 }
 
-/*
- * Map w->fd (w->map_len bytes) read-write. MAP_POPULATE: take every page
- * fault now, so that publishing never stalls on one (tmpfs clears a page
- * on its first fault). MADV_DONTFORK: see "fork" above.
- */
-int
-writer_map(struct shmr_writer *w)
-{
-	void *p;
-
-	p = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_POPULATE, w->fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	w->hdr = p;
-	w->data = (unsigned char *)p + HDR_SIZE;
-	if (madvise(p, w->map_len, MADV_DONTFORK) < 0)
-		return -errno;	/* unmapped by writer_free() */
-	return 0;
-}
-
 static int
 init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
     const struct shmr_mirror_opts *mo)
@@ -289,7 +236,7 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
 	 * with SIGBUS in the middle of a publish. */
 	if ((rc = posix_fallocate(w->fd, 0, (off_t)w->map_len)) != 0)
 		return rc == EFBIG ? -ENOSPC : -rc;
-	if ((rc = writer_map(w)) < 0)
+	if ((rc = object_map(w)) < 0)
 		return rc;
 	h = w->hdr;
 	atomic_store_explicit(&h->magic, SEG_MAGIC, memory_order_relaxed);
@@ -330,7 +277,7 @@ writer_free(struct shmr_writer *w)
  * epoch and first sequence number, or adopts a dead mirror of that epoch
  * (returns 1).
  */
-int
+static int
 writer_create(const char *name, const struct shmr_create_opts *opts,
     const struct shmr_mirror_opts *mo, struct shmr_writer **out)
 {
@@ -377,8 +324,8 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 		w->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
 		if (w->fd >= 0) {
-			if (writer_lock(w->fd) == 0 &&
-			    writer_same_object(path, w->fd))
+			if (object_lock(w->fd) == 0 &&
+			    object_same(path, w->fd))
 				break;
 			/* Someone grabbed our fresh object: look again. */
 			close(w->fd);
@@ -461,7 +408,7 @@ shmr_writer_close(struct shmr_writer *w, unsigned flags)
 	if (flags & SHMR_CLOSE_UNLINK) {
 		shm_path(path, sizeof(path), SHM_PREFIX, w->name);
 		/* Only our own object: a successor may own the name now. */
-		if (writer_same_object(path, w->fd))
+		if (object_same(path, w->fd))
 			rc = shmr_unlink(w->name);
 	}
 	writer_free(w);
@@ -473,4 +420,17 @@ shmr_writer_create(const char *name, const struct shmr_create_opts *opts,
     struct shmr_writer **out)
 {
 	return writer_create(name, opts, NULL, out);
+}
+
+int
+shmr_writer_create_mirror(const char *name,
+    const struct shmr_create_opts *opts, const struct shmr_mirror_opts *mo,
+    struct shmr_writer **out)
+{
+	*out = NULL;
+	if (mo == NULL || mo->epoch == 0 || mo->start_seq == UINT64_MAX ||
+	    (mo->origin != NULL && strlen(mo->origin) > SHMR_ORIGIN_MAX) ||
+	    !resv_zero(mo->reserved, sizeof(mo->reserved) / 8))
+		return -EINVAL;
+	return writer_create(name, opts, mo, out);
 }

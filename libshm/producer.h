@@ -1,12 +1,15 @@
 /*
- * writer.h - the producer's private handle, shared by the files that make
- * up the producer: writer.c (creating, closing, fork), takeover.c
- * (replacing a dead producer, adopting a dead mirror), publish.c (claim,
- * records, seqlock, batches, reservations) and mirror.c (publishing at a
- * given sequence number, gap records). Not installed.
+ * producer.h - the producer's private handle, shared by the files that
+ * make up the producer: writer.c (creating, closing, fork), takeover.c
+ * (replacing a dead producer, adopting a dead mirror), object.c (the lock
+ * and the mapping of a ring's object), publish.c (claim, records,
+ * seqlock, batches, reservations) and mirror.c (publishing at a given
+ * sequence number, gap records). writer.c calls the others, takeover.c
+ * and mirror.c call publish.c and object.c, and none calls back up.
+ * Not installed.
  */
-#ifndef SHMR_WRITER_H
-#define SHMR_WRITER_H
+#ifndef SHMR_PRODUCER_H
+#define SHMR_PRODUCER_H
 
 #include <errno.h>
 
@@ -60,12 +63,9 @@ writer_busy(const struct shmr_writer *w)
 	return 0;
 }
 
-/* writer.c */
-int	writer_lock(int fd);
-int	writer_same_object(const char *path, int fd);
-int	writer_map(struct shmr_writer *w);
-int	writer_create(const char *name, const struct shmr_create_opts *opts,
-	    const struct shmr_mirror_opts *mo, struct shmr_writer **out);
+/* object.c (object_lock(), object_locked(), object_same(): internal.h) */
+/* Map w->fd (w->map_len bytes) read-write for publishing. */
+int	object_map(struct shmr_writer *w);
 
 /* takeover.c */
 int	takeover_lock(const char *name, int *out);
@@ -85,4 +85,4 @@ uint64_t publish_put(struct shmr_writer *w, uint64_t pos, const void *data,
 	    size_t len);
 void	publish_finish(struct shmr_writer *w);
 
-#endif /* SHMR_WRITER_H */
+#endif /* SHMR_PRODUCER_H */
