@@ -58,7 +58,7 @@ usage(FILE *f)
 "             [--keep] [--mode mode] [--pidfile path] [--socket-mode mode]\n"
 "             ring\n"
 "\n"
-"Publish messages from stdin, files, FIFOs, local sockets or a demo feed\n"
+"Publish the messages that arrive on its inputs (-i), or a demo feed,\n"
 "into the shmring ring RING (/dev/shm/shmring.RING).\n"
 "\n"
 "  -s, --size SIZE        ring capacity, a power of two (default 64M)\n"
