@@ -16,7 +16,7 @@
 #include "shmring.h"
 #include "relay.h"
 
-#define HDR_ROOM	1024		/* stream message bytes kept for headers */
+#define HDR_ROOM	1024	/* stream message bytes kept for headers */
 #define READ_BATCH	512
 #define WAIT_MS		50
 #define ACK_STALL_MS	2000	/* acks this late are taken as lost */
@@ -384,5 +384,6 @@ push_main(void)
 	js_PublishAsyncComplete(js, NULL);
 	say("%s: stopped after %" PRIu64 " stream messages", opt.ring, p.sent);
 	shmr_ring_close(p.ring);
+	free(p.pack);
 	return 0;
 }
