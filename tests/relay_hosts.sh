@@ -23,11 +23,15 @@ PULL=$!
 gen e1 60000 20000 | on A "$BIN/ringd" -q -s 32M --keep $RING \
     2>>"$T/ringd.log" &
 GEN=$!; track $GEN
+# Killed mid-stream: once each has started relaying (a loaded machine
+# may take longer than the sleeps to get them there).
+log_has "$T/push.log" "starts at" 30
 sleep 1
 kill -9 $PUSH
 sleep 0.3
 spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
 PUSH=$!
+log_has "$T/pull.log" "created at" 30
 sleep 1
 kill -9 $PULL
 sleep 0.3

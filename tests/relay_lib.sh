@@ -17,6 +17,9 @@ command -v unshare >/dev/null && command -v nsenter >/dev/null ||
 	skip "no unshare/nsenter"
 
 cleanup() {
+	# Quiet: bash's "Killed" job notices would end the log after the
+	# summary line, which make shows.
+	exec 2>/dev/null
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
@@ -24,6 +27,15 @@ cleanup() {
 trap cleanup EXIT
 
 track() { PIDS="$PIDS $1"; }
+
+# log_has FILE TEXT SECONDS: wait, at most SECONDS, for TEXT in FILE.
+log_has() {
+	for _ in $(seq $(($3 * 10))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # host NAME: a process holding a mount namespace with a private /dev/shm.
 host() {
