@@ -350,9 +350,17 @@ struct loop {
 	struct guard		 guard;		/* its thread only */
 };
 
-/* conf.nloops of them: dispatch.c starts their daemons, loop.c the rest. */
+/*
+ * conf.nloops of them: loops_init() sets up their eventfds, http_start()
+ * (dispatch.c) their daemons, loops_run() their threads.
+ */
 extern struct loop g_loops[LOOPS_MAX];
 
+/*
+ * Set up conf.nloops loops' wake-up eventfds: before any ring is added,
+ * for its pump may ask for a wake-up at once. 0 or -errno.
+ */
+int	loops_init(void);
 /* Start the loops' threads (their daemons are started): 0 or -errno. */
 int	loops_run(void);
 /* End every stream cleanly, then the loops and their daemons. */

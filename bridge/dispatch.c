@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include "bridge.h"
@@ -298,13 +297,7 @@ http_start(unsigned *port)
 		struct loop *lp = &g_loops[l];
 		const union MHD_DaemonInfo *di;
 
-		lp->idx = (uint8_t)l;
 		lp->guard.limit = limit;
-		if ((lp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) <
-		    0) {
-			log_err("eventfd: %s", strerror(errno));
-			return EXIT_SYSTEM;
-		}
 		lp->d = MHD_start_daemon(flags, 0, accept_ok, NULL, handler,
 		    lp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&conf.addr,
 		    /*

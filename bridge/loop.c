@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +212,20 @@ loop_main(void *arg)
 	}
 	close(ep);
 	return NULL;
+}
+
+int
+loops_init(void)
+{
+	for (unsigned l = 0; l < conf.nloops; l++) {
+		g_loops[l].idx = (uint8_t)l;
+		if ((g_loops[l].wake_fd = eventfd(0, EFD_CLOEXEC |
+		    EFD_NONBLOCK)) < 0) {
+			log_err("eventfd: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 int

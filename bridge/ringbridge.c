@@ -429,6 +429,8 @@ main(int argc, char **argv)
 	/* Threads inherit the mask: only sigtimedwait() below sees them. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	if (loops_init() != 0)
+		return EXIT_SYSTEM;
 	for (size_t i = 0; i < nrings; i++)
 		if (ring_add(rings[i], true) != 0)
 			return EXIT_SYSTEM;

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1182,6 +1183,46 @@ Test(bridge, heartbeat_on_idle_stream)
 		cr_assert_eq(hc_sse_next(&h, &ev), 0);
 	}
 	hc_close(&h);
+}
+
+/*
+ * The bridge writes nothing to its standard input. It used to: the rings
+ * named with --ring were opened, and their pumps started, before the
+ * event loops' eventfds existed, so each "wake the loops" wrote its 8
+ * bytes to fd 0, the eventfd slots' initial value (garbage on a
+ * terminal, or in a file opened read-write as stdin).
+ */
+Test(bridge, nothing_written_to_stdin)
+{
+	char path[64];
+	struct stat st;
+	struct hc h;
+	int fd, saved;
+
+	setup_ring(1 << 20);
+	pubs("before");
+	snprintf(path, sizeof(path), "/tmp/rbtest.%d.stdin", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	saved = dup(STDIN_FILENO);
+	cr_assert_eq(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+	start_bridge(NULL);
+	if (saved >= 0) {
+		dup2(saved, STDIN_FILENO);
+		close(saved);
+	} else
+		close(STDIN_FILENO);
+	open_stream(&h, "?from=oldest", NULL);
+	expect_msg(&h, 0, "before");
+	pubs("after");
+	expect_msg(&h, 1, "after");
+	hc_close(&h);
+	cr_assert_eq(bridge_stop(&bp), 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	close(fd);
+	unlink(path);
+	cr_assert_eq(st.st_size, 0, "ringbridge wrote %lld bytes to its "
+	    "standard input", (long long)st.st_size);
 }
 
 Test(bridge, sigterm_ends_streams_cleanly, .init = init_default)
