@@ -11,9 +11,11 @@ nats one
 URL=nats://127.0.0.1:$NATS_one_PORT
 RING=feed
 
-spawn A "$TB/relay_reader" $RING 6000 >"$T/A.out" 2>"$T/readerA.log"
+# The followers stop at the end of stream once the feed is over (done).
+export RELAY_READER_DONE="$T/done"
+spawn A "$TB/relay_reader" $RING 500 >"$T/A.out" 2>"$T/readerA.log"
 RA=$!
-spawn B "$TB/relay_reader" $RING 6000 >"$T/B.out" 2>"$T/readerB.log"
+spawn B "$TB/relay_reader" $RING 500 >"$T/B.out" 2>"$T/readerB.log"
 RB=$!
 spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
 PUSH=$!
@@ -58,6 +60,7 @@ spawn B "$BIN/ringctl" tail -f --from oldest $RING >"$T/B.tail" \
 TB=$!
 touch "$T/go"
 check "second ringd ran to the end" job_done $GEN 60
+touch "$T/done"
 check "tail -f on the origin ends with the origin's end of stream" \
     job_done $TA 10
 check "tail -f on the mirror ends with the origin's end of stream" \

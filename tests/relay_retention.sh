@@ -10,9 +10,11 @@ nats one
 URL=nats://127.0.0.1:$NATS_one_PORT
 RING=feed
 
-spawn A "$TB/relay_reader" $RING 5000 >"$T/A.out" 2>"$T/readerA.log"
+# The readers stop at the end of stream once the feed is over (done).
+export RELAY_READER_DONE="$T/done"
+spawn A "$TB/relay_reader" $RING 500 >"$T/A.out" 2>"$T/readerA.log"
 RA=$!
-spawn B "$TB/relay_reader" $RING 5000 >"$T/B.out" 2>"$T/readerB.log"
+spawn B "$TB/relay_reader" $RING 500 >"$T/B.out" 2>"$T/readerB.log"
 RB=$!
 # Small stream messages, at most 20 of them kept.
 spawn A "$BIN/ringrelay" push $RING --nats "$URL" --max-msgs 20 \
@@ -35,6 +37,7 @@ kill -STOP $PULL
 sleep 2.5
 kill -CONT $PULL
 check "the feed ran to its end" job_done $GEN 60
+touch "$T/done"
 check "origin reader finished" job_done $RA 60
 check "mirror reader finished" job_done $RB 60
 LOST=$(awk '$1 == "L" { n += $3 } END { print n + 0 }' "$T/B.out")
