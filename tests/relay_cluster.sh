@@ -38,7 +38,9 @@ done
 URL=nats://127.0.0.1:$P1,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3
 RING=feed
 
-spawn A "$TB/relay_reader" $RING 8000 >"$T/A.out" 2>"$T/readerA.log"
+# The origin's reader stops at the end of stream once the feed is over.
+RELAY_READER_DONE="$T/done" spawn A "$TB/relay_reader" $RING 500 \
+    >"$T/A.out" 2>"$T/readerA.log"
 RA=$!
 # The mirror's reader stops once it has the origin's last message (below).
 spawn B "$TB/relay_reader" $RING $((RECOVER_S * 2000)) >"$T/B.out" \
@@ -68,6 +70,7 @@ case $LEADER in n2) VICTIM=$NODE2 ;; n3) VICTIM=$NODE3 ;; *) VICTIM=$NODE1 ;; es
 kill -9 "$VICTIM"
 KILLED=$(date +%s%N)
 check "the feed ran to its end with ${LEADER:-n1} killed" job_done $GEN 60
+touch "$T/done"
 check "origin reader finished" job_done $RA 90
 check "the mirror caught up with the origin within ${RECOVER_S}s" \
     caught_up "$T/A.out" "$T/B.out" $RECOVER_S
