@@ -109,7 +109,7 @@ item7() {
 		fail "item 7: ringctl info exit $rc: $(cat "$tmp/info7.err")"
 	fi
 	# ringctl's own start-up included; the header read is 2 ms by design
-	if [ $ms -lt 500 ]; then
+	if [ $ms -lt 300 ]; then
 		pass "item 7: ringctl info answered in ${ms} ms"
 	else
 		fail "item 7: ringctl info took ${ms} ms"

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "enc.h"
 #include "ringctl.h"
 
@@ -24,11 +25,19 @@ volatile sig_atomic_t stop;
  */
 #define STALL_RETRY_MS	100
 
-/* Whether rc, the answer to try number i, is worth another try. */
+/*
+ * Whether rc is worth another try before the deadline (0: first try;
+ * set then). Each try itself takes the ~2 ms libshm waits, so the limit
+ * is a time, not a count of tries.
+ */
 static bool
-unsettled(int rc, int i)
+unsettled(int rc, uint64_t *deadline)
 {
-	if ((rc != -EDEADLK && rc != -EAGAIN) || i >= STALL_RETRY_MS)
+	if (rc != -EDEADLK && rc != -EAGAIN)
+		return false;
+	if (*deadline == 0)
+		*deadline = mono_ms() + STALL_RETRY_MS;
+	if (mono_ms() >= *deadline)
 		return false;
 	usleep(1000);
 	return true;
@@ -37,9 +46,10 @@ unsettled(int rc, int i)
 int
 settled_info(struct shmr_ring *ring, struct shmr_info *in)
 {
-	int rc, i = 0;
+	uint64_t deadline = 0;
+	int rc;
 
-	while (unsettled(rc = shmr_ring_info(ring, in), i++))
+	while (unsettled(rc = shmr_ring_info(ring, in), &deadline))
 		;
 	return rc;
 }
@@ -47,9 +57,10 @@ settled_info(struct shmr_ring *ring, struct shmr_info *in)
 int
 settled_check(struct shmr_ring *ring, char *why, size_t len)
 {
-	int rc, i = 0;
+	uint64_t deadline = 0;
+	int rc;
 
-	while (unsettled(rc = shmr_ring_check(ring, why, len), i++))
+	while (unsettled(rc = shmr_ring_check(ring, why, len), &deadline))
 		;
 	return rc;
 }
