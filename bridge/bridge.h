@@ -47,7 +47,11 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "clock.h"
+#include "exitcode.h"
 #include "format.h"
+#include "from.h"
+#include "ringerr.h"
 #include "shmring.h"
 
 struct MHD_Connection;
@@ -158,10 +162,6 @@ struct client {
 };
 
 /* ---- state.c: what the files share --------------------------------- */
-
-/* Exit statuses (ringbridge(8), EXIT STATUS). */
-#define EXIT_USAGE	100
-#define EXIT_SYSTEM	111
 
 /* How a ring's passes are timed (--coalesce auto): see pass_interval(). */
 #define COALESCE_AUTO	(-1)
@@ -371,8 +371,6 @@ unsigned loops_cpus(void);
 void	request_wake(struct ring_ent *e);
 /* Ring e's pass interval on loop l, in seconds (0: write at once). */
 double	pass_interval(const struct ring_ent *e, unsigned l);
-/* CLOCK_MONOTONIC in seconds. */
-double	now_mono(void);
 void	nap_ms(long ms);
 
 /* ---- dashboard.c, dashboard_assets.c (generated) ---------------------- */
@@ -417,8 +415,6 @@ const char *target_path(const char *target);
  * none of them.
  */
 const struct stream_format *accept_format(const char *accept);
-/* "oldest", "latest", "end" or a decimal sequence number. */
-int	parse_from(const char *s, enum shmr_from *from, uint64_t *seq);
 /* "EPOCH:SEQ" as written in SSE ids. */
 int	parse_event_id(const char *s, uint64_t *epoch, uint64_t *seq);
 /* Constant-time comparison of two byte strings (lengths may differ). */

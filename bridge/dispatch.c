@@ -325,7 +325,7 @@ http_start(unsigned *port)
 			log_err("cannot listen on %s (address in use, bad TLS "
 			    "files, or no permission)", conf.listen);
 			atomic_store(&g_stopping, true);
-			return EXIT_SYSTEM;
+			return EXIT_SYS;
 		}
 		if (l > 0)
 			continue;

@@ -149,7 +149,7 @@ static void
 pending_add(struct guard *g, struct conn_st *s)
 {
 	s->pending = true;
-	s->since = now_mono();
+	s->since = mono_s();
 	s->next = NULL;
 	s->prev = g->tail;
 	if (g->tail != NULL)
@@ -274,7 +274,7 @@ cut(struct guard *g, struct conn_st *s, const char *why)
 int
 guard_check(struct guard *g, bool now)
 {
-	double t = now_mono();
+	double t = mono_s();
 	struct conn_st *s, *next;
 
 	if (g->head == NULL)

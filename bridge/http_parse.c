@@ -174,23 +174,6 @@ parse_u64(const char *s, const char *end, uint64_t *out)
 }
 
 int
-parse_from(const char *s, enum shmr_from *from, uint64_t *seq)
-{
-	*seq = 0;
-	if (strcmp(s, "oldest") == 0)
-		*from = SHMR_FROM_OLDEST;
-	else if (strcmp(s, "latest") == 0)
-		*from = SHMR_FROM_LATEST;
-	else if (strcmp(s, "end") == 0)
-		*from = SHMR_FROM_END;
-	else {
-		*from = SHMR_FROM_SEQ;
-		return parse_u64(s, s + strlen(s), seq);
-	}
-	return 0;
-}
-
-int
 parse_event_id(const char *s, uint64_t *epoch, uint64_t *seq)
 {
 	const char *colon = strchr(s, ':');

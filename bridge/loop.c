@@ -78,15 +78,6 @@ nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * --coalesce: a ring's clients are resumed at most once per interval, and
  * a client that wrote in the current pass waits for the next one (see
@@ -136,14 +127,14 @@ pass_interval(const struct ring_ent *e, unsigned l)
 static bool
 pass_due(const struct ring_ent *e, unsigned l, double t)
 {
-	return now_mono() - e->lp[l].last_pass >= t;
+	return mono_s() - e->lp[l].last_pass >= t;
 }
 
 /* Shorten the loop's timeout to the next due pass of a waiting ring. */
 static int
 coalesce_timeout(int tmo, unsigned l)
 {
-	double now = now_mono();
+	double now = mono_s();
 
 	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL;
 	    e = e->next) {
@@ -175,7 +166,7 @@ loop_main(void *arg)
 	di = MHD_get_daemon_info(lp->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (di == NULL || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
-		exit(EXIT_SYSTEM);
+		exit(EXIT_SYS);
 	}
 	ev.data.u32 = 0;
 	epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev);
@@ -204,7 +195,7 @@ loop_main(void *arg)
 				continue;
 			if (atomic_exchange(&e->lp[l].wake_pending, false) ||
 			    e->lp[l].deferred || all) {
-				e->lp[l].last_pass = now_mono();
+				e->lp[l].last_pass = mono_s();
 				wake(e, l);
 			}
 		}
@@ -264,8 +255,8 @@ loops_shutdown(void)
 	for (e = atomic_load(&g_rings); e != NULL; e = e->next)
 		if (e->pump_started)
 			pthread_join(e->pump, NULL);
-	t0 = now_mono();
-	while (atomic_load(&g_streams) > 0 && now_mono() - t0 < 2.0) {
+	t0 = mono_s();
+	while (atomic_load(&g_streams) > 0 && mono_s() - t0 < 2.0) {
 		poke_loops();
 		nap_ms(20);
 	}

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +32,8 @@
 #include "bridge.h"
 #include "cli.h"
 #include "log.h"
+#include "nofile.h"
+#include "sigbus.h"
 
 static void
 usage(FILE *f)
@@ -187,48 +188,24 @@ parse_uint_opt(const char *name, const char *s, uint64_t min, uint64_t max,
 	return (unsigned)v;
 }
 
-/* Raise RLIMIT_NOFILE for the stream limit; lower the limit if we can't. */
+/*
+ * Raise RLIMIT_NOFILE for the stream limit (and 256 descriptors besides);
+ * lower the limit if we can't.
+ */
 static void
 raise_nofile(void)
 {
-	struct rlimit rl;
-	rlim_t want = (rlim_t)conf.max_clients + 256;
+	uint64_t want = (uint64_t)conf.max_clients + 256;
+	uint64_t got = nofile_raise(want);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
-	if (rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < want) {
-		unsigned lim = rl.rlim_cur > 512 ?
-		    (unsigned)(rl.rlim_cur - 256) : 256;
+	if (got < want) {
+		unsigned lim = got > 512 ? (unsigned)(got - 256) : 256;
 
 		log_warn("RLIMIT_NOFILE is %llu: serving at most %u streams "
-		    "instead of %u", (unsigned long long)rl.rlim_cur, lim,
+		    "instead of %u", (unsigned long long)got, lim,
 		    conf.max_clients);
 		conf.max_clients = lim;
 	}
-}
-
-/*
- * Only a ring's owner (or root) can truncate it under our read-only
- * mapping, and then the next access to a lost page raises SIGBUS. There
- * is no safe way to unwind out of libmicrohttpd's loop, so say what
- * happened and stop with a system error instead of dumping core: clients
- * reconnect (to this bridge once restarted, or to another one), and a
- * truncated ring is refused at open (its size no longer matches).
- */
-static void
-on_sigbus(int sig)
-{
-	static const char msg[] = "ringbridge: error: SIGBUS: a ring was "
-	    "truncated under its mapping by its owner; exiting\n";
-
-	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	_exit(111);
 }
 
 int
@@ -401,27 +378,31 @@ main(int argc, char **argv)
 
 		if ((conf.token = read_small_file(token_file, "token file")) ==
 		    NULL)
-			return EXIT_SYSTEM;
+			return EXIT_SYS;
 		n = strlen(conf.token);
 		while (n > 0 && (conf.token[n - 1] == '\n' ||
 		    conf.token[n - 1] == '\r' || conf.token[n - 1] == ' '))
 			conf.token[--n] = '\0';
 		if (n == 0) {
 			log_err("token file %s is empty", token_file);
-			return EXIT_SYSTEM;
+			return EXIT_SYS;
 		}
 	}
 	if (cert != NULL && ((conf.tls_cert = read_small_file(cert,
 	    "certificate")) == NULL || (conf.tls_key = read_small_file(key,
 	    "key")) == NULL))
-		return EXIT_SYSTEM;
+		return EXIT_SYS;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	{
-		struct sigaction sa = { .sa_handler = on_sigbus };
-
-		sigaction(SIGBUS, &sa, NULL);
-	}
+	/*
+	 * Only a ring's owner (or root) can truncate it under our read-only
+	 * mapping, and then the next access to a lost page raises SIGBUS.
+	 * There is no safe way to unwind out of libmicrohttpd's loop: say so
+	 * and stop with a system error instead of dumping core. Clients
+	 * reconnect (to this bridge once restarted, or to another one), and
+	 * a truncated ring is refused at open (its size no longer matches).
+	 */
+	sigbus_exit("ringbridge", EXIT_SYS);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -430,10 +411,10 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if (loops_init() != 0)
-		return EXIT_SYSTEM;
+		return EXIT_SYS;
 	for (size_t i = 0; i < nrings; i++)
 		if (ring_add(rings[i], true) != 0)
-			return EXIT_SYSTEM;
+			return EXIT_SYS;
 	if (conf.all)
 		rings_scan();
 	if ((rc = http_start(&port)) != 0)
@@ -454,14 +435,14 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 	if (loops_run() != 0)
-		return EXIT_SYSTEM;
-	last_rate = last_hb = last_scan = now_mono();
+		return EXIT_SYS;
+	last_rate = last_hb = last_scan = mono_s();
 	for (;;) {
 		int sig = sigtimedwait(&set, &si, &tick);
 
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		now = now_mono();
+		now = mono_s();
 		if (now - last_hb >= conf.heartbeat) {
 			struct ring_ent *e;
 

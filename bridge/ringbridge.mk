@@ -36,7 +36,7 @@ $(B)/bridge/dashboard_assets.c: $(DASH_EMBED) bridge/dashboard/index.html \
 
 $(B)/bridge/dashboard_assets.o: $(B)/bridge/dashboard_assets.c
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -Ibridge -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -Ibridge -Icommon -c -o $@ $<
 
 $(RINGBRIDGE): $(RINGBRIDGE_OBJS) $(LIBCOMMON) $(LIBSHM_A)
 	$(call link,$(MHD_LIBS) $(BSD_LIBS) -lpthread)

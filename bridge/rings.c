@@ -44,7 +44,7 @@ ring_stall_set(struct ring_ent *e, int rc)
 {
 	if (atomic_exchange(&e->stalled, rc) == 0)
 		log_warn("ring %s: %s: its streams wait and retry",
-		    e->name, shmr_strerror(rc));
+		    e->name, ring_error(rc));
 }
 
 /*
@@ -113,10 +113,10 @@ ring_reopen(struct ring_ent *e)
 	if ((rc = shmr_ring_open(e->name, &oo, &r)) != 0) {
 		if (!e->absent_logged && (rc == -ENOENT || rc == -EAGAIN))
 			log_info("ring %s: not there (yet): %s", e->name,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 		else if (!e->absent_logged)
 			log_warn("ring %s: cannot open: %s", e->name,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 		e->absent_logged = true;
 		return rc;
 	}
@@ -177,7 +177,7 @@ pump_main(void *arg)
 				else if (!init_warned)
 					log_warn("ring %s: cannot watch epoch %"
 					    PRIu64 ": %s (retrying)", e->name,
-					    m->epoch, shmr_strerror(rc));
+					    m->epoch, ring_error(rc));
 				init_warned = true;
 				cur = NULL;
 				request_wake(e);
@@ -228,7 +228,7 @@ pump_main(void *arg)
 				ring_reopen(e);
 		} else if (rc != -EINTR) {
 			log_warn("ring %s: wait: %s", e->name,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 			cur = NULL;	/* set the cursor again */
 			nap_ms(200);
 		}

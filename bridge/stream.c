@@ -291,7 +291,7 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 	}
 	c->m_active = false;
 	if (rc != -ESTALE)
-		log_warn("ring %s: %s", c->ent->name, shmr_strerror(rc));
+		log_warn("ring %s: %s", c->ent->name, ring_error(rc));
 	if (rc == -ESTALE && c->m_here) {
 		*n = c->m_start;
 		return PART_DROPPED;
@@ -416,7 +416,7 @@ switch_epoch(struct client *c)
 		else if (!c->switch_warned)
 			log_warn("ring %s: cannot start reading epoch %" PRIu64
 			    ": %s (retrying)", e->name, m->epoch,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 		c->switch_warned = true;
 		mapref_put(m);
 		return rc;
@@ -494,7 +494,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 				/* -ERANGE: a resume beyond the ring; a new
 				 * request gets the 400 that says so. */
 				log_warn("ring %s: stream start: %s", e->name,
-				    shmr_strerror(rc));
+				    ring_error(rc));
 				c->fail = c->done = true;
 				break;
 			}
@@ -570,7 +570,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			if (ring_transient(rc))
 				goto stalled;
 			log_warn("ring %s: stream read: %s", e->name,
-			    shmr_strerror(rc));
+			    ring_error(rc));
 			c->fail = c->done = true;
 			break;
 		}

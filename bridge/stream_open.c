@@ -144,7 +144,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 		}
 		from = SHMR_FROM_SEQ;
 		seq++;
-	} else if (from_s != NULL && (parse_from(from_s, &from, &seq) != 0 ||
+	} else if (from_s != NULL && (from_parse(from_s, &from, &seq) != 0 ||
 	    seq == UINT64_MAX)) {
 		/* UINT64_MAX: no message can have it (libshm would wrap). */
 		free(c);
@@ -200,7 +200,7 @@ serve_stream(struct MHD_Connection *conn, struct ring_ent *e, bool head,
 			    " is beyond the next message of ring %s (%" PRIu64
 			    ")", seq, e->name, in.next_seq);
 		return send_error(conn, 500, "ring %s: %s", e->name,
-		    shmr_strerror(rc));
+		    ring_error(rc));
 	}
 	{
 		/*

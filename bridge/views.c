@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "bridge.h"
+#include "ringstate.h"
 
 void
 sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -42,18 +43,6 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-static const char *
-state_name(uint32_t s)
-{
-	switch (s) {
-	case SHMR_STATE_INIT: return "init";
-	case SHMR_STATE_LIVE: return "live";
-	case SHMR_STATE_CLOSED: return "closed";
-	case SHMR_STATE_REPLACED: return "replaced";
-	default: return "unknown";
-	}
-}
-
 /*
  * A ring as JSON. Returns 0, or the transient error of a stalled ring,
  * which is shown as state "stalled" with no header values.
@@ -64,6 +53,7 @@ view_ring(struct sbuf *b, struct ring_ent *e)
 	struct shmr_info in;
 	struct mapref *m = ring_current_map(e);
 	int rc = m != NULL ? ring_info_quick(e, m, &in) : -ENOENT;
+	int alive;
 
 	sb_printf(b, "{\"name\":\"%s\",", e->name);
 	if (ring_transient(rc)) {
@@ -79,6 +69,7 @@ view_ring(struct sbuf *b, struct ring_ent *e)
 		mapref_put(m);
 		return 0;
 	}
+	alive = shmr_ring_alive(m->ring);
 	sb_printf(b, "\"state\":\"%s\",\"alive\":%s,\"epoch\":%" PRIu64
 	    ",\"next_seq\":%" PRIu64 ",\"oldest_seq\":%" PRIu64
 	    ",\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu32
@@ -86,8 +77,8 @@ view_ring(struct sbuf *b, struct ring_ent *e)
 	    ",\"bytes\":%" PRIu64 ",\"rate\":%.2f,\"producer_pid\":%ld"
 	    ",\"created_ns\":%" PRIu64 ",\"last_publish_ns\":%" PRIu64
 	    ",\"clients\":%" PRIu64 ",\"events_sent\":%" PRIu64 "}",
-	    state_name(in.state), shmr_ring_alive(m->ring) == 1 ?
-	    "true" : "false", in.epoch, in.next_seq, in.oldest_seq,
+	    ring_state_name(in.state, alive), alive == 1 ? "true" : "false",
+	    in.epoch, in.next_seq, in.oldest_seq,
 	    in.capacity, in.max_msg, in.used, in.messages, in.bytes,
 	    atomic_load(&e->rate), (long)in.pid, in.created_ns,
 	    in.last_publish_ns, (uint64_t)atomic_load(&e->clients),

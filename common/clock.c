@@ -24,6 +24,12 @@ mono_ms(void)
 	return ns(CLOCK_MONOTONIC) / 1000000u;
 }
 
+double
+mono_s(void)
+{
+	return (double)ns(CLOCK_MONOTONIC) / 1e9;
+}
+
 uint64_t
 real_ns(void)
 {

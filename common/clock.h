@@ -10,6 +10,7 @@
 
 uint64_t	mono_ns(void);
 uint64_t	mono_ms(void);
+double		mono_s(void);	/* seconds, for rates and timeouts */
 uint64_t	real_ns(void);
 
 #endif

@@ -1,10 +1,10 @@
 /*
  * fuzz_http.c - libFuzzer target for ringbridge's request parsing
- * (bridge/http_parse.c): route_parse() on request paths (ring names
- * included), parse_from() on the "from" parameter, parse_event_id() on
- * Last-Event-ID / last_event_id, ct_equal() on bearer tokens,
- * target_path() on request targets (absolute form) and accept_format()
- * on Accept headers.
+ * (bridge/http_parse.c, and common/from.c): route_parse() on request
+ * paths (ring names included), from_parse() on the "from" parameter,
+ * parse_event_id() on Last-Event-ID / last_event_id, ct_equal() on
+ * bearer tokens, target_path() on request targets (absolute form) and
+ * accept_format() on Accept headers.
  *
  * The first input byte picks the parser (low 3 bits); the rest, cut at
  * the first NUL as libmicrohttpd would hand it over, is the string. Every
@@ -12,7 +12,7 @@
  *   - route_parse: 0 only for the known routes; a ring name comes back
  *     NUL-terminated, at most SHMR_NAME_MAX bytes, without '/', accepted
  *     by shmr_name_valid() and equal to the bytes after "/rings/";
- *   - parse_from / parse_event_id: 0 only for decimal numbers that fit
+ *   - from_parse / parse_event_id: 0 only for decimal numbers that fit
  *     in 64 bits, and then the value printed back parses to itself;
  *   - ct_equal: the same answer as a length check plus memcmp();
  *   - target_path: the target itself unless it starts with http:// or
@@ -101,7 +101,7 @@ check_from(const char *s)
 	char back[32];
 	int rc;
 
-	rc = parse_from(s, &from, &seq);
+	rc = from_parse(s, &from, &seq);
 	CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE);
 	if (rc != 0)
 		return;
@@ -114,7 +114,7 @@ check_from(const char *s)
 	CHECK(all_digits(s, strlen(s)));
 	CHECK(strtoull(s, NULL, 10) == seq);
 	snprintf(back, sizeof(back), "%" PRIu64, seq);
-	CHECK(parse_from(back, &from, &seq2) == 0 && seq2 == seq);
+	CHECK(from_parse(back, &from, &seq2) == 0 && seq2 == seq);
 }
 
 static void

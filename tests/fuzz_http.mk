@@ -7,10 +7,10 @@
 # Accept negotiation reads the format table (bridge/ringbridge.mk's
 # BRIDGE_FORMAT_SRCS), whose files use common/enc.c.
 FUZZ_HTTP_SRCS = tests/fuzz_http.c bridge/http_parse.c \
-	$(BRIDGE_FORMAT_SRCS) common/enc.c
+	$(BRIDGE_FORMAT_SRCS) common/enc.c common/from.c
 FUZZ_HTTP_FORMAT_OBJS = $(BRIDGE_FORMAT_SRCS:%.c=$(B)/%.o)
 
-$(B)/tests/fuzz_http.o: EXTRA_CFLAGS = -Ibridge
+$(B)/tests/fuzz_http.o: EXTRA_CFLAGS = -Ibridge -Icommon
 
 $(B)/tests/fuzz_replay_http: $(B)/tests/fuzz_replay.o \
     $(B)/tests/fuzz_http.o $(B)/bridge/http_parse.o \

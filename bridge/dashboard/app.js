@@ -146,8 +146,9 @@
 	function producer(r) {
 		switch (r.state) {
 		case "live":
-			return r.alive ? ["live", `live, pid ${r.producer_pid}`] :
-			    ["stale", `stale (pid ${r.producer_pid} gone)`];
+			return ["live", `live, pid ${r.producer_pid}`];
+		case "dead":
+			return ["stale", `stale (pid ${r.producer_pid} gone)`];
 		case "closed":
 			return ["closed", "closed (end of stream)"];
 		case "replaced":
@@ -425,7 +426,7 @@
 		if (st.fromOldest)
 			return withToken(base + "?from=oldest");
 		const r = st.rings.get(st.sel);
-		if (r && r.state === "live") {
+		if (r && (r.state === "live" || r.state === "dead")) {
 			const from = Math.max(r.oldest_seq,
 			    r.next_seq - BACKLOG);
 			return withToken(`${base}?from=${from}`);
@@ -743,7 +744,7 @@
 		if (st.sel === null || st.ended === null)
 			return;
 		const r = st.rings.get(st.sel);
-		if (!r || r.state !== "live")
+		if (!r || (r.state !== "live" && r.state !== "dead"))
 			return;
 		if (r.epoch > st.ended.epoch) {
 			st.ended = null;
