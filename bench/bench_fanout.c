@@ -36,6 +36,7 @@
 #include "shmring.h"
 #include "bridge_client.h"
 #include "cli.h"
+#include "sizes.h"
 #include "fanout.h"
 
 struct fanout_opts opt = {
@@ -316,7 +317,7 @@ main(int argc, char **argv)
 		case 'B': opt.bridges = (unsigned)atoi(optarg); break;
 		case 'F': opt.flood = atof(optarg); break;
 		case 'R':
-			if (cli_parse_size(optarg, 64 << 10, 1ull << 32,
+			if (size_parse(optarg, 64 << 10, 1ull << 32,
 			    &opt.ring_size, &why) != 0 ||
 			    (opt.ring_size & (opt.ring_size - 1)) != 0) {
 				fprintf(stderr, "bench_fanout: --ring-size "

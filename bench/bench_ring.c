@@ -29,6 +29,7 @@
 
 #include "bench_ring.h"
 #include "cli.h"
+#include "sizes.h"
 
 /* "shmring,pipe,..." from the table, for -t and its messages. */
 static const char *
@@ -152,7 +153,7 @@ parse_sizes(char *s, struct opts *o)
 	for (tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
 		if (o->nsizes == (int)(sizeof(o->sizes) / sizeof(o->sizes[0])))
 			return -E2BIG;
-		if (cli_parse_size(tok, 8, 1 << 20, &v, &why) < 0)
+		if (size_parse(tok, 8, 1 << 20, &v, &why) < 0)
 			return -EINVAL;
 		o->sizes[o->nsizes++] = (size_t)v;
 	}
@@ -245,7 +246,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'R':
-			if (cli_parse_size(optarg, SHMR_CAP_MIN, (uint64_t)1
+			if (size_parse(optarg, SHMR_CAP_MIN, (uint64_t)1
 			    << 34, &ring_size, &why) < 0)
 				goto badnum;
 			if ((ring_size & (ring_size - 1)) != 0) {

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "nofile.h"
 #include "sigbus.h"
+#include "sizes.h"
 
 static void
 usage(FILE *f)
@@ -178,7 +179,7 @@ parse_uint_opt(const char *name, const char *s, uint64_t min, uint64_t max,
 	uint64_t v;
 	int rc;
 
-	rc = size ? cli_parse_size(s, min, max, &v, &why) :
+	rc = size ? size_parse(s, min, max, &v, &why) :
 	    cli_parse_u64(s, min, max, &v, &why);
 	if (rc != 0) {
 		fprintf(stderr, "ringbridge: --%s %s: %s\n", name, s,

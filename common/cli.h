@@ -10,15 +10,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* "65536", "64K", "64k", "1M", "16G", "1T": binary multiples. */
-int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
-    const char **why);
 /* Decimal unsigned integer in [min, max] (libbsd strtonum for <= LLONG_MAX). */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     const char **why);
 /* Octal permission bits, e.g. "0640" or "640"; only 0..0777. */
 int cli_parse_mode(const char *s, mode_t *out, const char **why);
-/* "1.5M" style, via libbsd humanize_number; buf >= 8 bytes. */
-void cli_human(char *buf, size_t len, uint64_t bytes);
+/* Set *why (if why) to reason and return -err: for parsers built on these. */
+int cli_fail(const char **why, const char *reason, int err);
 
 #endif

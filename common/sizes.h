@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * "65536", "64K", "64k", "1M", "16G", "1T" (binary multiples) into *out,
+ * within [min, max]: 0, or -EINVAL/-ERANGE with the reason in *why (may
+ * be NULL), as cli.h's parsers do.
+ */
+int		 size_parse(const char *s, uint64_t min, uint64_t max,
+		    uint64_t *out, const char **why);
+
 /* Big enough for every size_format() result ("1023KiB"). */
 #define SIZE_FORMAT_LEN	8
 

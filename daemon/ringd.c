@@ -294,7 +294,7 @@ parse_framing(const char *s, struct ringd_conf *conf)
 	else if (strcmp(s, "len32") == 0)
 		conf->framing = FRAME_LEN32;
 	else if (strncmp(s, "fixed:", 6) == 0) {
-		if (cli_parse_size(s + 6, 1, SHMR_MSG_LIMIT, &n, &why) < 0)
+		if (size_parse(s + 6, 1, SHMR_MSG_LIMIT, &n, &why) < 0)
 			usage_error("--framing %s: %s", s, why);
 		conf->framing = FRAME_FIXED;
 		conf->fixed_len = (size_t)n;
@@ -348,12 +348,12 @@ parse_args(int argc, char *argv[], struct opts *o, struct ringd *rd,
 	    NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (cli_parse_size(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
+			if (size_parse(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
 			    &o->size, &why) < 0)
 				usage_error("--size %s: %s", optarg, why);
 			break;
 		case 'm':
-			if (cli_parse_size(optarg, 1, SHMR_MSG_LIMIT,
+			if (size_parse(optarg, 1, SHMR_MSG_LIMIT,
 			    &o->max_msg, &why) < 0)
 				usage_error("--max-msg %s: %s", optarg, why);
 			break;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sizes.h"
 #include "relay.h"
 #include "ringpolicy.h"
 #include "shmring.h"
@@ -75,7 +76,7 @@ num(const char *o, const char *s, uint64_t min, uint64_t max, bool size)
 	const char *why = NULL;
 	uint64_t v;
 
-	if ((size ? cli_parse_size(s, min, max, &v, &why) :
+	if ((size ? size_parse(s, min, max, &v, &why) :
 	    cli_parse_u64(s, min, max, &v, &why)) < 0)
 		errx(EXIT_USAGE, "--%s %s: %s", o, s, why ? why : "invalid");
 	return v;

@@ -121,12 +121,35 @@ Test(sizes, iec_no_space)
 	    "1024GiB");
 }
 
+Test(sizes, parse_binary_suffixes)
+{
+	const char *why = NULL;
+	uint64_t v = 0;
+
+	cr_assert_eq(size_parse("65536", 0, UINT64_MAX, &v, &why), 0);
+	cr_assert_eq(v, 65536);
+	cr_assert_eq(size_parse("64k", 0, UINT64_MAX, &v, &why), 0);
+	cr_assert_eq(v, 64 << 10);
+	cr_assert_eq(size_parse("1T", 0, UINT64_MAX, &v, &why), 0);
+	cr_assert_eq(v, (uint64_t)1 << 40);
+	cr_assert_eq(size_parse("12Q", 0, UINT64_MAX, &v, &why), -EINVAL);
+	cr_assert_eq(size_parse("", 0, UINT64_MAX, &v, &why), -EINVAL);
+	cr_assert_eq(size_parse("4K", 64 << 10, UINT64_MAX, &v, &why),
+	    -ERANGE);
+	cr_assert_str_eq(why, "too small");
+	cr_assert_eq(size_parse("2T", 0, (uint64_t)1 << 40, &v, &why),
+	    -ERANGE);
+	cr_assert_eq(size_parse("16777216T", 0, UINT64_MAX, &v, &why),
+	    -ERANGE, "2^64: overflows");
+}
+
 Test(clock, monotonic_and_real)
 {
 	uint64_t a = mono_ns(), b = mono_ns();
 
 	cr_assert_geq(b, a);
 	cr_assert_leq(mono_ms(), mono_ns() / 1000000u + 1);
+	cr_assert_leq(mono_s(), (double)mono_ns() / 1e9 + 1e-3);
 	/* After 2020-01-01 in ns: the real clock, not the monotonic one. */
 	cr_assert_gt(real_ns(), 1577836800ull * 1000000000u);
 }

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 
 #include "cli.h"
+#include "sizes.h"
 #include "enc.h"
 #include "ringctl.h"
 #include "ringpolicy.h"
@@ -36,13 +37,13 @@ cmd_create(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (cli_parse_size(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
+			if (size_parse(optarg, SHMR_CAP_MIN, SHMR_CAP_MAX,
 			    &size, &why) < 0)
 				return usage_err("create", "--size %s: %s "
 				    "(64K..1T)", optarg, why);
 			break;
 		case 'm':
-			if (cli_parse_size(optarg, 1, SHMR_MSG_LIMIT, &max_msg,
+			if (size_parse(optarg, 1, SHMR_MSG_LIMIT, &max_msg,
 			    &why) < 0)
 				return usage_err("create", "--max-msg %s: %s",
 				    optarg, why);
