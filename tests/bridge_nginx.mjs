@@ -138,7 +138,10 @@ try {
 			gone.push(await stop(pf));
 		await until((m) => window.dashboard.stats.received > m + 100,
 		    `bridges ${gone} stopped: the stream goes on`, n);
-		await start(PIDFILE);
+		// Each bridge under its own pid file, which the script's
+		// cleanup kills: the second round's start on PIDFILE left the
+		// first round's bridge running after the test.
+		await start(pfs.length === 2 ? PIDFILE : PIDFILE2);
 	}
 	const r4 = await stats();
 	ok(r4.reconnects >= r3.reconnects + 2, "the stream moved to the " +
