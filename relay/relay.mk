@@ -1,7 +1,7 @@
 # relay/: ringrelay(8), a ring relayed through NATS JetStream (issue 15).
 # Needs libnats (Debian libnats-dev); without it ringrelay is not built and
 # its tests skip, so the rest of shmring builds on hosts without NATS.
-RINGRELAY_OBJS := $(addprefix $(B)/relay/,ringrelay.o stream.o headers.o \
+RINGRELAY_OBJS := $(addprefix $(B)/relay/,ringrelay.o state.o stream.o headers.o \
     push.o pull.o)
 
 ifneq ($(NATS_LIBS),)

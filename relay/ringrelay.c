@@ -6,13 +6,13 @@
  *	ringrelay pull RING --nats URL	a stream into a local mirror ring
  *
  * This file parses the command line; push.c and pull.c are the commands,
- * stream.c the NATS side, headers.c the wire format (relay.h).
+ * stream.c the NATS side, headers.c the wire format (relay.h), state.c
+ * the options and flags they all read (so none calls back up into here).
  */
 #include <err.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@
 #include "shmring.h"
 #include "sigbus.h"
 
-#define DEFAULT_BATCH	(256u << 10)
 
 static const char usage_text[] =
 "usage: ringrelay push RING --nats URL [--stream NAME] [--subject SUBJ]\n"
@@ -35,30 +34,11 @@ static const char usage_text[] =
 "           [--size SIZE] [--mode MODE] [-q]\n"
 "       ringrelay --help | --version\n";
 
-struct relay_opts opt = {
-	.max_bytes = -1, .max_msgs = -1, .max_age_s = 0, .replicas = 1,
-	.dup_s = 30, .batch = DEFAULT_BATCH, .mode = 0644,
-};
-
-volatile sig_atomic_t stop;
-
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opt.quiet)
-		return;
-	va_start(ap, fmt);
-	vwarnx(fmt, ap);
-	va_end(ap);
 }
 
 /* ---- main ------------------------------------------------------------- */
