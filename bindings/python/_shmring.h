@@ -116,8 +116,8 @@ PyObject	*Reader_view(ReaderObject *, PyObject *, PyObject *);
 /* aio.c */
 void		 py_aio_stop(struct aio *);
 void		 py_aio_free(struct aio *);
-PyObject	*Reader_arm(ReaderObject *, PyObject *);
-PyObject	*Reader_anext(ReaderObject *);
+int		 py_aio_arm(struct aio **, RingObject *,
+		    const struct shmr_cursor *, bool);
 
 /* info.c */
 PyObject	*py_info_dict(const struct shmr_info *, int);

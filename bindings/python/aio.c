@@ -3,7 +3,8 @@
  * with `async for` gets a helper thread (plain pthread, never touches
  * Python) that, when armed (Reader._arm()), waits on a copy of the cursor
  * and then writes an eventfd, which the event loop watches with
- * add_reader (see __init__.py).
+ * add_reader (see __init__.py). It knows rings and cursors, not readers:
+ * reader.c calls it, never the other way round.
  */
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -136,45 +137,37 @@ py_aio_new(void)
 	return a;
 }
 
-/* Arm the asyncio helper: one wait on the current cursor, then a write
- * to the eventfd returned. A no-op while a wait is pending. */
-PyObject *
-Reader_arm(ReaderObject *self, PyObject *unused)
+/*
+ * Arm the helper *ap (made on first use, and made again in a child of
+ * fork() or after a close): one wait on cur in ringobj's ring (or just a
+ * nap when sleep_only), then a write to the eventfd returned. A no-op
+ * while a wait is pending. -1: exception set. The reader's side is
+ * Reader._arm() in reader.c.
+ */
+int
+py_aio_arm(struct aio **ap, RingObject *ringobj,
+    const struct shmr_cursor *cur, bool sleep_only)
 {
 	RingObject *old = NULL;
+	struct aio *a = *ap;
 
-	(void)unused;
-	if (py_reader_live(self) < 0)
-		return NULL;
-	if (self->aio != NULL && (self->aio->pid != getpid() ||
-	    self->aio->stopped)) {
+	if (a != NULL && (a->pid != getpid() || a->stopped)) {
 		/* Inherited through fork(), or closed and opened again. */
-		py_aio_free(self->aio);
-		self->aio = NULL;
+		py_aio_free(a);
+		a = *ap = NULL;
 	}
-	if (self->aio == NULL && (self->aio = py_aio_new()) == NULL)
-		return NULL;
-	pthread_mutex_lock(&self->aio->mu);
-	if (!self->aio->armed) {
-		old = self->aio->ringobj;
-		self->aio->ringobj = (RingObject *)Py_NewRef(self->ringobj);
-		self->aio->cur = self->cur;
-		self->aio->sleep_only = self->stale || self->eof;
-		self->aio->armed = true;
-		pthread_cond_signal(&self->aio->cv);
+	if (a == NULL && (a = *ap = py_aio_new()) == NULL)
+		return -1;
+	pthread_mutex_lock(&a->mu);
+	if (!a->armed) {
+		old = a->ringobj;
+		a->ringobj = (RingObject *)Py_NewRef(ringobj);
+		a->cur = *cur;
+		a->sleep_only = sleep_only;
+		a->armed = true;
+		pthread_cond_signal(&a->cv);
 	}
-	pthread_mutex_unlock(&self->aio->mu);
+	pthread_mutex_unlock(&a->mu);
 	Py_XDECREF(old);
-	return PyLong_FromLong(self->aio->efd);
-}
-
-PyObject *
-Reader_anext(ReaderObject *self)
-{
-	if (anext_hook == NULL) {
-		PyErr_SetString(PyExc_RuntimeError,
-		    "import shmring, not shmring._shmring, for asyncio");
-		return NULL;
-	}
-	return PyObject_CallOneArg(anext_hook, (PyObject *)self);
+	return a->efd;
 }

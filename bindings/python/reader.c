@@ -628,6 +628,32 @@ Reader_get_last_seq(ReaderObject *self, void *closure)
 	return PyLong_FromUnsignedLongLong(self->last_seq);
 }
 
+/* Arm the asyncio helper (aio.c) on the current cursor: its eventfd. */
+static PyObject *
+Reader_arm(ReaderObject *self, PyObject *unused)
+{
+	int fd;
+
+	(void)unused;
+	if (py_reader_live(self) < 0)
+		return NULL;
+	if ((fd = py_aio_arm(&self->aio, self->ringobj, &self->cur,
+	    self->stale || self->eof)) < 0)
+		return NULL;
+	return PyLong_FromLong(fd);
+}
+
+static PyObject *
+Reader_anext(ReaderObject *self)
+{
+	if (anext_hook == NULL) {
+		PyErr_SetString(PyExc_RuntimeError,
+		    "import shmring, not shmring._shmring, for asyncio");
+		return NULL;
+	}
+	return PyObject_CallOneArg(anext_hook, (PyObject *)self);
+}
+
 static PyMethodDef Reader_methods[] = {
 	{ "next", METH(Reader_next), METH_VARARGS | METH_KEYWORDS,
 	  "next(timeout=None)\n--\n\n"
