@@ -131,6 +131,37 @@ Test(mirror, same_ids_and_exact_gaps)
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
+/* libshm(3): a run of upstream messages in one batch, after a gap. */
+Test(mirror, batch_continues_after_a_gap)
+{
+	const char *n = t_name("batch");
+	struct shmr_writer *w = mirror(n, 778, 0, 1 << 16, 0);
+	struct shmr_iov iov[5];
+	struct shmr_reader *r;
+	char bufs[5][32];
+	uint64_t first = 0;
+
+	cr_assert_eq(shmr_reader_open(n, SHMR_FROM_OLDEST, 0, &r), 0);
+	put_at(w, 0);
+	cr_assert_eq(shmr_writer_gap(w, 10), 0);	/* 1..9 lost */
+	for (int i = 0; i < 5; i++) {
+		int k = snprintf(bufs[i], sizeof(bufs[i]), "msg-%d", 10 + i);
+
+		iov[i].data = bufs[i];
+		iov[i].len = (size_t)k;
+	}
+	cr_assert_eq(shmr_writer_publish_batch(w, iov, 5, &first), 0);
+	cr_assert_eq(first, 10, "the batch continues at the gap's end");
+	expect_msg(r, 0);
+	expect_overrun(r, 9, 10);
+	for (uint64_t s = 10; s < 15; s++)
+		expect_msg(r, s);
+	put_at(w, 15);
+	expect_msg(r, 15);
+	shmr_reader_close(r);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
 Test(mirror, plain_writers_refuse)
 {
 	const char *n = t_name("plain");
