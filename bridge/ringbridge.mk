@@ -15,13 +15,16 @@ $(RINGBRIDGE_OBJS): EXTRA_CFLAGS = -Icommon -Ibridge $(BSD_CFLAGS) \
 
 # The dashboard (bridge/dashboard/) is compiled into the binary: embed, a
 # build-host tool, turns each file into a C array with its URL path,
-# content type and ETag.
+# content type and ETag. Its scripts are picked up by name, so that a new
+# one needs only its <script> tag in index.html.
+DASH_JS := $(sort $(wildcard bridge/dashboard/*.js))
+DASH_SRCS := bridge/dashboard/index.html bridge/dashboard/style.css $(DASH_JS)
 DASH_FILES := /dashboard/index.html 'text/html; charset=utf-8' \
 	bridge/dashboard/index.html \
-	/dashboard/app.js 'text/javascript; charset=utf-8' \
-	bridge/dashboard/app.js \
 	/dashboard/style.css 'text/css; charset=utf-8' \
-	bridge/dashboard/style.css
+	bridge/dashboard/style.css \
+	$(foreach f,$(DASH_JS),/dashboard/$(notdir $(f)) \
+	    'text/javascript; charset=utf-8' $(f))
 DASH_EMBED := $(B)/bridge/dashboard/embed
 
 $(DASH_EMBED): bridge/dashboard/embed.c
@@ -29,8 +32,8 @@ $(DASH_EMBED): bridge/dashboard/embed.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
 
-$(B)/bridge/dashboard_assets.c: $(DASH_EMBED) bridge/dashboard/index.html \
-    bridge/dashboard/app.js bridge/dashboard/style.css
+# The directory too: a script removed changes it, and must leave the binary.
+$(B)/bridge/dashboard_assets.c: $(DASH_EMBED) $(DASH_SRCS) bridge/dashboard
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)$(DASH_EMBED) $(DASH_FILES) > $@
 

@@ -57,10 +57,18 @@ fi
 echo "# ringbridge on port $PORT, rings $SINE and $TICKS"
 URL=http://127.0.0.1:$PORT
 
-# The static files: content types, caching, HEAD, 304.
+# The static files: content types, caching, HEAD, 304; every script the
+# page loads, and every script of bridge/dashboard/ loaded by the page.
 hdr() { tr -d '\r' < "$T/h" | sed -n "s/^$1: //Ip" | head -n 1; }
-for f in /:text/html /dashboard/app.js:text/javascript \
-    /dashboard/style.css:text/css; do
+scripts=$(curl -s "$URL/" | sed -n 's|^<script src="\([^"]*\)".*|\1|p')
+for f in "$(dirname "$0")"/../bridge/dashboard/*.js; do
+	case " $(echo $scripts) " in
+	*" /dashboard/${f##*/} "*) pass "the page loads ${f##*/}" ;;
+	*) fail "the page does not load ${f##*/}" ;;
+	esac
+done
+for f in /:text/html /dashboard/style.css:text/css \
+    $(printf '%s:text/javascript ' $scripts); do
 	path=${f%%:*}
 	type=${f#*:}
 	code=$(curl -s -o "$T/body" -D "$T/h" -w '%{http_code}' "$URL$path")

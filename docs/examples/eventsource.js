@@ -47,7 +47,7 @@ es.addEventListener("eof", (e) => {
 // Any answer but 200 (a reverse proxy's 502 while the bridge restarts)
 // closes an EventSource for good (readyState CLOSED): a page that must
 // outlive that opens a new one with ?last_event_id= and the last id, as
-// the dashboard does (bridge/dashboard/app.js, ringbridge(8) BEHIND A
+// the dashboard does (bridge/dashboard/connection.js, ringbridge(8) BEHIND A
 // REVERSE PROXY).
 es.onerror = () => {
 	if (es.readyState === EventSource.CONNECTING)
