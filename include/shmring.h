@@ -168,6 +168,20 @@ struct shmr_mirror_info {
 	uint64_t	reserved[4];	/* zero (see above) */
 };
 
+/*
+ * The ring a producer took the name over from (shmr_ring_predecessor()):
+ * what a reader that could not drain it (it was not running) missed.
+ */
+struct shmr_predecessor {
+	uint64_t	epoch;		/* its epoch */
+	uint64_t	end_seq;	/* it ended before this sequence number */
+	bool		closed;		/* its producer closed it (end of
+					 * stream); false: the producer died */
+	bool		end_known;	/* false: the producer died inside a
+					 * header update, end_seq is 0 */
+	uint64_t	reserved[4];	/* zero (see above) */
+};
+
 /* A message for a batch publish. */
 struct shmr_iov {
 	const void	*data;
@@ -293,6 +307,14 @@ SHMR_API int shmr_ring_stale(const struct shmr_ring *ring);
 /* 1 and *mi filled if the ring is a mirror, 0 if not (mi may be NULL). */
 SHMR_API int shmr_ring_mirror(const struct shmr_ring *ring,
     struct shmr_mirror_info *mi);
+/*
+ * 1 and *p filled if the ring's producer took the name over from another
+ * ring and recorded it (its epoch, end and whether it was closed), 0 if
+ * not: a name created afresh, or a ring written before libshm recorded
+ * predecessors.
+ */
+SHMR_API int shmr_ring_predecessor(const struct shmr_ring *ring,
+    struct shmr_predecessor *p);
 /*
  * Walk every record in the window: lengths, padding, sequence continuity.
  * 0 if sound, -EBADMSG with a description in why (may be NULL) if not.

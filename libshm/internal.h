@@ -141,6 +141,14 @@ void	mirror_upstream(struct seg_hdr *h, uint64_t upstream_next,
 void	mirror_read(const struct seg_hdr *h, uint64_t next_seq,
 	    struct shmr_mirror_info *mi);
 
+/* predecessor.c */
+struct pred {
+	uint64_t	epoch, end_seq;
+	uint32_t	flags;
+};
+void	pred_capture(const struct seg_hdr *old, struct pred *p);
+void	pred_init(struct seg_hdr *h, const struct pred *p);
+
 /* wait.c */
 
 /*

@@ -185,6 +185,16 @@
  * Version 1 readers refuse version 2 segments (and the reverse) with
  * -EPROTO, "another layout version": they could not follow REC_GAP.
  *
+ * The predecessor line (struct seg_pred, at PRED_OFF; predecessor.c). A
+ * producer that takes a name over from a dead or closed producer records
+ * what the old ring was: its epoch, whether its producer had closed it,
+ * and where it ended (its next_seq, when the header was not left
+ * mid-update). Written before state becomes LIVE, constant afterwards.
+ * A reader that could not drain the old ring (a relay that was down while
+ * it was replaced) learns from it what it missed. Rings written before
+ * the line existed have zeros there: "unknown", which is what readers
+ * assume; no layout version change.
+ *
  * Every field is accessed with C11 atomics so no access is a data race;
  * relaxed loads and stores compile to plain moves.
  */
@@ -282,6 +292,20 @@ struct seg_mirror {
 
 _Static_assert(MIRROR_OFF + sizeof(struct seg_mirror) <= HDR_SIZE,
     "mirror lines fit the header page");
+
+/* The predecessor line, after the mirror lines; epoch 0: none recorded. */
+#define PRED_OFF	(MIRROR_OFF + sizeof(struct seg_mirror))
+#define PRED_F_CLOSED	0x1u	/* its producer closed it */
+#define PRED_F_END	0x2u	/* end_seq is known */
+struct seg_pred {
+	aword		epoch;
+	aword		end_seq;	/* its next_seq when it was taken over */
+	_Atomic uint32_t flags;		/* PRED_F_* */
+	char		pad0[LINE - 20];
+};
+
+_Static_assert(PRED_OFF + sizeof(struct seg_pred) <= HDR_SIZE,
+    "the predecessor line fits the header page");
 _Static_assert(sizeof(struct seg_hdr) <= HDR_SIZE, "header fits a page");
 _Static_assert(sizeof(aword) == 8, "lock-free 64-bit atomics");
 

@@ -1,7 +1,8 @@
 # libshm: static and shared library, header, pkg-config file, man page.
 LIBSHM_SRCS := libshm/writer.c libshm/takeover.c libshm/object.c \
 	libshm/publish.c libshm/reader.c libshm/ring.c libshm/wait.c \
-	libshm/util.c libshm/chaos.c libshm/mirror.c
+	libshm/util.c libshm/chaos.c libshm/mirror.c \
+	libshm/predecessor.c
 LIBSHM_OBJS := $(LIBSHM_SRCS:%.c=$(B)/static/%.o)
 LIBSHM_PIC := $(LIBSHM_SRCS:%.c=$(B)/pic/%.o)
 LIBSHM_CFLAGS := -fvisibility=hidden -Ilibshm

@@ -224,7 +224,7 @@ new_epoch(uint64_t prev)
 
 static int
 init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
-    const struct shmr_mirror_opts *mo)
+    const struct shmr_mirror_opts *mo, const struct pred *pred)
 {
 	struct seg_hdr *h;
 	int rc;
@@ -252,6 +252,7 @@ init_segment(struct shmr_writer *w, mode_t mode, gid_t gid, uint64_t epoch,
 	    memory_order_relaxed);
 	if (mo != NULL)
 		mirror_init(h, mo, &w->next_seq, &w->head_seq);
+	pred_init(h, pred);
 	w->mirror = mo != NULL;
 	/* release: readers that see LIVE see the constants above; pairs
 	 * with the acquire load of state in ring.c validate() */
@@ -294,6 +295,7 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 	 */
 	gid_t gid = opts != NULL && opts->gid != 0 ? opts->gid : (gid_t)-1;
 	void *old_map = NULL;
+	struct pred pred;
 	int old_fd = -1, lock_fd = -1, rc, tries;
 
 	*out = NULL;
@@ -353,7 +355,11 @@ writer_create(const char *name, const struct shmr_create_opts *opts,
 	}
 	/* a mirror has its upstream's epoch; a new ring, the clock's */
 	epoch = mo != NULL ? mo->epoch : new_epoch(epoch);
-	if ((rc = init_segment(w, mode, gid, epoch, mo)) < 0) {
+	/* what the ring we replace was, for readers that missed its end */
+	memset(&pred, 0, sizeof(pred));
+	if (old_map != NULL)
+		pred_capture(old_map, &pred);
+	if ((rc = init_segment(w, mode, gid, epoch, mo, &pred)) < 0) {
 		shm_unlink(path);
 		goto fail;
 	}

@@ -361,6 +361,50 @@ Test(reader, restart_is_reported_then_followed)
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
+/*
+ * A ring replaced while nobody read it says what it replaced: the old
+ * epoch, where it ended, and whether its producer had closed it, so a
+ * reader that comes back later (a relay) can say exactly what it missed.
+ */
+Test(reader, predecessor_is_recorded)
+{
+	const char *n = t_name("pred");
+	struct shmr_predecessor p;
+	struct shmr_ring *ring;
+	struct shmr_writer *w;
+	struct shmr_info in;
+	uint64_t e0, e1;
+
+	w = t_writer(n, 1 << 16, 0);
+	shmr_writer_info(w, &in);
+	e0 = in.epoch;
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_ring_predecessor(ring, &p), 0, "a new name");
+	shmr_ring_close(ring);
+	t_publish_range(w, 0, 5);
+	cr_assert_eq(shmr_writer_close(w, 0), 0);	/* closed, kept */
+	w = t_writer(n, 1 << 16, 0);
+	shmr_writer_info(w, &in);
+	e1 = in.epoch;
+	t_publish_range(w, 0, 2);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_ring_predecessor(ring, &p), 1);
+	cr_expect_eq(p.epoch, e0);
+	cr_expect(p.closed && p.end_known);
+	cr_expect_eq(p.end_seq, 5);
+	shmr_ring_close(ring);
+	/* A producer that died (left LIVE) is not a close. */
+	cr_assert_eq(shmr_writer_close(w, SHMR_CLOSE_ABANDON), 0);
+	w = t_writer(n, 1 << 16, 0);
+	cr_assert_eq(shmr_ring_open(n, NULL, &ring), 0);
+	cr_assert_eq(shmr_ring_predecessor(ring, &p), 1);
+	cr_expect_eq(p.epoch, e1);
+	cr_expect(!p.closed && p.end_known);
+	cr_expect_eq(p.end_seq, 2);
+	shmr_ring_close(ring);
+	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
+}
+
 Test(reader, cursor_of_another_epoch)
 {
 	const char *n = t_name("epoch");
