@@ -46,20 +46,26 @@ set_u64(natsMsg *m, const char *key, uint64_t v)
 	natsMsgHeader_Set(m, key, b);
 }
 
-/* Publish one stream message asynchronously; exit on a local error. */
+/*
+ * Publish one stream message of epoch asynchronously (the ring's, or the
+ * one it replaced); exit on a local error.
+ */
 static void
-send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
-    const void *data, size_t len)
+send_epoch_msg(struct pusher *p, uint64_t epoch, char kind, uint64_t seq,
+    uint64_t count, const void *data, size_t len)
 {
 	natsMsg *m = NULL;
 	char id[80], k[2] = { kind, '\0' };
 	struct shmr_info in;
 	natsStatus s;
 
-	snprintf(id, sizeof(id), "%" PRIu64 ":%" PRIu64 ":%c",
-	    shmr_ring_epoch(p->ring), seq, kind);
+	snprintf(id, sizeof(id), "%" PRIu64 ":%" PRIu64 ":%c", epoch, seq,
+	    kind);
 	if (shmr_ring_info(p->ring, &in) < 0)
 		in = p->info;
+	/* Of a replaced epoch, the head we know of is its end. */
+	if (epoch != in.epoch)
+		in.next_seq = kind == 'e' ? seq : seq + count;
 	if ((s = natsMsg_Create(&m, opt.subject, NULL, data, (int)len)) !=
 	    NATS_OK)
 		errx(EXIT_SYS, "natsMsg_Create: %s", natsStatus_GetText(s));
@@ -73,7 +79,7 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 	if (p->last_id[0] != '\0')
 		natsMsgHeader_Set(m, "Nats-Expected-Last-Msg-Id", p->last_id);
 	natsMsgHeader_Set(m, "Shmr-Kind", k);
-	set_u64(m, "Shmr-Epoch", shmr_ring_epoch(p->ring));
+	set_u64(m, "Shmr-Epoch", epoch);
 	set_u64(m, "Shmr-Seq", seq);
 	if (kind != 'r' && kind != 'e')
 		set_u64(m, "Shmr-Count", count);
@@ -107,6 +113,14 @@ send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
 	}
 	strcpy(p->last_id, id);
 	p->sent++;
+}
+
+static void
+send_msg(struct pusher *p, char kind, uint64_t seq, uint64_t count,
+    const void *data, size_t len)
+{
+	send_epoch_msg(p, shmr_ring_epoch(p->ring), kind, seq, count, data,
+	    len);
 }
 
 static void
@@ -219,6 +233,45 @@ stream_last_msg(natsMsg **last)
 }
 
 /*
+ * The stream ends inside an epoch that is not the ring's (h, not an end):
+ * the ring replaced it while push did not read it to its end, either
+ * behind (it drained the old ring, then the new producer's ring) or down.
+ * The new ring says what it replaced: when that is the stream's epoch,
+ * what push never relayed of it is a gap with the exact count, and a
+ * close by its producer an end marker, as if push had read them. Else
+ * (two replacements while push was down, a producer that died inside an
+ * update, an older libshm) the count is unknown: the mirrors get the
+ * restart alone, and we say so.
+ */
+static void
+push_old_end(struct pusher *p, const struct hdr *h)
+{
+	struct shmr_predecessor pr;
+	uint64_t next = hdr_next(h);
+
+	if (shmr_ring_predecessor(p->ring, &pr) != 1 || pr.epoch != h->epoch ||
+	    !pr.end_known || pr.end_seq < next) {
+		warnx("%s: epoch %" PRIu64 " was replaced before the relay "
+		    "read it to its end: what it held after seq %" PRIu64
+		    " is lost, how much is not known; the mirrors restart",
+		    opt.ring, h->epoch, next);
+		return;
+	}
+	if (pr.end_seq > next) {
+		warnx("%s: epoch %" PRIu64 " was replaced while the relay was "
+		    "down: %" PRIu64 " messages lost (announced)", opt.ring,
+		    h->epoch, pr.end_seq - next);
+		send_epoch_msg(p, h->epoch, 'g', next, pr.end_seq - next,
+		    NULL, 0);
+	}
+	if (pr.closed) {
+		send_epoch_msg(p, h->epoch, 'e', pr.end_seq, 0, NULL, 0);
+		say("%s: epoch %" PRIu64 " ended at %" PRIu64, opt.ring,
+		    h->epoch, pr.end_seq);
+	}
+}
+
+/*
  * Where to continue: after the stream's last message when it is of this
  * ring's epoch (a restarted relay duplicates nothing and skips nothing:
  * a loss since shows as an overrun of the cursor, published as a gap),
@@ -257,8 +310,11 @@ push_resume(struct pusher *p)
 		    PRIu64 " in epoch %" PRIu64 "): %s", opt.ring,
 		    hdr_next(&h), h.epoch, ring_error(rc));
 	}
-	if (last != NULL)
+	if (last != NULL) {
+		if (hdr_parse(last, &h) == 0 && h.kind != 'e')
+			push_old_end(p, &h);
 		natsMsg_Destroy(last);
+	}
 	if ((rc = shmr_cursor_init(p->ring, &p->cur, SHMR_FROM_OLDEST, 0)) < 0)
 		errx(EXIT_SYS, "%s: %s", opt.ring, ring_error(rc));
 	say("%s: epoch %" PRIu64 " starts at %" PRIu64, opt.ring,
@@ -277,20 +333,30 @@ drop_pending(void)
 		natsMsgList_Destroy(&pending);
 }
 
-/* After a publish error: wait for what is in flight, then resume. */
+/*
+ * Wait for what is in flight to be stored (or refused: the next loop
+ * resynchronises), so that the stream's last message is ours.
+ */
 static void
-push_resync(struct pusher *p)
+push_settle(void)
 {
 	jsPubOptions po;
 
-	warnx("%s: stream %s refused or lost a message (%s); resuming "
-	    "after the stream's last message", opt.ring, opt.stream, pub_err);
-	p->plen = 0;
-	p->count = 0;
 	jsPubOptions_Init(&po);
 	po.MaxWait = ACK_STALL_MS;
 	if (js_PublishAsyncComplete(js, &po) != NATS_OK)
 		drop_pending();
+}
+
+/* After a publish error: wait for what is in flight, then resume. */
+static void
+push_resync(struct pusher *p)
+{
+	warnx("%s: stream %s refused or lost a message (%s); resuming "
+	    "after the stream's last message", opt.ring, opt.stream, pub_err);
+	p->plen = 0;
+	p->count = 0;
+	push_settle();
 	atomic_store(&pub_failed, 0);
 	push_resume(p);
 }
@@ -366,6 +432,8 @@ push_main(void)
 				    rc == SHMR_RESTART) {
 					shmr_ring_close(old);
 					p.ring = NULL;
+					/* what the stream ends with decides */
+					push_settle();
 					push_open(&p);
 					push_resume(&p);
 					continue;

@@ -2,7 +2,7 @@
 # mount namespaces, root) through nats-server on loopback (issue 15).
 # Exit 77 (skipped) without root, nats-server or libnats.
 RELAY_READER := $(B)/tests/relay_reader
-RELAY_SCRIPTS := hosts retention cluster sse
+RELAY_SCRIPTS := hosts retention cluster sse epochs
 RELAY_RUNS := $(RELAY_SCRIPTS:%=run-relay_%)
 
 $(RELAY_READER): $(B)/tests/relay_reader.o $(LIBSHM_A)

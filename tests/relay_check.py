@@ -6,7 +6,8 @@ Both files hold relay_reader lines (M/L/R). The mirror passes when, epoch
 by epoch, its messages come in sequence without a duplicate and every
 hole is announced by an L line with the exact count (L says how many and
 where it continues), each message has the origin's length and hash for
-the same EPOCH:SEQ, and it reaches the origin's last message.
+the same EPOCH:SEQ, and it reaches the origin's last message (delivered,
+or announced lost).
 --lost N: the L lines of the mirror add up to N (default 0);
 --restarts N: the mirror reports N restarts (default: as many as the
 origin); --min N: at least N messages delivered.
@@ -77,9 +78,9 @@ def main():
         elif o != (p[3], p[4]):
             bad.append("%s:%d differs from the origin" % (e, s))
     for e, s in last.items():
-        if mlast.get(e, -1) != s:
-            bad.append("epoch %s: mirror ends at %s, origin at %d"
-                       % (e, mlast.get(e), s))
+        if expect.get(e, 0) != s + 1:
+            bad.append("epoch %s: mirror ends at %s (next %s), origin at %d"
+                       % (e, mlast.get(e), expect.get(e), s))
     if lost != int(opts["--lost"]):
         bad.append("mirror lost %d, expected %s" % (lost, opts["--lost"]))
     want_r = orestarts if opts["--restarts"] is None else int(
