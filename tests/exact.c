@@ -1253,6 +1253,7 @@ main(void)
 		uint32_t gi = 0;
 		pid_t pp = 0;
 		bool started = false;
+		int push_down = 0;	/* relay_push_down() said 1 */
 
 		while (mono_ms() - t0 < seconds * 1000 && gi < MAX_GENS - 1) {
 			struct gen *gn = &S->gens[gi];
@@ -1274,6 +1275,11 @@ main(void)
 			while (atomic_load(&gn->epoch) == 0 &&
 			    waitpid(pp, &st, WNOHANG) == 0)
 				nap_us(1000);
+			if (push_down && atomic_load(&gn->epoch) != 0) {
+				push_down = 0;
+				if (relay_push_up(gn->epoch) < 0)
+					fail = 1;
+			}
 			if (atomic_load(&gn->epoch) == 0) {
 				fprintf(stderr, "exact: producer %u failed\n",
 				    gi);
@@ -1330,6 +1336,11 @@ main(void)
 			nap_us(life * 1000);
 			if (mono_ms() - t0 >= seconds * 1000)
 				how = 9;	/* the last one closes */
+			else if (relay_bin != NULL && how >= 4 && !unl &&
+			    rnd(&g) % 4 == 0)
+				/* Closed and kept: the next producer takes
+				 * it over while the push is down. */
+				push_down = relay_push_down(gn->epoch);
 			if (how < 4) {
 				struct shmr_ring *r;
 				struct shmr_info in;
@@ -1355,6 +1366,10 @@ main(void)
 			}
 			gi++;
 		}
+		/* Down after the last one: back to end it on the mirror. */
+		if (push_down && gi > 0 &&
+		    relay_push_up(S->gens[gi - 1].epoch) < 0)
+			fail = 1;
 		/*
 		 * Let the readers drain the last one, then stop them. Its
 		 * producer closed it: the mirror must end it likewise.

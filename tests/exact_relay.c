@@ -29,10 +29,10 @@ struct proc {
 static struct proc nats, push, pull;
 static char dir[64], url[64], stream[64];
 static const char *relay_bin, *origin_ring, *mirror_ring;
-static unsigned nfaults[4];
+static unsigned nfaults[5];
 static int keep_logs;
-static const char *fault_names[4] = { "push kill -9", "push stop",
-    "pull kill -9", "pull stop" };
+static const char *fault_names[5] = { "push kill -9", "push stop",
+    "pull kill -9", "pull stop", "push down across a takeover" };
 
 static void
 sleep_ms(unsigned ms)
@@ -203,35 +203,72 @@ kill_wait(struct proc *p, int sig)
 	p->pid = 0;
 }
 
+/* Kill the push once the mirror has reached epoch: 1, or 0 if it did not
+ * within 2 s. */
+static int
+push_kill(uint64_t epoch)
+{
+	int state = 0, i;
+
+	for (i = 0; i < 100 && mirror_epoch(&state) != epoch; i++)
+		sleep_ms(20);
+	if (i == 100)
+		return 0;
+	kill_wait(&push, SIGKILL);
+	return 1;
+}
+
+/* Start the push and wait until its log names epoch. */
+static int
+push_start_in(uint64_t epoch)
+{
+	char needle[48];
+	int i;
+
+	if (start_push() < 0)
+		return -1;
+	/* "resuming epoch E at", "epoch E starts at" */
+	snprintf(needle, sizeof(needle), "epoch %" PRIu64 " ", epoch);
+	for (i = 0; i < 500 && log_count(push.log, push.mark, needle) == 0;
+	    i++)
+		sleep_ms(20);
+	if (i == 500) {
+		fprintf(stderr, "exact: relay: the restarted push did not "
+		    "follow epoch %" PRIu64 " in 10 s (see %s)\n", epoch,
+		    push.log);
+		keep_logs = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+relay_push_down(uint64_t epoch)
+{
+	return push_kill(epoch);
+}
+
+int
+relay_push_up(uint64_t next_epoch)
+{
+	if (push_start_in(next_epoch) < 0)
+		return -1;
+	nfaults[4]++;
+	return 0;
+}
+
 int
 relay_fault(uint64_t r, uint64_t epoch)
 {
 	unsigned kind = (unsigned)(r % 4), ms = (unsigned)(r >> 8) % 500 + 50;
-	char needle[48];
-	int state = 0, i;
 
 	switch (kind) {
 	case 0:
 		/* Only once the push has moved on to this epoch. */
-		for (i = 0; i < 100 && mirror_epoch(&state) != epoch; i++)
-			sleep_ms(20);
-		if (i == 100)
+		if (push_kill(epoch) == 0)
 			return 0;
-		kill_wait(&push, SIGKILL);
-		if (start_push() < 0)
+		if (push_start_in(epoch) < 0)
 			return -1;
-		/* "resuming epoch E at", "epoch E starts at" */
-		snprintf(needle, sizeof(needle), "epoch %" PRIu64 " ", epoch);
-		for (i = 0; i < 500 && log_count(push.log, push.mark,
-		    needle) == 0; i++)
-			sleep_ms(20);
-		if (i == 500) {
-			fprintf(stderr, "exact: relay: the restarted push did "
-			    "not resume epoch %" PRIu64 " in 10 s (see %s)\n",
-			    epoch, push.log);
-			keep_logs = 1;
-			return -1;
-		}
 		break;
 	case 1:
 	case 3: {
@@ -306,7 +343,7 @@ relay_stop(void)
 	}
 	stop_proc(&nats);
 	printf("exact: relay: injected");
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 5; k++)
 		printf("%s %u %s", k ? "," : "", nfaults[k], fault_names[k]);
 	printf("; push lapped %u times, %u ends relayed\n",
 	    log_count(push.log, 0, "relay lapped"),

@@ -21,12 +21,23 @@ int	relay_start(const char *bin, const char *origin, const char *mirror);
  * stopped for a while (the origin laps it), pull killed with -9 and
  * started again, pull stopped (the mirror laps its readers when it
  * catches up). epoch is the live origin generation's: the push is killed
- * only once the mirror has reached it (what the push had not read of an
- * epoch replaced while it was down is gone, and cannot be announced
- * exactly) and is back inside it before this returns. 0, or -1 when a
- * relay did not come back (said on stderr).
+ * only once the mirror has reached it and is back inside it before this
+ * returns (across a takeover: relay_push_down()). 0, or -1 when a relay
+ * did not come back (said on stderr).
  */
 int	relay_fault(uint64_t r, uint64_t epoch);
+/*
+ * The push down across a takeover: relay_push_down() kills it once the
+ * mirror has reached epoch (1: killed, 0: not this time), the driver
+ * closes that generation (kept, not unlinked: the next producer takes the
+ * name over and records where it ended) and starts the next, and
+ * relay_push_up() starts it again and waits until it follows next_epoch.
+ * What it never read of the old epoch must reach the mirror's readers as
+ * a loss with the exact count (libshm's predecessor record). 0, or -1
+ * said on stderr.
+ */
+int	relay_push_down(uint64_t epoch);
+int	relay_push_up(uint64_t next_epoch);
 /* Wait up to ms for the mirror to end epoch as the origin did; 0 or -1. */
 int	relay_wait_end(uint64_t epoch, unsigned ms);
 /*
