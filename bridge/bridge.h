@@ -32,8 +32,9 @@
  * shmr_cursor_wait() and, when the ring moves, flags the ring for every
  * loop and pokes the loops' eventfds; the
  * main thread handles signals, heartbeats, rates and (with --all) the
- * ring scan. Each ring's lock protects its waiter list, its current
- * mapping and the clients' "waiting" flags.
+ * ring scan. Each ring's lock protects its current mapping; each of its
+ * ring_loops' locks that loop's waiter list and its clients' "waiting"
+ * flags. Lock order: the loops' locks, in loop order, then the ring's.
  */
 #ifndef RINGBRIDGE_BRIDGE_H
 #define RINGBRIDGE_BRIDGE_H
@@ -69,18 +70,27 @@ struct client;
 #define LOOPS_MAX	32
 
 /*
- * A ring as one event loop sees it: that loop's suspended clients and
- * its --coalesce passes. The loop's thread alone resumes its clients.
+ * A ring as one event loop sees it: that loop's suspended clients, its
+ * --coalesce passes and the counters its streams bump on every write.
+ * The loop's thread alone resumes its clients. One cache line each (or
+ * more): the loops run on different cores, and sharing a line (or the
+ * ring's lock) per write made them bounce it between caches.
  */
 struct ring_loop {
-	struct client		*waiters;	/* suspended clients; ent lock */
-	atomic_bool		 wake_pending;	/* the pump saw it move */
+	pthread_mutex_t		 lock;		/* the waiter list */
+	struct client		*waiters;	/* suspended clients; lock */
+	atomic_bool		 wake_pending;	/* news since it was cleared */
 	atomic_uint		 streams;	/* clients on this loop */
 	/* --coalesce, this loop's thread only */
 	unsigned		 pass;		/* resume passes so far */
-	bool			 deferred;	/* clients wait for the next */
-	double			 last_pass;	/* monotonic seconds */
-};
+	bool			 deferred;	/* a pass is owed to waiters */
+	uint64_t		 last_pass;	/* mono_ns() */
+	/* statistics: the loop's thread adds, /metrics sums the loops */
+	atomic_uint_least64_t	 events;
+	atomic_uint_least64_t	 bytes;
+	atomic_uint_least64_t	 chunks;
+	atomic_uint_least64_t	 wakeups;
+} __attribute__((aligned(64)));
 
 /* A served ring. Entries live until exit. */
 struct ring_ent {
@@ -91,20 +101,17 @@ struct ring_ent {
 	bool			 pump_started;
 	bool			 absent_logged;
 	struct ring_loop	 lp[LOOPS_MAX];
+	atomic_uint_least64_t	 news_ns;	/* last request_wake() */
 	struct ring_ent		*next;
 	/* statistics */
 	atomic_uint_least64_t	 clients;
 	atomic_uint_least64_t	 clients_total;
-	atomic_uint_least64_t	 events;
-	atomic_uint_least64_t	 bytes;
-	atomic_uint_least64_t	 chunks;
 	atomic_uint_least64_t	 gaps;
 	atomic_uint_least64_t	 lost;
 	atomic_uint_least64_t	 overruns;
 	atomic_uint_least64_t	 evictions;
 	atomic_uint_least64_t	 eofs;
 	atomic_uint_least64_t	 restarts;
-	atomic_uint_least64_t	 wakeups;
 	/*
 	 * Its producer is stopped inside a header update (-EDEADLK) or the
 	 * header never read still (-EAGAIN): the last such error, 0 when

@@ -6,6 +6,7 @@
  * the orderly end of every stream at shutdown.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
@@ -23,7 +24,7 @@
 struct loop g_loops[LOOPS_MAX];
 static atomic_bool g_loop_stop;	/* the loops end (after g_stopping) */
 
-/* Resume loop l's suspended clients of e; the caller holds e->lock. */
+/* Resume loop l's suspended clients of e; the caller holds its lock. */
 static void
 wake_locked(struct ring_ent *e, unsigned l)
 {
@@ -43,15 +44,16 @@ wake_locked(struct ring_ent *e, unsigned l)
 static void
 wake(struct ring_ent *e, unsigned l)
 {
-	pthread_mutex_lock(&e->lock);
+	pthread_mutex_lock(&e->lp[l].lock);
 	if (e->lp[l].waiters != NULL) {
 		wake_locked(e, l);
-		atomic_fetch_add(&e->wakeups, 1);
+		atomic_fetch_add_explicit(&e->lp[l].wakeups, 1,
+		    memory_order_relaxed);
 	}
 	/* Even if the deferred clients went away meanwhile: else the loop
 	 * would find the ring due again at once, forever. */
 	e->lp[l].deferred = false;
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->lp[l].lock);
 }
 
 /*
@@ -65,6 +67,10 @@ request_wake(struct ring_ent *e)
 {
 	uint64_t one = 1;
 
+	/* Before the flags: a loop that clears its flag and then finds no
+	 * news since its pass was due is poked by the exchange below
+	 * (pass_check()). */
+	atomic_store(&e->news_ns, mono_ns());
 	for (unsigned l = 0; l < conf.nloops; l++)
 		if (!atomic_exchange(&e->lp[l].wake_pending, true))
 			(void)!write(g_loops[l].wake_fd, &one, sizeof(one));
@@ -103,7 +109,9 @@ nap_ms(long ms)
  *   CPU, not more latency.
  *
  * A ring whose messages come further apart than T is not delayed at all:
- * the first message after a quiet interval is written at once.
+ * a message that arrives once T has passed since the last pass is written
+ * at once. When T ends with messages waiting, the pass waits for the next
+ * one (pass_check()).
  */
 #define COALESCE_AUTO_MIN	100
 #define COALESCE_PER_CLIENT	24e-6		/* seconds */
@@ -124,31 +132,56 @@ pass_interval(const struct ring_ent *e, unsigned l)
 	    n * COALESCE_PER_CLIENT : COALESCE_AUTO_MAX;
 }
 
+/*
+ * Whether loop l resumes e's waiters now (true), else how long it may
+ * sleep before it looks again (*tmo, ms, only ever lowered). A pass is
+ * owed when the pump flagged news or clients were deferred.
+ *
+ * Without an interval: at once. With an interval t: not before
+ * last_pass + t (due); from then on at the first news, and at due + t/2
+ * at the latest. Waiting for the news that follows the due time lets a
+ * write leave with a feed's newest message rather than just before it:
+ * on a periodic feed the writes line up with the arrivals, and a message
+ * waits (t - period) / 2 on average instead of t / 2, for fewer writes.
+ * A message that arrives after a quiet spell of 1.5 t is written at once.
+ *
+ * To hear the first news after the due time, the loop clears its flag
+ * (the pump pokes the eventfd only when it sets the flag) and remembers
+ * the owed pass in deferred; then it looks at news_ns again: request_wake()
+ * stores news_ns before it sets the flag (both seq_cst), so news is
+ * either seen here or sets the cleared flag and pokes the loop.
+ */
 static bool
-pass_due(const struct ring_ent *e, unsigned l, double t)
+pass_check(struct ring_ent *e, unsigned l, uint64_t now, bool all, int *tmo)
 {
-	return mono_s() - e->lp[l].last_pass >= t;
-}
+	struct ring_loop *lp = &e->lp[l];
+	uint64_t t, due, late, wait;
+	double ti;
 
-/* Shorten the loop's timeout to the next due pass of a waiting ring. */
-static int
-coalesce_timeout(int tmo, unsigned l)
-{
-	double now = mono_s();
-
-	for (struct ring_ent *e = atomic_load(&g_rings); e != NULL;
-	    e = e->next) {
-		double left;
-		int ms;
-
-		if (!e->lp[l].deferred && !atomic_load(&e->lp[l].wake_pending))
-			continue;
-		left = e->lp[l].last_pass + pass_interval(e, l) - now;
-		ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
-		if (ms < tmo)
-			tmo = ms;
+	if (!atomic_load(&lp->wake_pending) && !lp->deferred && !all)
+		return false;
+	ti = all ? 0 : pass_interval(e, l);
+	if (ti <= 0)
+		return true;
+	t = (uint64_t)(ti * 1e9);
+	due = lp->last_pass + t;
+	late = due + t / 2;
+	if (now >= late)
+		return true;
+	if (now < due) {
+		wait = due - now;
+	} else {
+		if (atomic_load(&e->news_ns) >= due)
+			return true;
+		if (atomic_exchange(&lp->wake_pending, false))
+			lp->deferred = true;
+		if (atomic_load(&e->news_ns) >= due)
+			return true;
+		wait = late - now;
 	}
-	return tmo;
+	if (wait / 1000000 + 1 < (uint64_t)*tmo)
+		*tmo = (int)(wait / 1000000 + 1);
+	return false;
 }
 
 /* An event loop: its daemon's epoll fd plus the pumps' eventfd. */
@@ -174,13 +207,16 @@ loop_main(void *arg)
 	epoll_ctl(ep, EPOLL_CTL_ADD, lp->wake_fd, &ev);
 	while (!atomic_load(&g_loop_stop)) {
 		MHD_UNSIGNED_LONG_LONG to;
+		uint64_t now;
 		int tmo = 1000;
 		bool all = atomic_load(&g_stopping);
 
 		if (MHD_get_timeout(lp->d, &to) == MHD_YES && to < 1000)
 			tmo = (int)to;
 		if (conf.coalesce_ms != 0)
-			tmo = coalesce_timeout(tmo, l);
+			for (e = atomic_load(&g_rings); e != NULL; e = e->next)
+				if (pass_check(e, l, mono_ns(), false, &tmo))
+					tmo = 0;
 		if ((gt = guard_check(&lp->guard, false)) >= 0 && gt < tmo)
 			tmo = gt;
 		n = epoll_wait(ep, evs, 4, tmo);
@@ -188,16 +224,17 @@ loop_main(void *arg)
 			if (evs[i].data.u32 == 1)
 				(void)!read(lp->wake_fd, &v, sizeof(v));
 		/* Resume in batches, before libmicrohttpd runs. */
+		now = mono_ns();
 		for (e = atomic_load(&g_rings); e != NULL; e = e->next) {
-			double t = all ? 0 : pass_interval(e, l);
+			int ignored = INT_MAX;
 
-			if (t > 0 && !pass_due(e, l, t))
+			if (!pass_check(e, l, now, all, &ignored))
 				continue;
-			if (atomic_exchange(&e->lp[l].wake_pending, false) ||
-			    e->lp[l].deferred || all) {
-				e->lp[l].last_pass = mono_s();
-				wake(e, l);
-			}
+			/* Before the resumes: news from here on is news for
+			 * the next pass. */
+			atomic_store(&e->lp[l].wake_pending, false);
+			e->lp[l].last_pass = now;
+			wake(e, l);
 		}
 		MHD_run(lp->d);
 	}

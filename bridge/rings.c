@@ -48,8 +48,9 @@ ring_stall_set(struct ring_ent *e, int rc)
 }
 
 /*
- * The header reads sound again: under the lock, so that a client that saw
- * the stall in try_suspend() is on the waiter list before the wake-up.
+ * The header reads sound again: under the loops' waiter locks, so that a
+ * client that saw the stall in try_suspend() is on its waiter list before
+ * the wake-up.
  */
 static void
 ring_stall_clear(struct ring_ent *e)
@@ -58,9 +59,11 @@ ring_stall_clear(struct ring_ent *e)
 
 	if (atomic_load(&e->stalled) == 0)
 		return;
-	pthread_mutex_lock(&e->lock);
+	for (unsigned l = 0; l < conf.nloops; l++)
+		pthread_mutex_lock(&e->lp[l].lock);
 	was = atomic_exchange(&e->stalled, 0);
-	pthread_mutex_unlock(&e->lock);
+	for (unsigned l = conf.nloops; l-- > 0; )
+		pthread_mutex_unlock(&e->lp[l].lock);
 	if (was != 0) {
 		log_notice("ring %s: header readable again: streams continue",
 		    e->name);
@@ -248,6 +251,15 @@ ring_find(const char *name)
 	return NULL;
 }
 
+static void
+ring_ent_free(struct ring_ent *e)
+{
+	for (unsigned l = 0; l < LOOPS_MAX; l++)
+		pthread_mutex_destroy(&e->lp[l].lock);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
 /* Add a ring to the served set (main thread only). */
 int
 ring_add(const char *name, bool start)
@@ -257,17 +269,22 @@ ring_add(const char *name, bool start)
 
 	if (ring_find(name) != NULL)
 		return 0;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	/* Its ring_loops are cache-line aligned: calloc() does not promise
+	 * that. */
+	if ((e = aligned_alloc(_Alignof(struct ring_ent), sizeof(*e))) == NULL)
 		return -ENOMEM;
+	memset(e, 0, sizeof(*e));
 	strlcpy(e->name, name, sizeof(e->name));
 	pthread_mutex_init(&e->lock, NULL);
+	for (unsigned l = 0; l < LOOPS_MAX; l++)
+		pthread_mutex_init(&e->lp[l].lock, NULL);
 	ring_reopen(e);
 	if (start) {
 		if ((rc = pthread_create(&e->pump, NULL, pump_main, e)) != 0) {
 			log_err("ring %s: cannot start its pump thread: %s",
 			    name, strerror(rc));
 			mapref_put(e->map);
-			free(e);
+			ring_ent_free(e);
 			return -rc;
 		}
 		e->pump_started = true;
@@ -300,8 +317,7 @@ rings_free(void)
 		struct ring_ent *next = e->next;
 
 		mapref_put(e->map);
-		pthread_mutex_destroy(&e->lock);
-		free(e);
+		ring_ent_free(e);
 		e = next;
 	}
 }

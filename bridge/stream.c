@@ -299,7 +299,7 @@ msg_part(struct client *c, char *buf, size_t max, size_t *n)
 	return PART_ABORT;
 }
 
-/* Put c on its ring's waiter list and suspend it; caller holds the lock. */
+/* Put c on its loop's waiter list and suspend it; caller holds its lock. */
 static void
 suspend_locked(struct client *c)
 {
@@ -324,9 +324,10 @@ enum wait_for {
 
 /*
  * Suspend the connection unless something arrived meanwhile. Under the
- * ring lock: the pump resumes waiters under the same lock after the ring
- * moved, so a message published after our last read is either seen by the
- * re-check here or wakes us. The re-check peeks with a copy of the
+ * loop's waiter lock, which wake() takes to resume the waiters once the
+ * pump flagged the ring (request_wake(), after the ring moved), so a
+ * message published after our last read is either seen by the re-check
+ * here or wakes us. The re-check peeks with a copy of the
  * cursor: a lap since the last read would resynchronise the real one and
  * drop the loss count that the next read must report.
  */
@@ -334,18 +335,21 @@ static bool
 try_suspend(struct client *c, enum wait_for what)
 {
 	struct ring_ent *e = c->ent;
+	struct ring_loop *l = &e->lp[c->loop];
 	struct shmr_cursor tmp;
 	struct shmr_msg m;
 	bool ready;
 
 	TEST_PAUSE("suspend");
 	CHAOS("bridge: read empty, lock not yet taken");
-	pthread_mutex_lock(&e->lock);
+	pthread_mutex_lock(&l->lock);
 	if (atomic_load(&g_stopping) || c->hb_gen != atomic_load(&g_hb_gen))
 		ready = true;
-	else if (what == WAIT_EPOCH)
+	else if (what == WAIT_EPOCH) {
+		pthread_mutex_lock(&e->lock);
 		ready = e->map != NULL && e->map != c->map;
-	else if (what == WAIT_WAKE)
+		pthread_mutex_unlock(&e->lock);
+	} else if (what == WAIT_WAKE)
 		ready = false;
 	else if (what == WAIT_STALL)
 		ready = atomic_load(&e->stalled) == 0;
@@ -355,34 +359,31 @@ try_suspend(struct client *c, enum wait_for what)
 		    SHMR_EMPTY;
 	}
 	CHAOS("bridge: re-checked, not yet suspended");
-	if (!ready) {
+	if (!ready)
 		suspend_locked(c);
-	}
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&l->lock);
 	return !ready;
 }
 
 /*
  * Coalescing (pass_interval() > 0): a client that already wrote in this
  * pass waits for the next one even though more has arrived, so that its
- * next write carries all of it. The event loop resumes deferred clients when the pass is due, with
- * or without new messages. Event-loop thread only, like the pass counter.
+ * next write carries all of it. The event loop resumes deferred clients
+ * when the pass is due, with or without new messages. Event-loop thread
+ * only, like the pass counter.
  */
 static bool
 stream_defer(struct client *c)
 {
-	struct ring_ent *e = c->ent;
+	struct ring_loop *l = &c->ent->lp[c->loop];
 
-	if (atomic_load(&g_stopping) || pass_interval(e, c->loop) == 0)
+	if (atomic_load(&g_stopping) || pass_interval(c->ent, c->loop) == 0 ||
+	    c->sent_pass != l->pass + 1)
 		return false;
-	pthread_mutex_lock(&e->lock);
-	if (c->sent_pass != e->lp[c->loop].pass + 1) {
-		pthread_mutex_unlock(&e->lock);
-		return false;
-	}
-	e->lp[c->loop].deferred = true;
+	pthread_mutex_lock(&l->lock);
+	l->deferred = true;
 	suspend_locked(c);
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&l->lock);
 	return true;
 }
 
@@ -436,6 +437,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct client *c = cls;
 	struct ring_ent *e = c->ent;
+	struct ring_loop *lp = &e->lp[c->loop];
 	struct shmr_msg m;
 	size_t n = 0;
 	uint64_t events = 0;
@@ -598,12 +600,13 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (events > 0) {
 		/* Traffic keeps the connection alive: no heartbeat due. */
 		c->hb_gen = atomic_load(&g_hb_gen);
-		c->sent_pass = e->lp[c->loop].pass + 1;
-		atomic_fetch_add(&e->events, events);
+		c->sent_pass = lp->pass + 1;
+		atomic_fetch_add_explicit(&lp->events, events,
+		    memory_order_relaxed);
 	}
 	if (n > 0) {
-		atomic_fetch_add(&e->bytes, n);
-		atomic_fetch_add(&e->chunks, 1);
+		atomic_fetch_add_explicit(&lp->bytes, n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&lp->chunks, 1, memory_order_relaxed);
 		return (ssize_t)n;
 	}
 	if (c->fail)

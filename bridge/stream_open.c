@@ -18,7 +18,7 @@ client_free(void *cls)
 	struct client *c = cls;
 	struct ring_ent *e = c->ent;
 
-	pthread_mutex_lock(&e->lock);
+	pthread_mutex_lock(&e->lp[c->loop].lock);
 	if (c->waiting) {
 		/* Only reachable if the daemon closed it while suspended. */
 		if (c->wprev != NULL)
@@ -28,7 +28,7 @@ client_free(void *cls)
 		if (c->wnext != NULL)
 			c->wnext->wprev = c->wprev;
 	}
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(&e->lp[c->loop].lock);
 	mapref_put(c->map);
 	atomic_fetch_sub(&e->lp[c->loop].streams, 1);
 	atomic_fetch_sub(&e->clients, 1);

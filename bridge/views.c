@@ -43,6 +43,24 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
+static uint64_t
+counter_at(const void *base, size_t off)
+{
+	return atomic_load((atomic_uint_least64_t *)(void *)
+	    ((char *)base + off));
+}
+
+/* A per-loop counter (offset in struct ring_loop) over all loops. */
+static uint64_t
+ring_loops_sum(struct ring_ent *e, size_t off)
+{
+	uint64_t sum = 0;
+
+	for (unsigned l = 0; l < LOOPS_MAX; l++)
+		sum += counter_at(&e->lp[l], off);
+	return sum;
+}
+
 /*
  * A ring as JSON. Returns 0, or the transient error of a stalled ring,
  * which is shown as state "stalled" with no header values.
@@ -82,7 +100,7 @@ view_ring(struct sbuf *b, struct ring_ent *e)
 	    in.capacity, in.max_msg, in.used, in.messages, in.bytes,
 	    atomic_load(&e->rate), (long)in.pid, in.created_ns,
 	    in.last_publish_ns, (uint64_t)atomic_load(&e->clients),
-	    (uint64_t)atomic_load(&e->events));
+	    ring_loops_sum(e, offsetof(struct ring_loop, events)));
 	mapref_put(m);
 	return 0;
 }
@@ -128,38 +146,40 @@ view_rings(struct sbuf *b)
 void
 view_metrics(struct sbuf *b)
 {
+	/* Counters of the ring, or (loop) of each ring_loop, summed. */
 	static const struct {
 		const char	*name, *type, *help;
 		size_t		 off;
+		bool		 loop;
 	} per[] = {
 		{ "clients", "gauge", "Streams connected.",
-		    offsetof(struct ring_ent, clients) },
+		    offsetof(struct ring_ent, clients), false },
 		{ "clients_total", "counter", "Streams accepted.",
-		    offsetof(struct ring_ent, clients_total) },
+		    offsetof(struct ring_ent, clients_total), false },
 		{ "events_total", "counter", "Messages sent to clients.",
-		    offsetof(struct ring_ent, events) },
+		    offsetof(struct ring_loop, events), true },
 		{ "bytes_total", "counter", "Stream body bytes produced.",
-		    offsetof(struct ring_ent, bytes) },
+		    offsetof(struct ring_loop, bytes), true },
 		{ "chunks_total", "counter",
 		    "Stream body pieces produced, about one write each.",
-		    offsetof(struct ring_ent, chunks) },
+		    offsetof(struct ring_loop, chunks), true },
 		{ "gaps_total", "counter", "Gap events sent.",
-		    offsetof(struct ring_ent, gaps) },
+		    offsetof(struct ring_ent, gaps), false },
 		{ "lost_messages_total", "counter",
 		    "Messages clients lost to overruns.",
-		    offsetof(struct ring_ent, lost) },
+		    offsetof(struct ring_ent, lost), false },
 		{ "overruns_total", "counter",
 		    "Streams ended because the client was lapped.",
-		    offsetof(struct ring_ent, overruns) },
+		    offsetof(struct ring_ent, overruns), false },
 		{ "evictions_total", "counter",
 		    "Streams closed by the write timeout.",
-		    offsetof(struct ring_ent, evictions) },
+		    offsetof(struct ring_ent, evictions), false },
 		{ "eofs_total", "counter", "Streams ended by end of ring.",
-		    offsetof(struct ring_ent, eofs) },
+		    offsetof(struct ring_ent, eofs), false },
 		{ "restarts_total", "counter", "Restart events sent.",
-		    offsetof(struct ring_ent, restarts) },
+		    offsetof(struct ring_ent, restarts), false },
 		{ "wakeups_total", "counter", "Pump passes resuming clients.",
-		    offsetof(struct ring_ent, wakeups) },
+		    offsetof(struct ring_loop, wakeups), true },
 	};
 	struct ring_ent *e, *head;
 	struct shmr_info in;
@@ -168,14 +188,11 @@ view_metrics(struct sbuf *b)
 	head = atomic_load_explicit(&g_rings, memory_order_acquire);
 	for (size_t i = 0; i < sizeof(per) / sizeof(per[0]); i++) {
 		METRIC(b, per[i].name, per[i].type, per[i].help);
-		for (e = head; e != NULL; e = e->next) {
-			atomic_uint_least64_t *v = (atomic_uint_least64_t *)
-			    (void *)((char *)e + per[i].off);
-
+		for (e = head; e != NULL; e = e->next)
 			sb_printf(b, "ringbridge_%s{ring=\"%s\"} %" PRIu64
-			    "\n", per[i].name, e->name,
-			    (uint64_t)atomic_load(v));
-		}
+			    "\n", per[i].name, e->name, per[i].loop ?
+			    ring_loops_sum(e, per[i].off) : counter_at(e,
+			    per[i].off));
 	}
 	METRIC(b, "ring_next_seq", "gauge", "Next sequence number.");
 	for (e = head; e != NULL; e = e->next) {

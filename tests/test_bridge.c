@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmring.h"
@@ -323,6 +324,58 @@ Test(bridge, coalesce_keeps_every_message)
 	expect_msg(&h2, 200, "last");
 	hc_close(&h1);
 	hc_close(&h2);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * --coalesce T: the first message after a quiet spell is written at once;
+ * one that follows within T is not written before T has passed, and at
+ * 1.5 T at the latest if nothing follows; but a due pass waits for the
+ * next message up to then, so a periodic feed's write carries its newest
+ * message (ringbridge(8)). Bounds from above are loose: only "not before"
+ * and "together" are exact.
+ */
+Test(bridge, coalesce_pass_waits_for_the_next_message)
+{
+	static const char *const extra[] = { "--coalesce", "400", NULL };
+	struct sse_event ev;
+	struct hc h;
+	long t0, tb, tc;
+
+	setup_ring(1 << 20);
+	start_bridge(extra);
+	open_stream(&h, "", NULL);
+	usleep(700000);		/* quiet for longer than 1.5 T */
+	t0 = now_ms();
+	pubs("a");
+	usleep(20000);
+	pubs("b");
+	expect_msg(&h, 0, "a");
+	cr_assert_lt(now_ms() - t0, 350, "a quiet ring's message waited");
+	expect_msg(&h, 1, "b");
+	tb = now_ms();
+	cr_assert_geq(tb - t0, 390, "b was written %ld ms after the pass "
+	    "before it, under the 400 ms interval", tb - t0);
+	/* The pass was due 400 ms after b's; c comes 50 ms after that. */
+	usleep(50000);
+	pubs("c");
+	tc = now_ms();
+	if (hc_sse_wait(&h, &ev, (int)(tb + 470 - tc)))
+		cr_assert_fail("c was written alone at %ld ms, before the "
+		    "message that followed its due pass", now_ms() - tb);
+	pubs("d");
+	expect_msg(&h, 2, "c");
+	expect_msg(&h, 3, "d");
+	cr_assert_lt(now_ms() - tb, 1500);
+	hc_close(&h);
 }
 
 Test(bridge, encoding_base64_and_from, .init = init_default)
