@@ -88,6 +88,11 @@ const struct stream_format *format_find(const char *name);
 /* The names for a usage message: "a, b or c" (truncated to size). */
 void	format_names(char *buf, size_t size);
 
+/* For the format files: v in decimal at b (no NUL); its length, at most
+ * FORMAT_U64_MAX. */
+#define FORMAT_U64_MAX	20
+int	format_u64(char *b, uint64_t v);
+
 /*
  * For the format files: write n bytes, or printf, into buf. The bytes
  * written, or -1 if they do not fit in size (printf: with its NUL).

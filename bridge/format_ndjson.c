@@ -3,8 +3,6 @@
  * as {"epoch","seq","data"} ("data_b64" for a payload that is not UTF-8),
  * a control event as {"event":NAME,...}, a heartbeat as an empty line.
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "enc.h"
@@ -14,13 +12,25 @@ static void
 ndjson_frame(struct msg_frame *f, const struct shmr_msg *m, uint64_t epoch,
     enum stream_enc enc)
 {
-	int k;
+	static const char key_json[] = ",\"data\":\"";
+	static const char key_b64[] = ",\"data_b64\":\"";
+	int k = 0;
 
 	f->body = enc == ENC_AUTO && enc_utf8_valid(m->data, m->len) ?
 	    BODY_JSON : BODY_B64;
-	k = snprintf(f->pre, sizeof(f->pre), "{\"epoch\":%" PRIu64
-	    ",\"seq\":%" PRIu64 ",\"%s\":\"", epoch, m->seq,
-	    f->body == BODY_JSON ? "data" : "data_b64");
+	/* The hot path: no printf (at most 9 + 20 + 7 + 20 + 13 bytes). */
+	memcpy(f->pre, "{\"epoch\":", 9);
+	k = 9 + format_u64(f->pre + 9, epoch);
+	memcpy(f->pre + k, ",\"seq\":", 7);
+	k += 7;
+	k += format_u64(f->pre + k, m->seq);
+	if (f->body == BODY_JSON) {
+		memcpy(f->pre + k, key_json, sizeof(key_json) - 1);
+		k += (int)sizeof(key_json) - 1;
+	} else {
+		memcpy(f->pre + k, key_b64, sizeof(key_b64) - 1);
+		k += (int)sizeof(key_b64) - 1;
+	}
 	f->pre_len = (uint8_t)k;
 	memcpy(f->suf, "\"}\n", 3);
 	f->suf_len = 3;

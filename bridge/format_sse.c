@@ -18,21 +18,6 @@ put_str(char *b, int k, const char *s)
 	return k + (int)n;
 }
 
-static int
-put_u64(char *b, int k, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		b[k++] = tmp[--n];
-	return k;
-}
-
 static void
 sse_frame(struct msg_frame *f, const struct shmr_msg *m, uint64_t epoch,
     enum stream_enc enc)
@@ -47,9 +32,9 @@ sse_frame(struct msg_frame *f, const struct shmr_msg *m, uint64_t epoch,
 		    BODY_B64;
 	/* The hot path: no printf. */
 	k = put_str(f->pre, 0, "id: ");
-	k = put_u64(f->pre, k, epoch);
+	k += format_u64(f->pre + k, epoch);
 	f->pre[k++] = ':';
-	k = put_u64(f->pre, k, m->seq);
+	k += format_u64(f->pre + k, m->seq);
 	f->pre[k++] = '\n';
 	if (f->body == BODY_B64 && enc == ENC_AUTO)
 		k = put_str(f->pre, k, "event: base64\n");

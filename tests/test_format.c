@@ -136,6 +136,39 @@ Test(format, frame_fits)
 	}
 }
 
+/* Against snprintf: every length, each boundary, random values. */
+Test(format, u64_decimal)
+{
+	uint64_t v, x = 88172645463325252ull;
+	char want[32], got[32];
+	int n;
+
+	for (int i = 0; i < 200000; i++) {
+		if (i < 64)
+			v = i == 0 ? 0 : (uint64_t)1 << (i - 1);
+		else if (i < 84) {
+			v = 1;
+			for (int d = 0; d < i - 64; d++)
+				v *= 10;
+			v -= i % 2;	/* 10^k - 1 and 10^k */
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = x >> (x % 64);
+		}
+		if (i == 199999)
+			v = UINT64_MAX;
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		memset(got, 'x', sizeof(got));
+		n = format_u64(got, v);
+		cr_assert_eq(n, (int)strlen(want), "%s", want);
+		cr_assert_leq(n, FORMAT_U64_MAX);
+		cr_assert(memcmp(got, want, (size_t)n) == 0 && got[n] == 'x',
+		    "%" PRIu64 ": %.*s", v, n, got);
+	}
+}
+
 static void
 frame(const char *name, const char *payload, enum stream_enc enc,
     struct msg_frame *fr)
