@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -92,6 +93,48 @@ port_open(int port)
 	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	close(fd);
 	return ok;
+}
+
+/*
+ * How the relay's processes run beside the origin producer (case_origin):
+ * as started (nice 0, any CPU), on the other CPU (the producer pinned to
+ * CPU 0, everything else to CPU 1: what is left is the protocol's cost,
+ * not CPU sharing), or below it (push at nice 10 as the docs' unit sets
+ * it; pull and nats-server, which the docs put on other hosts, at nice 19
+ * as the closest stand-in on one machine).
+ */
+enum setup { SETUP_PLAIN, SETUP_PINNED, SETUP_NICE };
+static enum setup setup;
+#define PUSH_NICE	10	/* docs/ringrelay-push@.service Nice= */
+#define AWAY_NICE	19
+
+/* Put pid (0: this thread) on cpu, or on any CPU for -1. */
+static void
+pin(pid_t pid, int cpu)
+{
+	cpu_set_t cs;
+
+	CPU_ZERO(&cs);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (cpu < 0 ? i < sysconf(_SC_NPROCESSORS_ONLN) : i == cpu)
+			CPU_SET(i, &cs);
+	sched_setaffinity(pid, sizeof(cs), &cs);
+}
+
+/* A relay process (push: 1, pull: 0) as the setup wants it. */
+static void
+place(pid_t pid, int is_push)
+{
+	if (setup == SETUP_NICE) {
+		struct sched_param sp = { .sched_priority = 0 };
+
+		/* batch: no wake-up preemption of the producer */
+		sched_setscheduler(pid, SCHED_BATCH, &sp);
+		setpriority(PRIO_PROCESS, (id_t)pid, is_push ? PUSH_NICE :
+		    AWAY_NICE);
+	}
+	else if (setup == SETUP_PINNED)
+		pin(pid, 1);
 }
 
 static pid_t
@@ -298,6 +341,8 @@ relay_start(struct relay *rl, const char *origin, const char *mirror,
 	snprintf(m, sizeof(m), "%s", mirror);
 	rl->push = spawn(pa);
 	rl->pull = spawn(pb);
+	place(rl->push, 1);
+	place(rl->pull, 0);
 }
 
 /* Stop both; the CPU seconds each used in *push, *pull (may be NULL). */
@@ -608,58 +653,90 @@ case_bridge(size_t len, double rate, double secs)
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 }
 
-static double
-thread_cpu(void)
-{
-	struct timespec ts;
+/* This thread's CPU seconds (user, system) and involuntary switches. */
+struct tuse {
+	double	 user, sys;
+	long	 preempted;
+};
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+static struct tuse
+thread_use(void)
+{
+	struct rusage ru;
+	struct tuse u;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	u.user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	u.sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	u.preempted = ru.ru_nivcsw;
+	return u;
 }
 
 /*
  * The origin producer flat out, alone and with the relay attached, in
  * alternating rounds (alone: push and pull stopped with SIGSTOP, so the
- * machine's drift hits both alike). The wall-clock rate also counts the
- * CPU the relay takes from the producer on 2 CPUs; the producer's own
- * CPU time per message is what the relay's reading costs it.
+ * machine's drift hits both alike), in one setup (enum setup). The
+ * wall-clock rate also counts the CPU the relay takes from the producer
+ * on 2 CPUs; the producer's own CPU time per message (user and system:
+ * system time would be wake-ups of the relay) is what the relay's reading
+ * costs it; involuntary context switches count the times the scheduler
+ * gave its CPU to someone else.
  */
 static void
 case_origin(size_t len, double secs)
 {
+	static const char *names[] = { "as started (nice 0, any CPU)",
+	    "producer on CPU 0, the rest on CPU 1",
+	    "SCHED_BATCH, push nice 10, pull + nats-server nice 19" };
 	char o[64], m[64], st[64];
 	struct shmr_create_opts co = { .capacity = (uint64_t)256 << 20,
 	    .gid = (gid_t)-1 };
 	struct shmr_writer *w;
 	struct relay rl;
-	uint64_t n = 5000000;
-	double rate[2] = { 0, 0 }, cpu[2] = { 0, 0 };
+	uint64_t n = secs > 1 ? 20000000 : 5000000;
+	double rate[2] = { 0, 0 }, user[2] = { 0, 0 }, sys[2] = { 0, 0 };
+	long pre[2] = { 0, 0 };
 	int rounds = secs > 1 ? 10 : 4;
 
-	snprintf(o, sizeof(o), "boo.%d", (int)getpid());
-	snprintf(m, sizeof(m), "bom.%d", (int)getpid());
-	snprintf(st, sizeof(st), "BO_%d", (int)getpid());
+	snprintf(o, sizeof(o), "boo.%d.%d", (int)getpid(), (int)setup);
+	snprintf(m, sizeof(m), "bom.%d.%d", (int)getpid(), (int)setup);
+	snprintf(st, sizeof(st), "BO_%d_%d", (int)getpid(), (int)setup);
 	if (shmr_writer_create(o, &co, &w) < 0)
 		return;
+	if (setup == SETUP_PINNED) {
+		pin(0, 0);
+		pin(nats_pid, 1);
+	} else if (setup == SETUP_NICE) {
+		place(nats_pid, 0);
+	}
 	relay_start(&rl, o, m, st);
 	sleep(2);
 	for (int i = 0; i < rounds; i++) {
 		int with = i % 2, sig = with ? SIGCONT : SIGSTOP;
-		double c0;
+		struct tuse a, b;
 
 		kill(rl.push, sig);
 		kill(rl.pull, sig);
 		usleep(200000);
-		c0 = thread_cpu();
+		a = thread_use();
 		rate[with] += produce(w, n, len, 0) / (rounds / 2);
-		cpu[with] += (thread_cpu() - c0) / (double)n / (rounds / 2);
+		b = thread_use();
+		user[with] += (b.user - a.user) / (double)n / (rounds / 2);
+		sys[with] += (b.sys - a.sys) / (double)n / (rounds / 2);
+		pre[with] += b.preempted - a.preempted;
 	}
 	relay_stop(&rl, NULL, NULL);
-	printf("| origin publish, %zu B, flat out, %d rounds | alone %.0f msg/s"
-	    ", %.1f ns CPU/msg | with push + pull %.0f msg/s, %.1f ns CPU/msg "
-	    "| rate ratio %.2f, CPU per msg ratio %.2f |\n", len, rounds / 2,
-	    rate[0], cpu[0] * 1e9, rate[1], cpu[1] * 1e9, rate[1] / rate[0],
-	    cpu[0] / cpu[1]);
+	if (setup == SETUP_PINNED) {
+		pin(0, -1);
+		pin(nats_pid, -1);
+	}
+	printf("| origin, %zu B flat out, %d rounds each, %s | alone %.0f "
+	    "msg/s, %.1f + %.1f ns CPU/msg, %ld preempted | with push + pull "
+	    "%.0f msg/s, %.1f + %.1f ns CPU/msg, %ld preempted | rate ratio "
+	    "%.2f, CPU per msg ratio %.2f |\n", len, rounds / 2,
+	    names[setup], rate[0], user[0] * 1e9, sys[0] * 1e9, pre[0],
+	    rate[1], user[1] * 1e9, sys[1] * 1e9, pre[1], rate[1] / rate[0],
+	    (user[0] + sys[0]) / (user[1] + sys[1]));
 	fflush(stdout);
 	shmr_writer_close(w, SHMR_CLOSE_UNLINK);
 	shmr_unlink(m);
@@ -724,8 +801,10 @@ main(int argc, char **argv)
 		case_bridge(1024, 300000, secs);
 	}
 	printf("\n");
+	/* Last: the niced setup leaves nats-server at nice 19. */
 	if (want("origin"))
-		case_origin(64, secs);
+		for (setup = SETUP_PLAIN; setup <= SETUP_NICE; setup++)
+			case_origin(64, secs);
 	stop(nats_pid);
 	{
 		char cmd[128];
