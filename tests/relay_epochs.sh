@@ -6,11 +6,7 @@
 # as a loss with the exact count, and its end. See relay_lib.sh.
 . "$(dirname "$0")/relay_lib.sh"
 
-host A
-host B
-nats one
-URL=nats://127.0.0.1:$NATS_one_PORT
-RING=feed
+two_hosts
 
 # epoch_of HOST: the ring's epoch there.
 epoch_of() { on "$1" "$BIN/ringctl" info --json $RING 2>/dev/null |
@@ -33,11 +29,8 @@ new_epoch() {
 	return 1
 }
 
-export RELAY_READER_DONE="$T/done"
-spawn A "$TB/relay_reader" $RING 500 >"$T/A.out" 2>"$T/readerA.log"
-RA=$!
-spawn B "$TB/relay_reader" $RING 500 >"$T/B.out" 2>"$T/readerB.log"
-RB=$!
+# The followers stop at the end of stream once the feed is over (done).
+followers
 spawn A "$BIN/ringrelay" push $RING --nats "$URL" 2>>"$T/push.log"
 PUSH=$!
 spawn B "$BIN/ringrelay" pull $RING --nats "$URL" 2>>"$T/pull.log"

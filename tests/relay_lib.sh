@@ -68,6 +68,26 @@ spawn() {
 	track $!
 }
 
+# two_hosts: hosts A and B, one nats-server ("one") at URL, RING=feed.
+two_hosts() {
+	host A
+	host B
+	nats one
+	URL=nats://127.0.0.1:$NATS_one_PORT
+	RING=feed
+}
+
+# followers: a relay_reader of RING on each host (A.out, B.out; pids RA,
+# RB), which stop at the end of stream once the test creates $T/done (so
+# a loaded machine's pauses do not end them early).
+followers() {
+	export RELAY_READER_DONE="$T/done"
+	spawn A "$TB/relay_reader" $RING 500 >"$T/A.out" 2>"$T/readerA.log"
+	RA=$!
+	spawn B "$TB/relay_reader" $RING 500 >"$T/B.out" 2>"$T/readerB.log"
+	RB=$!
+}
+
 # nats NAME [extra nats-server args]: sets NATS_<NAME>_PORT, NATS_<NAME>_PID.
 nats() {
 	n=$1

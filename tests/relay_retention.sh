@@ -4,18 +4,10 @@
 # exact count, and everything else arrives intact (issue 15).
 . "$(dirname "$0")/relay_lib.sh"
 
-host A
-host B
-nats one
-URL=nats://127.0.0.1:$NATS_one_PORT
-RING=feed
+two_hosts
 
 # The readers stop at the end of stream once the feed is over (done).
-export RELAY_READER_DONE="$T/done"
-spawn A "$TB/relay_reader" $RING 500 >"$T/A.out" 2>"$T/readerA.log"
-RA=$!
-spawn B "$TB/relay_reader" $RING 500 >"$T/B.out" 2>"$T/readerB.log"
-RB=$!
+followers
 # Small stream messages, at most 20 of them kept.
 spawn A "$BIN/ringrelay" push $RING --nats "$URL" --max-msgs 20 \
     --batch 4K 2>>"$T/push.log"

@@ -6,11 +6,7 @@
 # units in docs/ start them.
 . "$(dirname "$0")/relay_lib.sh"
 
-host A
-host B
-nats one
-URL=nats://127.0.0.1:$NATS_one_PORT
-RING=feed
+two_hosts
 PA=$(free_port)
 PB=$(free_port)
 
