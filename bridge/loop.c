@@ -143,7 +143,8 @@ pass_interval(const struct ring_ent *e, unsigned l)
  * write leave with a feed's newest message rather than just before it:
  * on a periodic feed the writes line up with the arrivals, and a message
  * waits (t - period) / 2 on average instead of t / 2, for fewer writes.
- * A message that arrives after a quiet spell of 1.5 t is written at once.
+ * A message that arrives once t has passed since the last pass is written
+ * at once (it is that news).
  *
  * To hear the first news after the due time, the loop clears its flag
  * (the pump pokes the eventfd only when it sets the flag) and remembers
