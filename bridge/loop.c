@@ -95,10 +95,10 @@ nap_ms(long ms)
  * ring on this loop, n clients. Coalescing buys CPU and costs latency:
  * with an interval T each client writes at most 1/T times a second, so
  * the loop's writes cost at most n * w / T of a core, w being the cost of
- * one write (about 7-10 us on the loopback of the VM measured in
+ * one write (2.5 to 10 us on the loopback of the VMs measured in
  * docs/BENCHMARKS.md, whatever its size). T = n * COALESCE_PER_CLIENT
  * holds that to about a third of a core at any message rate, and a
- * message waits at most T, half of it on average.
+ * message waits about T/2 on average, 1.5 T at most (pass_check()).
  *
  * - n <= COALESCE_AUTO_MIN: T = 0, every message is written at once. A
  *   pass over so few clients takes under a millisecond, so latency is

@@ -353,7 +353,7 @@ Test(bridge, coalesce_pass_waits_for_the_next_message)
 	setup_ring(1 << 20);
 	start_bridge(extra);
 	open_stream(&h, "", NULL);
-	usleep(700000);		/* quiet for longer than 1.5 T */
+	usleep(700000);		/* quiet for longer than T */
 	t0 = now_ms();
 	pubs("a");
 	usleep(20000);
